@@ -1,0 +1,1 @@
+"""wikiqa's front ends (command line and Telegram) over one answering service."""

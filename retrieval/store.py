@@ -1,0 +1,323 @@
+"""The article store: the ``wiki_article`` table in SQLite, MariaDB/MySQL or PostgreSQL.
+
+Writes go through :meth:`ArticleStore.upsert`, one transaction per source, so a bad row or a
+dropped connection leaves nothing half-written. Reads stream by keyset pagination so a reindex
+of millions of articles runs in constant memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from retrieval.errors import SourceError, StoreError
+from retrieval.records import ArticleRecord
+
+UPSERT_BATCH = 1000
+READ_BATCH = 1000
+
+_MYSQL_TABLE_ARGS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mariadb_engine": "InnoDB",
+    "mariadb_charset": "utf8mb4",
+}
+
+
+def _mysql_variant(generic, specific):
+    return generic.with_variant(specific, "mysql", "mariadb")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Article(Base):
+    """The source's ``wiki_article`` columns plus what change detection needs.
+
+    ``id`` is the store's own row id: sources disagree on it (``'NULL()'`` in the seed), so it is
+    never taken from them; ``article_id`` is the identity articles are upserted by.
+    """
+
+    __tablename__ = "wiki_article"
+    __table_args__ = _MYSQL_TABLE_ARGS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(
+        _mysql_variant(String(255), mysql.VARCHAR(255, collation="utf8mb4_bin")),
+        unique=True,
+        nullable=False,
+    )
+    title: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.TEXT()), nullable=True)
+    article: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.LONGTEXT()), nullable=True)
+    img_url: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.TEXT()), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+ARTICLES = Article.__table__
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown to a user: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable database URL>"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings each backend needs to behave the same."""
+    try:
+        parsed = make_url(url)
+    except Exception as err:
+        raise StoreError(f"'{url}' is not a database URL ({err}).") from None
+    kwargs: dict = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30}
+    elif parsed.get_backend_name() in ("mysql", "mariadb"):
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (SQLAlchemyError, ImportError) as err:
+        raise StoreError(f"cannot use database {safe_url(url)}: {err}") from None
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def describe_db_error(url: str, err: BaseException) -> str:
+    """One sentence for a database failure: which database, and the driver's own reason."""
+    reason = getattr(err, "orig", None) or err
+    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    return f"database {safe_url(url)} failed: {text}"
+
+
+@dataclass(slots=True)
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    empty: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    article_id: str
+    title: str | None
+    article: str | None
+    img_url: str | None
+    content_hash: str
+
+
+BadRowHandler = Callable[[SourceError], None]
+
+
+def raise_bad_row(error: SourceError) -> None:
+    """The default bad-row policy: stop the source, so its transaction rolls back."""
+    raise error
+
+
+class ArticleStore:
+    """The ``wiki_article`` table behind one database URL; the schema is created on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = open_engine(url)
+        self._schema_ready = False
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        try:
+            Base.metadata.create_all(self.engine, tables=[ARTICLES])
+        except DBAPIError as err:
+            raise StoreError(describe_db_error(self.url, err)) from None
+        self._schema_ready = True
+
+    def upsert(
+        self,
+        records: Iterable[ArticleRecord],
+        *,
+        source: str,
+        on_bad: BadRowHandler = raise_bad_row,
+        on_record: Callable[[ArticleRecord], None] | None = None,
+    ) -> UpsertCounts:
+        """Insert new articles, update changed ones, leave unchanged ones alone, in one transaction.
+
+        A second record with the same ``article_id`` in one source is a bad row (``on_bad``
+        decides). Any exception rolls the whole source back.
+        """
+        self.ensure_schema()
+        counts = UpsertCounts()
+        seen: set[bytes] = set()
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                batch: list[ArticleRecord] = []
+                for record in records:
+                    key = hashlib.blake2b(
+                        record.article_id.encode("utf-8", "surrogatepass"), digest_size=12
+                    ).digest()
+                    if key in seen:
+                        on_bad(
+                            SourceError(
+                                source,
+                                f"article_id '{record.article_id}' appears twice in this source",
+                                line=_line_of(record.origin),
+                            )
+                        )
+                        counts.skipped += 1
+                        continue
+                    seen.add(key)
+                    batch.append(record)
+                    if on_record is not None:
+                        on_record(record)
+                    if len(batch) >= UPSERT_BATCH:
+                        self._write_batch(conn, batch, counts, now)
+                        batch = []
+                if batch:
+                    self._write_batch(conn, batch, counts, now)
+        except DBAPIError as err:
+            raise StoreError(
+                f"{describe_db_error(self.url, err)}; nothing from {source} was written"
+            ) from None
+        return counts
+
+    @staticmethod
+    def _write_batch(conn, batch: list[ArticleRecord], counts: UpsertCounts, now: datetime) -> None:
+        ids = [r.article_id for r in batch]
+        existing = {
+            row.article_id: (row.id, row.content_hash)
+            for row in conn.execute(
+                select(ARTICLES.c.id, ARTICLES.c.article_id, ARTICLES.c.content_hash).where(
+                    ARTICLES.c.article_id.in_(ids)
+                )
+            )
+        }
+        inserts, updates = [], []
+        for record in batch:
+            if record.is_empty:
+                counts.empty += 1
+            digest = record.content_hash()
+            values = {
+                "title": record.title,
+                "article": record.article,
+                "img_url": record.img_url,
+                "content_hash": digest,
+            }
+            found = existing.get(record.article_id)
+            if found is None:
+                inserts.append(
+                    {"article_id": record.article_id, **values, "created_at": now, "updated_at": now}
+                )
+                counts.new += 1
+            elif found[1] != digest:
+                updates.append({"row_id": found[0], **values, "updated_at": now})
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        if inserts:
+            conn.execute(insert(ARTICLES), inserts)
+        if updates:
+            conn.execute(
+                update(ARTICLES)
+                .where(ARTICLES.c.id == bindparam("row_id"))
+                .values(
+                    title=bindparam("title"),
+                    article=bindparam("article"),
+                    img_url=bindparam("img_url"),
+                    content_hash=bindparam("content_hash"),
+                    updated_at=bindparam("updated_at"),
+                ),
+                updates,
+            )
+
+    def iter_articles(self, batch_size: int = READ_BATCH) -> Iterator[StoredArticle]:
+        """Every article in id order, fetched ``batch_size`` at a time (keyset pagination)."""
+        self.ensure_schema()
+        last_id = 0
+        columns = (
+            ARTICLES.c.id,
+            ARTICLES.c.article_id,
+            ARTICLES.c.title,
+            ARTICLES.c.article,
+            ARTICLES.c.img_url,
+            ARTICLES.c.content_hash,
+        )
+        try:
+            while True:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(
+                        select(*columns)
+                        .where(ARTICLES.c.id > last_id)
+                        .order_by(ARTICLES.c.id)
+                        .limit(batch_size)
+                    ).all()
+                if not rows:
+                    return
+                for row in rows:
+                    yield StoredArticle(*row)
+                last_id = rows[-1].id
+        except DBAPIError as err:
+            raise StoreError(describe_db_error(self.url, err)) from None
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, articles with an empty body)."""
+        self.ensure_schema()
+        body = func.coalesce(func.trim(ARTICLES.c.article), "")
+        try:
+            with self.engine.connect() as conn:
+                total = conn.execute(select(func.count()).select_from(ARTICLES)).scalar_one()
+                empty = conn.execute(
+                    select(func.count()).select_from(ARTICLES).where(body == "")
+                ).scalar_one()
+        except DBAPIError as err:
+            raise StoreError(describe_db_error(self.url, err)) from None
+        return int(total), int(empty)
+
+
+def _line_of(origin: str) -> int | None:
+    _, _, tail = origin.rpartition(":")
+    return int(tail) if tail.isdigit() else None

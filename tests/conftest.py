@@ -1,0 +1,126 @@
+"""Fixtures shared by the whole suite: an isolated WIKIQA_HOME, real database servers, shared data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+EVAL = SHARED / "eval"
+DATA = ROOT / "data"
+
+MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
+POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own WIKIQA_HOME and none of the developer's bot or database settings."""
+    home = tmp_path_factory.mktemp("wikiqa-home")
+    monkeypatch.setenv("WIKIQA_HOME", str(home))
+    for name in (
+        "WIKIQA_DATABASE_URL",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_API_BASE_URL",
+        "WIKIQA_ADMIN_IDS",
+        "WIKIQA_SOURCE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def _server_reason(admin_url: str, name: str) -> str | None:
+    """None when the server answers, else the reason its tests are skipped."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(admin_url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as err:  # any failure means: not usable here
+        return f"{name} is not reachable at {admin_url} ({type(err).__name__}); its tests are skipped"
+    return None
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> str:
+    reason = _server_reason(MARIADB_ADMIN, "MariaDB")
+    if reason:
+        pytest.skip(reason)
+    return MARIADB_ADMIN
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    reason = _server_reason(POSTGRES_ADMIN, "PostgreSQL")
+    if reason:
+        pytest.skip(reason)
+    return POSTGRES_ADMIN
+
+
+def _fresh_database(admin_url: str, create: str, drop: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"wikiqa_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(create.format(name=name)))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(drop.format(name=name)))
+        admin.dispose()
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: str) -> Iterator[str]:
+    """A new, empty MariaDB database for this test, dropped afterwards."""
+    yield from _fresh_database(
+        mariadb_server,
+        "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+        "DROP DATABASE IF EXISTS {name}",
+    )
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test, dropped afterwards."""
+    yield from _fresh_database(
+        postgres_server,
+        "CREATE DATABASE {name}",
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+    )
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("mariadb", marks=pytest.mark.server),
+        pytest.param("postgresql", marks=pytest.mark.server),
+    ]
+)
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The same test against SQLite, MariaDB and PostgreSQL over real connections."""
+    return request.getfixturevalue(
+        {"sqlite": "sqlite_url", "mariadb": "mariadb_url", "postgresql": "postgres_url"}[request.param]
+    )
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    """../shared/eval, or a skip saying it is absent."""
+    if not (EVAL / "squad" / "questions.jsonl").is_file():
+        pytest.skip(f"evaluation data not found at {EVAL}; quality tests are skipped")
+    return EVAL

@@ -1,0 +1,62 @@
+"""The article store: upsert semantics and transactions, on every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.errors import SourceError
+from retrieval.records import ArticleRecord
+from retrieval.store import ArticleStore
+
+
+def rec(
+    article_id: str, body: str | None = "Body.", title: str | None = "T", img: str | None = ""
+) -> ArticleRecord:
+    return ArticleRecord(article_id=article_id, title=title, article=body, img_url=img, origin="src:1")
+
+
+def test_upsert_counts_new_updated_unchanged_and_empty(store_url: str) -> None:
+    store = ArticleStore(store_url)
+    first = store.upsert([rec("a"), rec("b"), rec("c", body="")], source="first")
+    assert (first.new, first.updated, first.unchanged, first.empty) == (3, 0, 0, 1)
+
+    second = store.upsert([rec("a"), rec("b", body="Changed."), rec("d")], source="second")
+    assert (second.new, second.updated, second.unchanged, second.empty) == (1, 1, 1, 0)
+    assert store.counts() == (4, 1)
+    store.close()
+
+
+def test_values_are_stored_exactly_as_given(store_url: str) -> None:
+    store = ArticleStore(store_url)
+    text = "Line one\nline 'two' \\ with emoji 🇺🇦 and tab\t."
+    store.upsert([rec("Київ", body=text, title=None, img=None), rec("x", body="", img="")], source="s")
+    stored = {a.article_id: a for a in store.iter_articles()}
+    assert stored["Київ"].article == text
+    assert stored["Київ"].title is None and stored["Київ"].img_url is None
+    assert stored["x"].article == "" and stored["x"].img_url == ""
+    store.close()
+
+
+def test_duplicate_article_id_in_one_source_rolls_back_the_source(store_url: str) -> None:
+    store = ArticleStore(store_url)
+    with pytest.raises(SourceError, match="appears twice"):
+        store.upsert([rec("a"), rec("b"), rec("a")], source="dup.jsonl")
+    assert store.counts() == (0, 0)
+    store.close()
+
+
+def test_duplicate_can_be_skipped_and_reported(store_url: str) -> None:
+    store = ArticleStore(store_url)
+    bad: list[SourceError] = []
+    counts = store.upsert([rec("a"), rec("a", body="other")], source="dup", on_bad=bad.append)
+    assert counts.new == 1 and counts.skipped == 1
+    assert len(bad) == 1 and "line 1" in str(bad[0])
+    store.close()
+
+
+def test_iter_articles_pages_through_everything_in_id_order(store_url: str) -> None:
+    store = ArticleStore(store_url)
+    store.upsert([rec(f"id{i:03d}") for i in range(25)], source="s")
+    ids = [a.article_id for a in store.iter_articles(batch_size=7)]
+    assert ids == [f"id{i:03d}" for i in range(25)]
+    store.close()
