@@ -1,0 +1,28 @@
+"""What a search returns: one quoted passage with everything a front end needs to show it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A ranked passage.
+
+    ``spans`` are character ranges of matched question terms inside ``text`` (for highlighting);
+    ``sentences`` are the sentence ranges inside ``text`` (for the answer line); ``start``/``end``
+    locate ``text`` in the article body.
+    """
+
+    passage_id: int
+    article_id: str
+    title: str
+    link: str
+    text: str
+    score: float
+    spans: tuple[Span, ...]
+    sentences: tuple[Span, ...]
+    start: int
+    end: int
