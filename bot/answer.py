@@ -1,10 +1,35 @@
-"""The answering service every front end calls: question in, format-neutral Answer out."""
+"""The answering service every front end calls: question in, format-neutral Answer out.
+
+:class:`Answerer` knows nothing of terminals or Telegram. It searches the current snapshot, picks
+the answer line, pages the quotes, says "no good match" when the evidence is weak, and offers
+spelling corrections drawn from the snapshot's own words. One instance serves many threads: the
+snapshot it reads is immutable, and the few caches it keeps are guarded by a lock.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.hit import Span
+from retrieval.hit import Hit, Span
+
+if TYPE_CHECKING:
+    from bot.suggest import Speller
+    from retrieval.snapshot import Snapshot
+
+QUOTES_PER_PAGE = 3
+# Beyond this page there is nothing new worth reading; it also bounds the work a "More" costs.
+MAX_PAGE = 10
+# Weighted share of the question's terms the best passage must hold (title included) for an
+# answer to be shown. Calibrated on ../shared/eval (see ``benchmarks/answer.py --calibrate``):
+# SQuAD questions over their own corpus versus SciFact claims over the same corpus.
+MIN_COVERAGE = 0.5
+# Questions are cut here before anything else; the searcher does the same, and saying so lets a
+# front end tell the user.
+MAX_QUESTION_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +61,194 @@ class Answer:
     truncated: bool = False
     snapshot_version: str = ""
     extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``wikiqa ask --json`` object (keys as issue 4 lists them)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "no_match": self.no_match,
+            "suggestions": list(self.suggestions),
+            "quotes": [
+                {
+                    "text": q.text,
+                    "title": q.title,
+                    "article_id": q.article_id,
+                    "link": q.link,
+                    "score": round(q.score, 4),
+                    "spans": [list(span) for span in q.spans],
+                }
+                for q in self.quotes
+            ],
+            "took_ms": round(self.took_ms, 3),
+        }
+
+
+def _quote(hit: Hit) -> Quote:
+    return Quote(hit.text, hit.title, hit.article_id, hit.link, hit.score, hit.spans)
+
+
+SnapshotSource = Callable[[], "Snapshot"]
+
+
+class SearchLike(Protocol):
+    def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]: ...
+
+
+def _as_source(snapshots: Any) -> SnapshotSource:
+    """Accept a ``LiveSnapshot`` (anything with ``.current()``), a callable, or one snapshot."""
+    current = getattr(snapshots, "current", None)
+    if callable(current):
+        return current
+    if callable(snapshots):
+        return snapshots
+    return lambda: snapshots
+
+
+class Answerer:
+    """Answers questions from whatever snapshot ``snapshots`` currently gives.
+
+    ``snapshots`` is a ``LiveSnapshot`` (long-running processes: a reindex is picked up on the
+    next question), a zero-argument callable returning a snapshot, or a snapshot itself.
+    """
+
+    def __init__(
+        self,
+        snapshots: Any,
+        *,
+        quotes_per_page: int = QUOTES_PER_PAGE,
+        max_question_chars: int = MAX_QUESTION_CHARS,
+        min_coverage: float = MIN_COVERAGE,
+        make_searcher: Callable[[Snapshot], SearchLike] | None = None,
+    ) -> None:
+        if quotes_per_page < 1:
+            raise ValueError("quotes_per_page must be at least 1")
+        self._snapshots = _as_source(snapshots)
+        self.quotes_per_page = quotes_per_page
+        self.max_question_chars = max_question_chars
+        self.min_coverage = min_coverage
+        self._make_searcher = make_searcher
+        self._lock = threading.Lock()
+        self._searcher: tuple[Any, SearchLike] | None = None
+        self._speller: tuple[Any, Speller] | None = None
+
+    def snapshot(self) -> Snapshot:
+        return self._snapshots()
+
+    def _searcher_for(self, snapshot: Snapshot) -> SearchLike:
+        """One searcher per snapshot, replaced when a reindex swaps a new snapshot in."""
+        with self._lock:
+            if self._searcher is None or self._searcher[0] is not snapshot:
+                if self._make_searcher is None:
+                    from retrieval.search import Searcher
+
+                    self._searcher = (snapshot, Searcher(snapshot))
+                else:
+                    self._searcher = (snapshot, self._make_searcher(snapshot))
+            return self._searcher[1]
+
+    def _speller_for(self, snapshot: Snapshot) -> Speller:
+        with self._lock:
+            if self._speller is None or self._speller[0] is not snapshot:
+                from bot.suggest import Speller
+
+                self._speller = (snapshot, Speller(snapshot.words))
+            return self._speller[1]
+
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
+        """One page of the answer to ``question``; ``k`` overrides quotes per page."""
+        started = time.perf_counter()
+        per_page = k if k and k > 0 else self.quotes_per_page
+        page = min(max(int(page), 1), MAX_PAGE)
+        question = " ".join(question.split())
+        truncated = len(question) > self.max_question_chars
+        if truncated:
+            question = question[: self.max_question_chars]
+        snapshot = self.snapshot()
+        version = str(snapshot.info.version)
+        hits = self._searcher_for(snapshot).search(question, k=per_page * page + 1) if question else []
+        coverage = _coverage(question, hits[0], snapshot) if hits else 0.0
+        no_match = coverage < self.min_coverage
+        suggestions = self.suggestions(question, snapshot) if question else ()
+        if no_match:
+            line, shown, has_more = None, (), False
+        else:
+            from bot.answer_line import answer_line
+
+            line = answer_line(question, hits, analyzer=snapshot.analyzer)
+            shown = tuple(_quote(h) for h in hits[(page - 1) * per_page : page * per_page])
+            has_more = len(hits) > page * per_page and page < MAX_PAGE
+        return Answer(
+            question=question,
+            answer=line,
+            quotes=shown,
+            no_match=no_match,
+            suggestions=suggestions,
+            page=page,
+            has_more=has_more,
+            took_ms=(time.perf_counter() - started) * 1000,
+            truncated=truncated,
+            snapshot_version=version,
+            extra={"coverage": round(coverage, 4), "first_quote": (page - 1) * per_page + 1},
+        )
+
+    def suggestions(self, question: str, snapshot: Snapshot | None = None) -> tuple[str, ...]:
+        """Corrected versions of ``question``, one per alternative, when some word is unknown.
+
+        A word is known when the corpus has it or its stem; only unknown words are replaced.
+        """
+        snapshot = snapshot or self.snapshot()
+        unknown = [
+            (start, end, question[start:end])
+            for stem, start, end in snapshot.analyzer.terms_with_spans(question)
+            if stem not in snapshot.vocab and question[start:end].isalpha()
+        ]
+        if not unknown:
+            return ()
+        speller = self._speller_for(snapshot)
+        options = [(start, end, speller.corrections(word)) for start, end, word in unknown]
+        options = [(start, end, found) for start, end, found in options if found]
+        if not options:
+            return ()
+        out: list[str] = []
+        for choice in range(max(len(found) for _, _, found in options)):
+            text = question
+            for start, end, found in reversed(options):
+                text = (
+                    text[:start]
+                    + _same_case(text[start:end], found[min(choice, len(found) - 1)])
+                    + text[end:]
+                )
+            if text not in out:
+                out.append(text)
+        return tuple(out)
+
+
+def _same_case(typed: str, word: str) -> str:
+    """``word`` cased like ``typed``: "Securty" suggests "Security", "CSTP" suggests "CSTO"."""
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
+    """IDF-weighted share of the question's terms that ``hit`` (its text or title) contains.
+
+    Terms the index has never seen weigh as much as its rarest term: a question about something
+    absent from the corpus must not look answered because its one common word matched.
+    """
+    analyzer = snapshot.analyzer
+    wanted = set(analyzer.terms(question))
+    if not wanted:
+        return 0.0
+    idf = snapshot.idf()
+    rarest = float(idf.max()) if len(idf) else 1.0
+    weight = {}
+    for term in wanted:
+        term_id = snapshot.vocab.get(term)
+        weight[term] = float(idf[term_id]) if term_id is not None else rarest
+    present = wanted.intersection(analyzer.terms(hit.text)) | wanted.intersection(analyzer.terms(hit.title))
+    total = sum(weight.values())
+    return sum(weight[t] for t in present) / total if total > 0 else 0.0
