@@ -1,0 +1,74 @@
+"""``wikiqa reindex``: rebuild the search snapshot from the article store."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from bot.cli._common import open_store, print_json, progress, settings
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+@click.command(epilog="Example: wikiqa reindex --database mysql+pymysql://wiki@db.example/wiki")
+@click.option(
+    "--engine",
+    type=click.Choice(["bm25s", "rank-bm25"]),
+    default="bm25s",
+    show_default=True,
+    help="Search engine the snapshot is served with; rank-bm25 is the slow reference, for small corpora.",
+)
+@click.option(
+    "--database",
+    "database_url",
+    metavar="URL",
+    help="Article store to index (default: WIKIQA_DATABASE_URL, else the SQLite file in WIKIQA_HOME).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
+    """Rebuild the search index snapshot from the article store.
+
+    The new snapshot is built beside the live one and swapped in only when complete: questions
+    keep being answered meanwhile, and an interrupted reindex leaves the live snapshot as it was.
+    Only one reindex runs at a time.
+    """
+    from retrieval.snapshot import build_snapshot
+
+    config = settings()
+    store = open_store(database_url)
+    started = time.perf_counter()
+    try:
+        total, _ = store.counts()
+        with progress("Indexing", total, unit="articles") as advance:
+            info = build_snapshot(
+                store,
+                config.snapshots_dir,
+                source_url=config.source_url,
+                engine=engine,
+                on_progress=advance,
+            )
+    finally:
+        store.close()
+    elapsed = time.perf_counter() - started
+    if as_json:
+        print_json(
+            {
+                "version": info.version,
+                "path": str(info.path),
+                "engine": info.engine,
+                "articles": info.articles,
+                "passages": info.passages,
+                "vocabulary": info.vocabulary,
+                "size_bytes": info.size_bytes,
+                "elapsed_s": round(elapsed, 3),
+            }
+        )
+        return
+    click.echo(
+        f"Indexed {info.passages:,} passages from {info.articles:,} articles: "
+        f"vocabulary {info.vocabulary:,} terms, snapshot {_megabytes(info.size_bytes)} on disk, "
+        f"{elapsed:.1f} s."
+    )

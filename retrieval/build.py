@@ -1,0 +1,494 @@
+"""Turning a stream of articles into a snapshot folder's files, batch by batch.
+
+Memory stays bounded however large the store: each batch of articles is cut into passages and
+analyzed into integer arrays (:func:`analyze_batch`, which may run in worker processes), and
+:class:`SnapshotWriter` appends those arrays to files at once; only the vocabulary and a few
+numbers per passage stay in memory. The BM25 matrix is assembled at the end from the per-passage
+term counts written along the way (:func:`retrieval.index.assemble_csc`).
+
+Analysis speed matters at a million passages (about 120 million words): calling the analyzer
+word by word costs ~1 µs a word. So each batch's text goes through the analyzer's own word
+pattern in one ``findall``, and the analyzer is asked only about each distinct word once per
+process (a word's terms do not depend on its neighbours, which a sampled self-check and the test
+suite verify; a batch that fails the check is analyzed the slow way).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval import analysis
+from retrieval.analysis import Analyzer
+from retrieval.arrays import ArrayWriter, StringTableWriter, fsync_dir
+from retrieval.index import BM25Params, assemble_csc, save_bm25s
+from retrieval.passages import Passage, cut_passages
+
+# Separates text segments in a batch's joined text; never a word character, so the analyzer would
+# have split there anyway, and any occurrence in an article is blanked first.
+_MARK = "\x00"
+_IS_MARK = -2
+_NO_TERM = -1
+_MAX_TF = np.iinfo(np.uint16).max
+
+# File names inside a snapshot folder, in one place for the writer and the reader.
+FILES = {
+    "manifest": "manifest.json",
+    "bm25s": "bm25s",
+    "texts": "passages.text.bin",
+    "text_offsets": "passages.text.offsets.bin",
+    "meta": "passages.meta.i32",  # (article, ordinal, start, end) per passage
+    "sentence_offsets": "sentences.offsets.bin",
+    "sentences": "sentences.spans.i32",  # (start, end) relative to the passage text
+    "sentence_tokens": "sentences.token_starts.i32",
+    "tokens": "tokens.i32",
+    "token_offsets": "tokens.offsets.bin",
+    "doc_len": "passages.bag_length.npy",
+    "idf": "terms.idf.npy",
+    "terms": "terms.bin",
+    "term_offsets": "terms.offsets.bin",
+    "terms_sorted": "terms.sorted.npy",
+    "article_ids": "articles.id.bin",
+    "article_id_offsets": "articles.id.offsets.bin",
+    "titles": "articles.title.bin",
+    "title_offsets": "articles.title.offsets.bin",
+    "words": "words.bin",
+    "word_offsets": "words.offsets.bin",
+    "word_counts": "words.counts.npy",
+    "bag_terms": "bags.terms.i32",
+    "bag_tfs": "bags.tf.u16",
+    "bag_nnz": "bags.nnz.npy",
+}
+SNAPSHOT_FORMAT = 1
+
+
+@dataclass(slots=True)
+class AnalyzedBatch:
+    """One batch of articles as arrays; term and word ids are local to the batch."""
+
+    article_ids: list[str]
+    titles: list[str]
+    passage_meta: np.ndarray  # int32 (P, 4): local article, ordinal, start, end
+    text_blob: bytes
+    text_lengths: np.ndarray  # int64 (P,) UTF-8 bytes
+    sentence_counts: np.ndarray  # int32 (P,)
+    sentences: np.ndarray  # int32 (S, 2)
+    sentence_token_starts: np.ndarray  # int32 (S,)
+    terms: list[str]
+    tokens: np.ndarray  # int32 local term ids, passage after passage
+    token_counts: np.ndarray  # int32 (P,)
+    bag_terms: np.ndarray  # int32 distinct local term ids per passage, passage after passage
+    bag_tfs: np.ndarray  # uint16
+    bag_nnz: np.ndarray  # int32 (P,)
+    bag_len: np.ndarray  # int32 (P,)
+    words: list[str]
+    word_counts: np.ndarray  # int64
+
+    @property
+    def passages(self) -> int:
+        return len(self.passage_meta)
+
+
+@dataclass(slots=True)
+class _WordTable:
+    """What the analyzer makes of each distinct word seen by this process."""
+
+    analyzer: Analyzer
+    pattern: re.Pattern[str]
+    known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+
+    def resolve(self, word: str) -> tuple[str | None, str | None]:
+        """(term, surface word) of one word match; None where the analyzer drops it."""
+        found = self.known.get(word)
+        if found is None:
+            terms = self.analyzer.terms(word)
+            surfaces = self.analyzer.surface_words(word)
+            if len(terms) > 1 or len(surfaces) > 1:
+                raise _NotWordLocal(word)
+            found = (terms[0] if terms else None, surfaces[0] if surfaces else None)
+            self.known[word] = found
+        return found
+
+
+class _NotWordLocal(Exception):
+    """The analyzer splits a word match further: this batch must be analyzed passage by passage."""
+
+
+_TABLE: _WordTable | None = None
+
+
+def init_worker(analyzer_settings: dict) -> None:
+    """Process-pool initializer: one analyzer and word table per worker process."""
+    global _TABLE
+    _TABLE = _word_table(Analyzer.from_dict(analyzer_settings))
+
+
+def _word_table(analyzer: Analyzer) -> _WordTable:
+    word = getattr(analyzer, "word_pattern", None) or analysis._WORD
+    return _WordTable(analyzer, re.compile(f"(?:{word.pattern})|{_MARK}"))
+
+
+def analyze_in_worker(articles: list[tuple[str, str, str]]) -> AnalyzedBatch:
+    assert _TABLE is not None, "init_worker was not called"
+    return analyze_batch(articles, _TABLE)
+
+
+def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> AnalyzedBatch:
+    """Cut ``(article_id, title, body)`` rows into passages and analyze them into arrays."""
+    analyzer = table.analyzer
+    article_ids: list[str] = []
+    titles: list[str] = []
+    title_terms: list[list[str]] = []
+    meta: list[tuple[int, int, int, int]] = []
+    texts: list[bytes] = []
+    sentence_counts: list[int] = []
+    sentences: list[tuple[int, int]] = []
+    segments: list[str] = []  # per passage: text before each sentence start, then the rest
+    for article_id, title, body in articles:
+        passages = cut_passages(body or "")
+        if not passages:
+            continue
+        local = len(article_ids)
+        article_ids.append(article_id)
+        titles.append(title or "")
+        title_terms.append(analyzer.index_terms(title or "", ""))
+        for passage in passages:
+            meta.append((local, passage.ordinal, passage.start, passage.end))
+            texts.append(passage.text.encode("utf-8", "surrogatepass"))
+            sentence_counts.append(len(passage.sentences))
+            sentences.extend(passage.sentences)
+            segments.extend(_segments(passage))
+
+    try:
+        analyzed = _analyze_segments(segments, table)
+        fast = not meta or _agrees(analyzer, segments, analyzed, sentence_counts[0] + 1)
+    except _NotWordLocal:
+        fast = False
+    if not fast:
+        analyzed = _analyze_slowly(segments, analyzer)
+    term_of_word, terms, surfaces, surface_counts = analyzed
+
+    term_ids = {t: i for i, t in enumerate(terms)}
+    for bag_part in title_terms:
+        for term in bag_part:
+            term_ids.setdefault(term, len(term_ids))
+    terms = list(term_ids)
+
+    marks = np.flatnonzero(term_of_word == _IS_MARK)
+    kept = term_of_word >= 0
+    tokens = term_of_word[kept]
+    tokens_through = np.cumsum(kept, dtype=np.int64)[marks] if marks.size else np.zeros(0, np.int64)
+    counts = np.asarray(sentence_counts, np.int64)
+    last_segment = np.cumsum(counts + 1) - 1
+    passage_end = tokens_through[last_segment] if counts.size else np.zeros(0, np.int64)
+    passage_start = np.concatenate(([0], passage_end[:-1])).astype(np.int64)
+    token_counts = (passage_end - passage_start).astype(np.int32)
+    # Sentence i of a passage starts after the tokens of segments 0..i (its own segment is i + 1).
+    first_segment = last_segment - counts
+    sentence_segment = np.repeat(first_segment, counts) + _ranks(counts)
+    sentence_token_starts = tokens_through[sentence_segment] - np.repeat(passage_start, counts)
+
+    n_passages = len(meta)
+    meta_array = np.asarray(meta, np.int32).reshape(n_passages, 4)
+    title_flat = np.fromiter((term_ids[t] for part in title_terms for t in part), np.int32)
+    title_lengths = np.fromiter(map(len, title_terms), np.int64, len(title_terms))
+    bag_terms, bag_tfs, bag_nnz, bag_len = _bags(
+        tokens, token_counts, title_flat, title_lengths, meta_array[:, 0], len(terms)
+    )
+    return AnalyzedBatch(
+        article_ids=article_ids,
+        titles=titles,
+        passage_meta=meta_array,
+        text_blob=b"".join(texts),
+        text_lengths=np.fromiter(map(len, texts), np.int64, n_passages),
+        sentence_counts=counts.astype(np.int32),
+        sentences=np.asarray(sentences, np.int32).reshape(-1, 2),
+        sentence_token_starts=sentence_token_starts.astype(np.int32),
+        terms=terms,
+        tokens=tokens.astype(np.int32),
+        token_counts=token_counts,
+        bag_terms=bag_terms,
+        bag_tfs=bag_tfs,
+        bag_nnz=bag_nnz,
+        bag_len=bag_len,
+        words=surfaces,
+        word_counts=surface_counts,
+    )
+
+
+def _segments(passage: Passage) -> list[str]:
+    text = passage.text
+    if _MARK in text:
+        text = text.replace(_MARK, " ")
+    cuts = [0, *(start for start, _ in passage.sentences), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(cuts)]
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for each count c, concatenated."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total, dtype=np.int64) - starts
+
+
+_Analysis = tuple[np.ndarray, list[str], list[str], np.ndarray]
+
+
+def _analyze_segments(segments: list[str], table: _WordTable) -> _Analysis:
+    """Word matches of all segments (each followed by a mark) mapped to batch-local ids.
+
+    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``), the batch's terms, its
+    surface words and their counts.
+    """
+    matches = table.pattern.findall(_MARK.join(segments) + _MARK) if segments else []
+    local: dict[str, int] = {}
+    word_of_match = np.fromiter((local.setdefault(w, len(local)) for w in matches), np.int32, len(matches))
+    term_ids: dict[str, int] = {}
+    surface_ids: dict[str, int] = {}
+    word_term = np.empty(len(local), np.int32)
+    word_surface = np.full(len(local), -1, np.int32)
+    for i, word in enumerate(local):
+        if word == _MARK:
+            word_term[i] = _IS_MARK
+            continue
+        term, surface = table.resolve(word)
+        word_term[i] = _NO_TERM if term is None else term_ids.setdefault(term, len(term_ids))
+        if surface is not None:
+            word_surface[i] = surface_ids.setdefault(surface, len(surface_ids))
+    word_counts = np.bincount(word_of_match, minlength=len(local))
+    has_surface = word_surface >= 0
+    surface_counts = np.bincount(
+        word_surface[has_surface], weights=word_counts[has_surface], minlength=len(surface_ids)
+    ).astype(np.int64)
+    return word_term[word_of_match], list(term_ids), list(surface_ids), surface_counts
+
+
+def _agrees(analyzer: Analyzer, segments: list[str], analyzed: _Analysis, first_segments: int) -> bool:
+    """Whether the fast path gave the first passage exactly the analyzer's own terms."""
+    term_of_word, terms, _, _ = analyzed
+    expected = analyzer.terms("".join(segments[:first_segments]))
+    marks = np.flatnonzero(term_of_word == _IS_MARK)
+    ids = term_of_word[: marks[first_segments - 1]]
+    return [terms[i] for i in ids[ids >= 0].tolist()] == expected
+
+
+def _analyze_slowly(segments: list[str], analyzer: Analyzer) -> _Analysis:
+    """The same outputs as :func:`_analyze_segments`, asking the analyzer segment by segment."""
+    term_ids: dict[str, int] = {}
+    surface_ids: dict[str, int] = {}
+    surface_counts: list[int] = []
+    flat: list[int] = []
+    for segment in segments:
+        flat.extend(term_ids.setdefault(t, len(term_ids)) for t in analyzer.terms(segment))
+        flat.append(_IS_MARK)
+        for surface in analyzer.surface_words(segment):
+            index = surface_ids.setdefault(surface, len(surface_ids))
+            if index == len(surface_counts):
+                surface_counts.append(0)
+            surface_counts[index] += 1
+    return np.asarray(flat, np.int32), list(term_ids), list(surface_ids), np.asarray(surface_counts, np.int64)
+
+
+def _bags(
+    tokens: np.ndarray,
+    token_counts: np.ndarray,
+    title_flat: np.ndarray,
+    title_lengths: np.ndarray,
+    passage_article: np.ndarray,
+    n_terms: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each passage's BM25 bag (its tokens plus its article's title part) as distinct terms + counts."""
+    n_passages = len(token_counts)
+    title_starts = np.cumsum(title_lengths) - title_lengths
+    lengths = title_lengths[passage_article]
+    title_tokens = title_flat[np.repeat(title_starts[passage_article], lengths) + _ranks(lengths)]
+    docs = np.concatenate(
+        (
+            np.repeat(np.arange(n_passages, dtype=np.int64), token_counts),
+            np.repeat(np.arange(n_passages, dtype=np.int64), lengths),
+        )
+    )
+    keys = docs * max(n_terms, 1) + np.concatenate((tokens, title_tokens)).astype(np.int64)
+    unique, tfs = np.unique(keys, return_counts=True)
+    bag_docs = unique // max(n_terms, 1)
+    return (
+        (unique % max(n_terms, 1)).astype(np.int32),
+        np.minimum(tfs, _MAX_TF).astype(np.uint16),
+        np.bincount(bag_docs, minlength=n_passages).astype(np.int32),
+        (token_counts + lengths).astype(np.int32),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BuildCounts:
+    articles: int
+    passages: int
+    vocabulary: int
+
+
+class SnapshotWriter:
+    """Appends analyzed batches to a snapshot folder under construction, then completes it."""
+
+    def __init__(self, folder: Path, *, keep_bags: bool) -> None:
+        self.folder = folder
+        self.keep_bags = keep_bags
+        path = folder.joinpath
+        self._texts = StringTableWriter(path(FILES["texts"]), path(FILES["text_offsets"]))
+        self._article_ids = StringTableWriter(path(FILES["article_ids"]), path(FILES["article_id_offsets"]))
+        self._titles = StringTableWriter(path(FILES["titles"]), path(FILES["title_offsets"]))
+        self._meta = ArrayWriter(path(FILES["meta"]), np.int32)
+        self._sentences = ArrayWriter(path(FILES["sentences"]), np.int32)
+        self._sentence_tokens = ArrayWriter(path(FILES["sentence_tokens"]), np.int32)
+        self._sentence_offsets = ArrayWriter(path(FILES["sentence_offsets"]), np.int64)
+        self._tokens = ArrayWriter(path(FILES["tokens"]), np.int32)
+        self._token_offsets = ArrayWriter(path(FILES["token_offsets"]), np.int64)
+        self._bag_terms = ArrayWriter(path(FILES["bag_terms"]), np.int32)
+        self._bag_tfs = ArrayWriter(path(FILES["bag_tfs"]), np.uint16)
+        for offsets in (self._sentence_offsets, self._token_offsets):
+            offsets.append(np.zeros(1, np.int64))
+        self._bag_nnz: list[np.ndarray] = []
+        self._bag_len: list[np.ndarray] = []
+        self.vocab: dict[str, int] = {}
+        self._words: dict[str, int] = {}
+        self._word_counts = np.zeros(1024, np.int64)
+        self.articles = 0
+        self.passages = 0
+
+    def add(self, batch: AnalyzedBatch) -> None:
+        vocab = self.vocab
+        to_global = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for t in batch.terms), np.int32, len(batch.terms)
+        )
+        meta = batch.passage_meta.copy()
+        meta[:, 0] += self.articles
+        self._meta.append(meta)
+        self._texts.append_encoded(batch.text_blob, batch.text_lengths)
+        self._article_ids.extend(batch.article_ids)
+        self._titles.extend(batch.titles)
+        self._sentences.append(batch.sentences)
+        self._sentence_tokens.append(batch.sentence_token_starts)
+        self._sentence_offsets.append(
+            self._sentences.count // 2
+            - len(batch.sentences)
+            + np.cumsum(batch.sentence_counts, dtype=np.int64)
+        )
+        self._tokens.append(to_global[batch.tokens])
+        self._token_offsets.append(
+            self._tokens.count - len(batch.tokens) + np.cumsum(batch.token_counts, dtype=np.int64)
+        )
+        self._bag_terms.append(to_global[batch.bag_terms])
+        self._bag_tfs.append(batch.bag_tfs)
+        self._bag_nnz.append(batch.bag_nnz)
+        self._bag_len.append(batch.bag_len)
+        self._count_words(batch.words, batch.word_counts)
+        self.articles += len(batch.article_ids)
+        self.passages += batch.passages
+
+    def _count_words(self, words: list[str], counts: np.ndarray) -> None:
+        ids = np.fromiter((self._words.setdefault(w, len(self._words)) for w in words), np.int64, len(words))
+        if len(self._words) > len(self._word_counts):
+            grown = np.zeros(max(len(self._words), 2 * len(self._word_counts)), np.int64)
+            grown[: len(self._word_counts)] = self._word_counts
+            self._word_counts = grown
+        np.add.at(self._word_counts, ids, counts)
+
+    def finish(self, params: BM25Params, manifest: dict) -> BuildCounts:
+        """Write the BM25 matrix, vocabulary and manifest; make everything durable."""
+        writers = (
+            self._texts, self._article_ids, self._titles, self._meta, self._sentences,
+            self._sentence_tokens, self._sentence_offsets, self._tokens, self._token_offsets,
+            self._bag_terms, self._bag_tfs,
+        )  # fmt: skip
+        for writer in writers:
+            writer.close()
+        folder = self.folder
+        doc_nnz = np.concatenate(self._bag_nnz) if self._bag_nnz else np.zeros(0, np.int32)
+        doc_len = np.concatenate(self._bag_len) if self._bag_len else np.zeros(0, np.int32)
+        csc = assemble_csc(
+            _reader(folder / FILES["bag_terms"], np.int32),
+            _reader(folder / FILES["bag_tfs"], np.uint16),
+            doc_nnz,
+            doc_len,
+            len(self.vocab),
+            params,
+        )
+        save_bm25s(folder / FILES["bm25s"], csc, self.vocab, params)
+        np.save(folder / FILES["doc_len"], doc_len)
+        np.save(folder / FILES["idf"], csc.idf)
+        del csc
+        terms = StringTableWriter(folder / FILES["terms"], folder / FILES["term_offsets"])
+        terms.extend(list(self.vocab))
+        terms.close()
+        encoded = [t.encode("utf-8", "surrogatepass") for t in self.vocab]
+        np.save(
+            folder / FILES["terms_sorted"],
+            np.asarray(sorted(range(len(encoded)), key=encoded.__getitem__), np.int32),
+        )
+        words = StringTableWriter(folder / FILES["words"], folder / FILES["word_offsets"])
+        words.extend(list(self._words))
+        words.close()
+        np.save(folder / FILES["word_counts"], self._word_counts[: len(self._words)])
+        if self.keep_bags:
+            np.save(folder / FILES["bag_nnz"], doc_nnz)
+        else:
+            os.unlink(folder / FILES["bag_terms"])
+            os.unlink(folder / FILES["bag_tfs"])
+        counts = BuildCounts(self.articles, self.passages, len(self.vocab))
+        manifest = {
+            **manifest,
+            "format": SNAPSHOT_FORMAT,
+            "articles": counts.articles,
+            "passages": counts.passages,
+            "vocabulary": counts.vocabulary,
+            "avgdl": float(np.mean(doc_len, dtype=np.float64)) if len(doc_len) else 0.0,
+            "sentences": self._sentences.count // 2,
+            "tokens": self._tokens.count,
+        }
+        with open(folder / FILES["manifest"], "w", encoding="utf-8") as file:
+            json.dump(manifest, file, ensure_ascii=False, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        _fsync_tree(folder)
+        return counts
+
+
+def _reader(path: Path, dtype: type) -> object:
+    itemsize = np.dtype(dtype).itemsize
+
+    def read(start: int, count: int) -> np.ndarray:
+        return np.fromfile(path, dtype=dtype, count=count, offset=start * itemsize)
+
+    return read
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file of the folder (and the folder entries) before it is swapped in."""
+    for child in folder.rglob("*"):
+        if child.is_file():
+            fd = os.open(child, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for directory in [*(p for p in folder.rglob("*") if p.is_dir()), folder]:
+        fsync_dir(directory)
+
+
+def article_batches(rows: Iterable[tuple[str, str, str]], size: int) -> Iterable[list[tuple[str, str, str]]]:
+    batch: list[tuple[str, str, str]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
