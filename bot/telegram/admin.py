@@ -1,0 +1,207 @@
+"""Admin commands: ``/reindex`` (in the background, with a progress message) and ``/stats``.
+
+Admins are the user ids in ``WIKIQA_ADMIN_IDS``; anyone else gets a polite refusal and the attempt
+is logged. The reindex runs in a child process (see :mod:`bot.telegram.reindex_worker`) while the
+bot keeps answering from the current snapshot; the finished snapshot is swapped in by the index
+layer's atomic rename and picked up by the live snapshot without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.settings import Settings
+from bot.telegram.handlers import age_text
+from bot.telegram.journal import LATENCY_WINDOW
+from bot.telegram.services import BotServices, services_of
+from retrieval.errors import SnapshotError
+
+log = logging.getLogger(__name__)
+
+# The progress message is edited at most this often (edits count against Telegram's limits).
+PROGRESS_EDIT_SECONDS = 2.0
+
+
+class SubprocessReindexer:
+    """Runs ``python -m bot.telegram.reindex_worker`` with the bot's settings in its environment."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.env = {
+            **os.environ,
+            "WIKIQA_HOME": str(settings.home),
+            "WIKIQA_DATABASE_URL": settings.database_url,
+            "WIKIQA_SOURCE_URL": settings.source_url,
+        }
+        self.env.pop("TELEGRAM_BOT_TOKEN", None)
+
+    async def run(self, on_progress: Callable[[str], Awaitable[None]]) -> dict[str, Any]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.telegram.reindex_worker",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+        )
+        stderr_task = asyncio.ensure_future(process.stderr.read())
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            async for raw in process.stdout:
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    continue
+                if "progress" in line:
+                    await on_progress(str(line["progress"]))
+                elif "done" in line:
+                    result = line["done"]
+                elif "error" in line:
+                    error = str(line["error"])
+            code = await process.wait()
+        except asyncio.CancelledError:
+            with suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        stderr = (await stderr_task).decode(errors="replace").strip().splitlines()
+        if error is not None:
+            raise SnapshotError(error)
+        if result is None:
+            detail = stderr[-1] if stderr else "no output"
+            raise SnapshotError(f"the reindex process stopped unexpectedly (exit code {code}): {detail}")
+        return result
+
+
+def is_admin(services: BotServices, update: Update) -> bool:
+    user = update.effective_user
+    return user is not None and user.id in services.admin_ids
+
+
+async def _refuse(update: Update, command: str) -> None:
+    user = update.effective_user
+    log.warning(
+        "refused /%s from non-admin user %s in chat %s",
+        command,
+        user.id if user else None,
+        update.effective_chat.id if update.effective_chat else None,
+    )
+    await update.effective_message.reply_text(
+        f"Sorry, /{command} is only for the bot's administrators. You can still ask me anything!"
+    )
+
+
+async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Start a background reindex (admins only; one at a time)."""
+    services = services_of(context)
+    if not is_admin(services, update):
+        await _refuse(update, "reindex")
+        return
+    if services.reindexer is None:
+        await update.effective_message.reply_text("Reindexing is not available in this deployment.")
+        return
+    if services.reindex_running:
+        await update.effective_message.reply_text(
+            "A reindex is already running; I'll report in its progress message when it is done."
+        )
+        return
+    services.reindex_running = True  # set before the first await: a second /reindex sees it
+    try:
+        progress = await update.effective_message.reply_text("🔄 Reindex started: reading the articles…")
+    except BaseException:
+        services.reindex_running = False
+        raise
+    context.application.create_task(_run_reindex(services, progress), update=update)
+
+
+async def _run_reindex(services: BotServices, progress: Message) -> None:
+    started = time.monotonic()
+    last_edit = 0.0
+    shown = progress.text
+
+    async def edit(text: str) -> None:
+        nonlocal shown
+        if text == shown:
+            return
+        shown = text
+        with suppress(BadRequest):
+            await progress.edit_text(text)
+
+    async def on_progress(line: str) -> None:
+        nonlocal last_edit
+        now = time.monotonic()
+        if now - last_edit >= PROGRESS_EDIT_SECONDS:
+            last_edit = now
+            await edit(f"🔄 Reindexing ({int(now - started)} s): {line}")
+
+    try:
+        result = await services.reindexer.run(on_progress)
+    except SnapshotError as err:
+        log.warning("reindex failed: %s", err)
+        await edit(f"❌ Reindex failed: {err}")
+        return
+    except Exception as err:
+        log.exception("reindex failed")
+        await edit(f"❌ Reindex failed: {type(err).__name__}. The current snapshot stays in use.")
+        return
+    finally:
+        services.reindex_running = False
+    # Load the new snapshot now, so the first question after the swap does not pay for it.
+    await services.run_blocking(services.snapshot_info)
+    await edit(
+        f"✅ Reindex done in {time.monotonic() - started:.1f} s: {_n(result.get('articles'))} articles, "
+        f"{_n(result.get('passages'))} passages, {_n(result.get('vocabulary'))} terms. "
+        f"Now answering from snapshot {result.get('version')}."
+    )
+    log.info("reindex done: %s", result)
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Questions served, latency, feedback and the snapshot (admins only)."""
+    services = services_of(context)
+    if not is_admin(services, update):
+        await _refuse(update, "stats")
+        return
+    figures = await services.run_blocking(services.journal.stats)
+    info = await services.run_blocking(services.snapshot_info)
+    lines = [
+        "📊 <b>wikiqa statistics</b>",
+        f"Questions served: {figures.questions_today:,} today, {figures.questions_total:,} in total",
+        f"Answer latency: p50 {_ms(figures.latency_p50_ms)}, p99 {_ms(figures.latency_p99_ms)} "
+        f"(last {LATENCY_WINDOW:,} questions)",
+        f"Feedback: 👍 {figures.thumbs_up:,} · 👎 {figures.thumbs_down:,}",
+    ]
+    if info is None:
+        lines.append("Snapshot: none loaded")
+    else:
+        size = getattr(info, "size_bytes", None)
+        lines.append(
+            f"Snapshot {html.escape(str(getattr(info, 'version', '?')))}, built "
+            f"{age_text(getattr(info, 'built_at', None))}: {_n(getattr(info, 'articles', None))} articles, "
+            f"{_n(getattr(info, 'passages', None))} passages, {_n(getattr(info, 'vocabulary', None))} terms"
+            + (f", {size / 1e6:.1f} MB" if isinstance(size, int) else "")
+        )
+    if services.reindex_running:
+        lines.append("A reindex is running.")
+    await update.effective_message.reply_html("\n".join(lines))
+
+
+def _n(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"

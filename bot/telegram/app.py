@@ -1,0 +1,242 @@
+"""The Telegram application: built in one place, run by long polling or behind a webhook.
+
+``wikiqa serve`` calls :func:`serve`; the end-to-end tests call :func:`build_application` with the
+same arguments, only with the Bot API base URL pointing at a stand-in server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from urllib.parse import urlsplit
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import FloodLimit
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.settings import Settings
+from bot.telegram import admin, handlers
+from bot.telegram.inline import inline_query
+from bot.telegram.services import SERVICES_KEY, BotServices
+from retrieval.errors import WikiqaError
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_API = "https://api.telegram.org"
+COMMANDS = (
+    BotCommand("ask", "Ask a question (in groups: /ask your question)"),
+    BotCommand("help", "How to ask, with examples"),
+    BotCommand("about", "What I know and how fresh it is"),
+    BotCommand("start", "Start talking to me"),
+)
+RETRY_AFTER_RETRIES = 3
+CONCURRENT_UPDATES = 64
+
+
+def api_urls(base_url: str | None) -> tuple[str, str]:
+    """(base_url, base_file_url) for python-telegram-bot from ``TELEGRAM_API_BASE_URL``.
+
+    The setting is the server's root (``http://127.0.0.1:8081``); a trailing ``/bot`` is accepted.
+    """
+    root = (base_url or TELEGRAM_API).rstrip("/")
+    root = root.removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+# ----------------------------------------------------------------------------- keeping the token secret
+_SECRETS: set[str] = set()
+_factory_installed = False
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "<token>")
+    return text
+
+
+def hide_in_logs(secret: str) -> None:
+    """Replace ``secret`` by ``<token>`` in every log record from now on, whoever logs it.
+
+    httpx logs each request URL, and the Bot API puts the token in the URL; a record factory
+    catches that and anything else (exception texts included) before any handler sees it.
+    """
+    global _factory_installed
+    if len(secret) >= 8:
+        _SECRETS.add(secret)
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:
+            return record
+        if any(secret in message for secret in _SECRETS):
+            record.msg, record.args = redact(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            if any(secret in text for secret in _SECRETS):
+                record.exc_text = redact(text)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
+# ----------------------------------------------------------------------------- building
+def build_application(
+    services: BotServices,
+    *,
+    token: str,
+    api_base_url: str | None = None,
+    max_retries: int = RETRY_AFTER_RETRIES,
+    overall_max_rate: float = FloodLimit.MESSAGES_PER_SECOND,
+    group_max_rate: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
+    concurrent_updates: int = CONCURRENT_UPDATES,
+) -> Application:
+    """The bot with every handler wired. ``overall_max_rate=0`` lifts the 30 messages/s ceiling
+    (for a local Bot API server); a 429 from Telegram is waited out up to ``max_retries`` times."""
+    hide_in_logs(token)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    base_url, base_file_url = api_urls(api_base_url)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=overall_max_rate, group_max_rate=group_max_rate, max_retries=max_retries
+            )
+        )
+        .concurrent_updates(concurrent_updates)
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", handlers.start))
+    application.add_handler(CommandHandler("help", handlers.help_command))
+    application.add_handler(CommandHandler("about", handlers.about))
+    application.add_handler(CommandHandler("ask", handlers.ask_command))
+    application.add_handler(CommandHandler("reindex", admin.reindex))
+    application.add_handler(CommandHandler("stats", admin.stats))
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text))
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
+    application.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_error_handler(handlers.on_error)
+
+
+async def _post_init(application: Application) -> None:
+    """Register the commands and load the snapshot before the first question arrives."""
+    await application.bot.set_my_commands(list(COMMANDS))
+    services: BotServices = application.bot_data[SERVICES_KEY]
+    try:
+        await services.answer("warm up")
+    except Exception as err:  # a missing snapshot is reported to users per question, not fatal here
+        log.warning("could not warm up the answering service: %s", err)
+    log.info("wikiqa bot @%s is ready", application.bot.username)
+
+
+async def _post_shutdown(application: Application) -> None:
+    application.bot_data[SERVICES_KEY].close()
+    log.info("wikiqa bot stopped")
+
+
+# ----------------------------------------------------------------------------- running
+def services_from_settings(settings: Settings, token: str) -> BotServices:
+    """The production services: live snapshot, answerers, journal, limits, reindexer."""
+    from bot.answer import Answerer
+    from bot.telegram.journal import Journal
+    from bot.telegram.keyboards import ButtonCodec
+    from bot.telegram.ratelimit import UserRateLimiter
+    from retrieval.snapshot import LiveSnapshot
+
+    snapshots = LiveSnapshot(settings.snapshots_dir)
+    return BotServices(
+        answerer=Answerer(snapshots),
+        inline_answerer=Answerer(snapshots, quotes_per_page=10),
+        journal=Journal(settings.database_url),
+        limiter=UserRateLimiter(settings.rate_limit_per_minute),
+        codec=ButtonCodec(token.encode()),
+        admin_ids=settings.admin_ids,
+        snapshots=snapshots,
+        reindexer=admin.SubprocessReindexer(settings),
+    )
+
+
+def webhook_secret(token: str) -> str:
+    """The secret Telegram sends with each webhook call: derived from the token, so every replica
+    computes the same one without sharing more configuration."""
+    return hashlib.sha256(b"wikiqa-webhook:" + token.encode()).hexdigest()[:32]
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise WikiqaError(f"--listen '{listen}' is not HOST:PORT (for example 0.0.0.0:8443).")
+    return host.strip("[]"), int(port)
+
+
+def require_token(settings: Settings) -> str:
+    token = (settings.telegram_token or "").strip()
+    if not token:
+        raise WikiqaError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in "
+            "TELEGRAM_BOT_TOKEN (or in a .env file)."
+        )
+    return token
+
+
+def serve(settings: Settings, *, webhook_url: str | None = None, listen: str | None = None) -> None:
+    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server when ``webhook_url``."""
+    token = require_token(settings)
+    hide_in_logs(token)
+    host_port = parse_listen(listen or "0.0.0.0:8443") if webhook_url else None
+    services = services_from_settings(settings, token)
+    application = build_application(services, token=token, api_base_url=settings.telegram_api_base_url)
+    api = api_urls(settings.telegram_api_base_url)[0].removesuffix("/bot")
+    try:
+        if webhook_url and host_port:
+            application.run_webhook(
+                listen=host_port[0],
+                port=host_port[1],
+                url_path=urlsplit(webhook_url).path.lstrip("/"),
+                webhook_url=webhook_url,
+                secret_token=webhook_secret(token),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise WikiqaError(
+            "Telegram rejected the bot token in TELEGRAM_BOT_TOKEN; check it with @BotFather."
+        ) from None
+    except NetworkError as err:
+        raise WikiqaError(f"cannot reach the Telegram Bot API at {api}: {redact(err.message)}.") from None
+    except TelegramError as err:
+        raise WikiqaError(f"the Telegram Bot API refused to start the bot: {redact(err.message)}.") from None

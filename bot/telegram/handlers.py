@@ -1,0 +1,288 @@
+"""Conversations: questions in private chats and groups, the buttons under answers, the help texts.
+
+In a private chat any text is a question. In a group the bot answers ``/ask ...``, messages that
+mention it and replies to its own messages, and stays silent on everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Chat, Message, MessageEntity, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.answer import Answer
+from bot.telegram.journal import QuestionRecord
+from bot.telegram.keyboards import Action, InvalidButton, new_ref
+from bot.telegram.ratelimit import Verdict
+from bot.telegram.render_html import render_answer
+from bot.telegram.services import BotServices, services_of
+
+log = logging.getLogger(__name__)
+
+# Show "typing…" only when an answer takes longer than this, so fast answers cost one request.
+TYPING_AFTER_SECONDS = 0.3
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet a new user and show how to ask."""
+    services = services_of(context)
+    name = html.escape(update.effective_user.first_name if update.effective_user else "there")
+    await update.effective_message.reply_html(
+        f"Hello, {name}! I answer questions by quoting the articles I know.\n\n" + _how_to_ask(services)
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """How to ask, with example questions from the corpus."""
+    services = services_of(context)
+    await update.effective_message.reply_html(
+        _how_to_ask(services)
+        + "\n\nUnder each answer, <b>More ▸</b> shows further quotes, and 👍 / 👎 tell me how I did."
+        "\n/about tells you what I know."
+    )
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Corpus size and snapshot age."""
+    services = services_of(context)
+    info = await services.run_blocking(services.snapshot_info)
+    if info is None:
+        text = "My index is not loaded yet; please try again in a minute."
+    else:
+        text = (
+            f"I answer from {_count(info, 'articles')} articles ({_count(info, 'passages')} passages), "
+            f"indexed {age_text(getattr(info, 'built_at', None))}. "
+            "Each answer quotes the passages that best match your question, with a link to its source."
+        )
+    await update.effective_message.reply_html(text)
+
+
+def _how_to_ask(services: BotServices) -> str:
+    examples = "\n".join(f"• <i>{html.escape(q)}</i>" for q in services.examples[:4])
+    return (
+        "Just send me a question in plain words, for example:\n"
+        f"{examples}\n\n"
+        "In a group, write <code>/ask your question</code>, mention me, or reply to one of my messages. "
+        "In any chat, type my @username and a question to share a quote inline."
+    )
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/ask question`` (groups and private chats)."""
+    message = update.effective_message
+    text = message.text or ""
+    # Everything after the command itself, line breaks and spacing kept.
+    _, _, question = text.partition(" ")
+    if not question.strip():
+        await message.reply_text("Ask like this: /ask When was the Collective Security Treaty signed?")
+        return
+    await answer_question(update, context, question)
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any text in a private chat is a question."""
+    await answer_question(update, context, update.effective_message.text or "")
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups: answer mentions of the bot and replies to it; ignore everything else."""
+    message = update.effective_message
+    question = addressed_question(message, context.bot.id, context.bot.username)
+    if question is None:
+        return
+    await answer_question(update, context, question)
+
+
+def addressed_question(message: Message, bot_id: int, bot_username: str) -> str | None:
+    """The question in a group message meant for the bot, or None when it is not meant for it."""
+    text = message.text or ""
+    mention = f"@{bot_username}".casefold()
+    mentioned = False
+    for value in message.parse_entities([MessageEntity.MENTION]).values():
+        if value.casefold() == mention:
+            mentioned = True
+            text = text.replace(value, " ", 1)
+    replied = message.reply_to_message is not None and (
+        message.reply_to_message.from_user is not None and message.reply_to_message.from_user.id == bot_id
+    )
+    if not (mentioned or replied):
+        return None
+    return " ".join(text.split())
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    """Rate-limit, answer off the event loop, reply in HTML with the keyboard, journal it."""
+    services = services_of(context)
+    message = update.effective_message
+    user = update.effective_user
+    chat = update.effective_chat
+    started = time.perf_counter()
+    if not await _within_rate_limit(services, message, user.id):
+        return
+    question = question.strip()
+    if not question:
+        await message.reply_text("Please send me a question in words.")
+        return
+    notice = None
+    if len(question) > services.max_question_chars:
+        question = question[: services.max_question_chars]
+        notice = f"Your question was long, so I used its first {services.max_question_chars:,} characters."
+    answer = await _answer_with_typing(services, chat, question, page=1)
+    ref = new_ref()
+    parts = render_answer(answer, notice=notice)
+    keyboard = services.codec.answer_keyboard(ref, 1, has_more=answer.has_more)
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await message.reply_text(part, parse_mode=ParseMode.HTML, reply_markup=keyboard if last else None)
+    latency_ms = (time.perf_counter() - started) * 1000
+    services.journal.record_question(
+        QuestionRecord(
+            ref=ref,
+            chat_id=chat.id,
+            user_id=user.id,
+            question=question,
+            snapshot_version=answer.snapshot_version,
+            answer_shown=_shown(answer),
+            quotes=len(answer.quotes),
+            no_match=answer.no_match,
+            latency_ms=latency_ms,
+            asked_at=datetime.now(UTC),
+        )
+    )
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The buttons under an answer: More (next page, editing the message), 👍 and 👎."""
+    services = services_of(context)
+    query = update.callback_query
+    try:
+        press = services.codec.decode(query.data)
+    except InvalidButton as err:
+        log.info("ignored button from user %s: %s", query.from_user.id, err)
+        await query.answer("Sorry, I can't use that button. Please ask your question again.")
+        return
+    if press.action in (Action.UP, Action.DOWN):
+        services.journal.record_vote(press.ref, query.from_user.id, 1 if press.action is Action.UP else -1)
+        await query.answer("Thanks for the feedback!" if press.action is Action.UP else "Thanks, noted.")
+        return
+    question = services.journal.cached_question(press.ref)
+    if question is None:
+        question = await services.run_blocking(services.journal.question, press.ref)
+    if question is None:
+        await query.answer("That answer is too old to continue. Please ask again.")
+        return
+    verdict = services.limiter.check(query.from_user.id)
+    if verdict is not Verdict.ALLOW:
+        await query.answer("You're asking very fast; please wait a moment before the next page.")
+        return
+    answer = await services.answer(question, page=press.page)
+    parts = render_answer(answer)
+    keyboard = services.codec.answer_keyboard(press.ref, press.page, has_more=answer.has_more)
+    await query.answer()
+    message = query.message
+    if not isinstance(message, Message):
+        # The original message is no longer accessible: send the page as new messages.
+        for index, part in enumerate(parts):
+            await context.bot.send_message(
+                update.effective_chat.id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard if index == len(parts) - 1 else None,
+            )
+        return
+    with suppress(BadRequest):  # "message is not modified" after a double press
+        await message.edit_text(
+            parts[0], parse_mode=ParseMode.HTML, reply_markup=keyboard if len(parts) == 1 else None
+        )
+    for index, part in enumerate(parts[1:], start=1):
+        await message.chat.send_message(
+            part, parse_mode=ParseMode.HTML, reply_markup=keyboard if index == len(parts) - 1 else None
+        )
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the update id and the exception; tell the user something went wrong (no traceback)."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    with suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer("Sorry, something went wrong. Please try again.")
+        elif update.effective_chat is not None and update.inline_query is None:
+            await context.bot.send_message(
+                update.effective_chat.id, "Sorry, something went wrong. Please try again in a moment."
+            )
+
+
+async def _within_rate_limit(services: BotServices, message: Message, user_id: int) -> bool:
+    verdict = services.limiter.check(user_id)
+    if verdict is Verdict.ALLOW:
+        return True
+    if verdict is Verdict.NOTIFY:
+        wait = max(1, round(services.limiter.retry_in(user_id)))
+        await message.reply_text(
+            f"You're asking faster than I can keep up with (at most {services.limiter.per_minute} "
+            f"questions a minute). Please try again in {wait} seconds."
+        )
+    return False
+
+
+async def _answer_with_typing(services: BotServices, chat: Chat, question: str, *, page: int) -> Answer:
+    task = asyncio.ensure_future(services.answer(question, page=page))
+    done, _ = await asyncio.wait({task}, timeout=TYPING_AFTER_SECONDS)
+    if not done:
+        with suppress(TelegramError):
+            await chat.send_action(ChatAction.TYPING)
+    return await task
+
+
+def _shown(answer: Answer) -> str | None:
+    if answer.answer:
+        return answer.answer
+    if answer.quotes:
+        return answer.quotes[0].text[:500]
+    return None
+
+
+def _count(info: Any, name: str) -> str:
+    value = getattr(info, name, None)
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def age_text(built_at: Any, *, now: datetime | None = None) -> str:
+    """'5 minutes ago'-style age of a timestamp given as datetime, epoch seconds or ISO text."""
+    when = _as_datetime(built_at)
+    if when is None:
+        return "at an unknown time"
+    seconds = max(0, int(((now or datetime.now(UTC)) - when).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        with suppress(ValueError):
+            return _as_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    return None
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A command this bot does not have, in a private chat."""
+    await update.effective_message.reply_text("I don't know that command. Send /help to see how to ask.")

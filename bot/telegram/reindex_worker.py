@@ -1,0 +1,67 @@
+"""The reindex as a child process of the bot: ``python -m bot.telegram.reindex_worker``.
+
+Building a snapshot is CPU-heavy Python; in a thread of the bot it would hold the GIL and slow
+every answer. As a separate process it uses the other core, and the bot only reads the JSON lines
+it prints: ``{"progress": text}``, then ``{"done": counts}`` or ``{"error": sentence}``. Settings
+come from the environment the bot passes down.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+def emit(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def snapshot_counts(info: Any) -> dict[str, Any]:
+    names = ("version", "built_at", "articles", "passages", "vocabulary", "size_bytes")
+    return {name: getattr(info, name, None) for name in names}
+
+
+def main() -> int:
+    from bot.settings import load_settings
+    from retrieval.errors import WikiqaError
+
+    settings = load_settings(dotenv=False)
+    last = 0.0
+    done = 0
+    total = 0
+
+    def on_progress(articles: int) -> None:
+        nonlocal last, done
+        done += articles
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_SECONDS:
+            last = now
+            emit({"progress": f"{done:,} of {total:,} articles analysed"})
+
+    try:
+        from retrieval.snapshot import build_snapshot
+        from retrieval.store import ArticleStore
+
+        store = ArticleStore(settings.database_url)
+        try:
+            started = time.perf_counter()
+            total = store.counts()[0]
+            info = build_snapshot(
+                store, settings.snapshots_dir, source_url=settings.source_url, on_progress=on_progress
+            )
+        finally:
+            store.close()
+    except WikiqaError as err:
+        emit({"error": str(err)})
+        return 1
+    emit({"done": {**snapshot_counts(info), "seconds": round(time.perf_counter() - started, 1)}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

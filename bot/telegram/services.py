@@ -1,0 +1,106 @@
+"""Everything the handlers use, in one object kept in ``application.bot_data``.
+
+Answering is CPU-bound and synchronous, so :meth:`BotServices.answer` runs it on a small thread
+pool of its own: the event loop stays free to receive updates and send replies, and a blocking
+journal read elsewhere cannot starve the answers of threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from telegram.ext import ContextTypes
+
+from bot.answer import Answer, Quote
+from bot.telegram.journal import Journal
+from bot.telegram.keyboards import ButtonCodec
+from bot.telegram.ratelimit import UserRateLimiter
+
+SERVICES_KEY = "wikiqa"
+# Questions are cut to this many characters (with a notice): BM25 gains nothing from more, and a
+# bound keeps one user's paste from costing everyone else's latency.
+MAX_QUESTION_CHARS = 1000
+DEFAULT_EXAMPLES = (
+    "When was the Collective Security Treaty signed?",
+    "Which countries are members of the CSTO?",
+    "What is the capital of Ukraine?",
+)
+
+
+class AnswererLike(Protocol):
+    def answer(self, question: str, *, page: int = 1) -> Answer: ...
+
+
+class SnapshotSource(Protocol):
+    """A source of the live snapshot (``retrieval.snapshot.LiveSnapshot``)."""
+
+    def current(self) -> Any: ...
+
+
+class Reindexer(Protocol):
+    """Builds a new snapshot and swaps it in; reports progress lines; returns a summary."""
+
+    async def run(self, on_progress: Callable[[str], Awaitable[None]]) -> dict[str, Any]: ...
+
+
+@dataclass
+class BotServices:
+    answerer: AnswererLike
+    journal: Journal
+    limiter: UserRateLimiter
+    codec: ButtonCodec
+    admin_ids: frozenset[int] = frozenset()
+    snapshots: SnapshotSource | None = None
+    reindexer: Reindexer | None = None
+    inline_answerer: AnswererLike | None = None
+    examples: tuple[str, ...] = DEFAULT_EXAMPLES
+    max_question_chars: int = MAX_QUESTION_CHARS
+    answer_threads: int = 4
+    reindex_running: bool = False
+    executor: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.executor = ThreadPoolExecutor(self.answer_threads, thread_name_prefix="wikiqa-answer")
+
+    async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
+        answerer = (self.inline_answerer or self.answerer) if inline else self.answerer
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: answerer.answer(question, page=page))
+
+    async def inline_quotes(self, question: str, limit: int) -> list[Quote]:
+        """Up to ``limit`` quotes for ``question``, gathering further pages if a page holds fewer."""
+        quotes: list[Quote] = []
+        page = 1
+        while len(quotes) < limit:
+            answer = await self.answer(question, page=page, inline=True)
+            if answer.no_match and page == 1:
+                return []
+            quotes.extend(answer.quotes)
+            if not answer.has_more or not answer.quotes:
+                break
+            page += 1
+        return quotes[:limit]
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A blocking call that is not an answer (journal reads, snapshot info) off the loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    def snapshot_info(self) -> Any | None:
+        if self.snapshots is None:
+            return None
+        try:
+            return self.snapshots.current().info
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.journal.close()
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return context.application.bot_data[SERVICES_KEY]
