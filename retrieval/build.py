@@ -188,7 +188,7 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> An
     counts = np.asarray(sentence_counts, np.int64)
     last_segment = np.cumsum(counts + 1) - 1
     passage_end = tokens_through[last_segment] if counts.size else np.zeros(0, np.int64)
-    passage_start = np.concatenate(([0], passage_end[:-1])).astype(np.int64)
+    passage_start = np.concatenate(([0], passage_end))[:-1].astype(np.int64)
     token_counts = (passage_end - passage_start).astype(np.int32)
     # Sentence i of a passage starts after the tokens of segments 0..i (its own segment is i + 1).
     first_segment = last_segment - counts

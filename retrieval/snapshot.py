@@ -461,7 +461,7 @@ def _analyzed(
 
 
 def _new_version(snapshots_dir: Path, built_at: datetime, fingerprint: str) -> str:
-    base = f"{built_at:%Y%m%dT%H%M%SZ}-{fingerprint[:8]}"
+    base = f"{built_at:%Y%m%dT%H%M%S.%fZ}-{fingerprint[:8]}"
     version, n = base, 1
     while (snapshots_dir / version).exists():
         n += 1

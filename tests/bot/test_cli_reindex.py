@@ -1,0 +1,134 @@
+"""``wikiqa reindex``: its summary, its refusals, and what a killed reindex leaves behind.
+
+The crash tests run the real console script in a subprocess. To catch it mid-build without
+relying on timing, they wait until its build folder holds the first batch of passages and then
+freeze it with SIGSTOP: it stays mid-build, holding the lock, for as long as the test needs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from retrieval.records import ArticleRecord
+from retrieval.snapshot import current_version, load_snapshot
+from tests.retrieval.corpus_factory import fill_store, make_records
+
+WIKIQA = str(Path(sys.executable).parent / "wikiqa")
+ZANZIBAR = ArticleRecord("Zanzibar", "Zanzibar", "Zanzibar is an archipelago famous for its cloves.", None)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([WIKIQA, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def _first_hit(snapshots: Path, question: str) -> str:
+    snapshot = load_snapshot(snapshots)
+    pids, _ = snapshot.first_stage(snapshot.term_ids(snapshot.analyzer.terms(question)), 1)
+    return snapshot.passage(int(pids[0])).article_id
+
+
+@pytest.fixture
+def big_store(tmp_path: Path, isolated_home: Path) -> tuple[str, Path]:
+    """A store with a live snapshot of 40 articles, then 6,000 more articles (a build of ~1.5 s)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = fill_store(url, make_records(40))
+    assert _run("reindex", "--database", url).returncode == 0
+    bodies = make_records(300, seed=5, paragraphs=4)
+    store.upsert(
+        [replace(bodies[i % 300], article_id=f"More_{i}") for i in range(6000)] + [ZANZIBAR], source="more"
+    )
+    store.close()
+    return url, isolated_home / "snapshots"
+
+
+@contextmanager
+def frozen_mid_build(url: str, snapshots: Path) -> Iterator[subprocess.Popen[str]]:
+    """A real ``wikiqa reindex`` stopped after it has written its first passages."""
+    process = subprocess.Popen(
+        [WIKIQA, "reindex", "--database", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any(p.stat().st_size for p in snapshots.glob(".build-*/passages.text.bin")):
+            assert process.poll() is None, f"reindex ended before it could be caught: {process.communicate()}"
+            assert time.monotonic() < deadline, "reindex never started writing passages"
+            time.sleep(0.005)
+        os.kill(process.pid, signal.SIGSTOP)
+        yield process
+    finally:
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_sigkill_mid_build_keeps_the_previous_snapshot_answering(big_store: tuple[str, Path]) -> None:
+    url, snapshots = big_store
+    live = current_version(snapshots)
+    with frozen_mid_build(url, snapshots) as process:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    assert current_version(snapshots) == live
+    assert list(snapshots.glob(".build-*")), "the kill should have left an unfinished build behind"
+    assert load_snapshot(snapshots).info.articles == 40
+    assert _first_hit(snapshots, "treaty").startswith("Article_")
+
+    result = _run("reindex", "--database", url)
+    assert result.returncode == 0, result.stderr
+    assert current_version(snapshots) != live
+    assert not list(snapshots.glob(".build-*"))
+    assert load_snapshot(snapshots).info.articles == 6041
+    assert _first_hit(snapshots, "cloves") == "Zanzibar"
+
+
+def test_second_reindex_while_one_runs_is_refused(big_store: tuple[str, Path]) -> None:
+    url, snapshots = big_store
+    with frozen_mid_build(url, snapshots) as running:
+        refused = _run("reindex", "--database", url)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith(f"error: another reindex is already running (process {running.pid}")
+        assert refused.stderr.rstrip().endswith("wait for it to finish")
+
+
+def test_reindex_reports_passages_vocabulary_size_and_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    fill_store(url, make_records(12)).close()
+    result = CliRunner().invoke(cli, ["reindex", "--database", url])
+    assert result.exit_code == 0, result.output
+    line = result.output.strip()
+    assert "\n" not in line
+    assert line.startswith("Indexed ") and " passages from 12 articles: vocabulary " in line
+    assert " MB on disk, " in line and line.endswith(" s.")
+
+
+def test_reindex_json_and_rank_bm25_engine(tmp_path: Path, isolated_home: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    fill_store(url, make_records(12)).close()
+    result = CliRunner().invoke(cli, ["reindex", "--database", url, "--engine", "rank-bm25", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["engine"] == "rank-bm25" and report["articles"] == 12
+    assert report["passages"] >= 12 and report["vocabulary"] > 0 and report["size_bytes"] > 0
+    assert report["version"] == current_version(isolated_home / "snapshots")
+    assert load_snapshot(isolated_home / "snapshots").info.engine == "rank-bm25"
+
+
+def test_reindex_of_an_empty_store_says_nothing_to_index(tmp_path: Path, isolated_home: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    result = _run("reindex", "--database", url)
+    assert result.returncode == 1
+    assert result.stderr == "error: nothing to index: the store has no articles with text\n"
+    assert current_version(isolated_home / "snapshots") is None

@@ -1,0 +1,178 @@
+"""Snapshot life cycle: build beside the live one, swap atomically, refuse concurrent builds, follow swaps."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import SnapshotError
+from retrieval.lock import BuildLock, is_locked
+from retrieval.records import ArticleRecord
+from retrieval.snapshot import (
+    CURRENT,
+    LOCK_FILE,
+    LiveSnapshot,
+    build_snapshot,
+    current_version,
+    load_snapshot,
+)
+from retrieval.store import ArticleStore
+from tests.retrieval.corpus_factory import fill_store, make_records
+
+SOURCE = "https://en.wikipedia.org/wiki/{article_id}"
+
+
+def _build(store: ArticleStore, snapshots: Path, **kwargs):
+    return build_snapshot(store, snapshots, source_url=SOURCE, **kwargs)
+
+
+def _answers(snapshots: Path, word: str) -> list[str]:
+    snapshot = load_snapshot(snapshots)
+    pids, _ = snapshot.first_stage(snapshot.term_ids(snapshot.analyzer.terms(word)), 5)
+    return [snapshot.passage(int(p)).article_id for p in pids]
+
+
+def test_build_makes_a_self_contained_live_snapshot(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(30))
+    progress: list[int] = []
+    info = _build(store, tmp_path / "snapshots", on_progress=progress.append)
+    assert current_version(tmp_path / "snapshots") == info.version
+    assert (info.articles, sum(progress)) == (30, 30)
+    assert info.passages >= 30 and info.vocabulary > 50 and info.size_bytes > 0
+    assert len(info.fingerprint) == 32 and info.built_at.endswith("Z") and info.engine == "bm25s"
+    # Everything needed to answer is inside the folder: the store may go away.
+    store.close()
+    os.remove(tmp_path / "s.db")
+    assert _answers(tmp_path / "snapshots", "treaty")
+
+
+def test_empty_store_says_nothing_to_index_and_keeps_no_folder(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", [ArticleRecord("blank", "Blank", "  \n ", None)])
+    with pytest.raises(SnapshotError, match="nothing to index"):
+        _build(store, tmp_path / "snapshots")
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == [LOCK_FILE]
+    with pytest.raises(SnapshotError, match="no index snapshot"):
+        load_snapshot(tmp_path / "snapshots")
+
+
+def test_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(5))
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    with BuildLock(snapshots / LOCK_FILE):
+        assert is_locked(snapshots / LOCK_FILE)
+        with pytest.raises(
+            SnapshotError, match=rf"another reindex is already running \(process {os.getpid()}"
+        ):
+            _build(store, snapshots)
+    assert not is_locked(snapshots / LOCK_FILE)
+    assert _build(store, snapshots).articles == 5
+
+
+HOLD_LOCK = """
+import pathlib, sys
+from retrieval.lock import BuildLock
+BuildLock(pathlib.Path(sys.argv[1])).acquire()
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_lock_of_a_killed_holder_is_free(tmp_path: Path) -> None:
+    lock = tmp_path / LOCK_FILE
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert is_locked(lock)
+        holder.kill()
+        holder.wait()
+        with BuildLock(lock):
+            pass
+    finally:
+        holder.kill()
+
+
+def test_abandoned_build_folders_are_removed_and_old_snapshots_pruned(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(5))
+    snapshots = tmp_path / "snapshots"
+    versions = [_build(store, snapshots).version]
+    (snapshots / ".build-deadbeef").mkdir()
+    (snapshots / ".build-deadbeef" / "passages.text.bin").write_bytes(b"half")
+    for _ in range(3):
+        versions.append(_build(store, snapshots).version)
+    names = sorted(p.name for p in snapshots.iterdir())
+    assert names == sorted([*versions[-2:], CURRENT, LOCK_FILE])
+    assert current_version(snapshots) == versions[-1]
+
+
+def test_failed_build_leaves_the_live_snapshot_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(5))
+    snapshots = tmp_path / "snapshots"
+    live = _build(store, snapshots).version
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("retrieval.build.save_bm25s", broken)
+    with pytest.raises(OSError, match="disk full"):
+        _build(store, snapshots)
+    assert current_version(snapshots) == live
+    assert not [p for p in snapshots.iterdir() if p.name.startswith(".build-")]
+    assert _answers(snapshots, "treaty")
+
+
+def test_damaged_snapshot_gives_a_clear_error(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
+    info = _build(store, tmp_path / "snapshots")
+    (info.path / "passages.meta.i32").write_bytes(b"")
+    with pytest.raises(SnapshotError, match="damaged or incomplete"):
+        load_snapshot(tmp_path / "snapshots")
+    (info.path / "manifest.json").unlink()
+    with pytest.raises(SnapshotError, match="damaged or incomplete"):
+        load_snapshot(tmp_path / "snapshots")
+
+
+def test_rank_bm25_needs_a_snapshot_built_for_it(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
+    _build(store, tmp_path / "snapshots")
+    with pytest.raises(SnapshotError, match="--engine rank-bm25"):
+        load_snapshot(tmp_path / "snapshots", engine="rank-bm25")
+
+
+def test_live_snapshot_picks_up_a_new_build_without_restart(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(10))
+    snapshots = tmp_path / "snapshots"
+    first = _build(store, snapshots)
+    live = LiveSnapshot(snapshots)
+    before = live.current()
+    assert before.info.version == first.version
+    assert live.current() is before  # nothing changed: the same object, no reload
+
+    store.upsert(
+        [ArticleRecord("Zanzibar", "Zanzibar", "Zanzibar is an archipelago famous for cloves.", None)],
+        source="update",
+    )
+    second = _build(store, snapshots)
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(live.current().info.version)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [second.version] * 8
+    after = live.current()
+    assert after is not before and after.info.articles == 11
+    pids, _ = after.first_stage(after.term_ids(["zanzibar"]), 3)
+    assert after.passage(int(pids[0])).article_id == "Zanzibar"
+    # The old snapshot object still answers for whoever holds it.
+    assert before.first_stage(before.term_ids(["treati"]), 3)[0].size
