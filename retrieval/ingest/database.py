@@ -1,0 +1,102 @@
+"""A live ``wiki_article`` table on MySQL/MariaDB, PostgreSQL or SQLite, read in keyset-paged batches.
+
+One connection reads every batch, inside one read transaction, so the batches see one consistent
+state of the table and memory stays at one batch whatever its size. Any failure of the source
+database (unreachable, no such table, connection killed mid-read) becomes one
+:class:`SourceError` naming the database, so the store's transaction for it rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, column, create_engine, inspect, select, table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+
+from retrieval.errors import SourceError
+from retrieval.ingest.rows import TABLE, TEXT_COLUMNS, BadRow, record_from_row
+from retrieval.records import ArticleRecord
+from retrieval.store import safe_url
+
+BATCH = 1000
+
+
+def read_table(
+    url: str,
+    on_bad: Callable[[SourceError], None],
+    *,
+    table_name: str = TABLE,
+    batch_size: int = BATCH,
+) -> Iterator[ArticleRecord]:
+    """The records of ``table_name`` at ``url``, ordered by its integer key (or by article_id)."""
+    source = f"{safe_url(url)} table {table_name}"
+    engine = _engine(url, source)
+    try:
+        with engine.connect() as conn, conn.begin():
+            key, columns = _columns(conn, table_name, source)
+            source_table = table(table_name, *(column(name) for name in {key, *columns}))
+            query = select(*(source_table.c[name] for name in columns), source_table.c[key].label("_key"))
+            last = None
+            while True:
+                page = query.order_by(source_table.c[key]).limit(batch_size)
+                if last is not None:
+                    page = page.where(source_table.c[key] > last)
+                rows = conn.execute(page).mappings().all()
+                for row in rows:
+                    try:
+                        yield record_from_row(row, f"{source} {key}={row['_key']}")
+                    except BadRow as err:
+                        on_bad(SourceError(source, f"the row with {key} {row['_key']!r}: {err}"))
+                if len(rows) < batch_size:
+                    return
+                last = rows[-1]["_key"]
+    except SQLAlchemyError as err:
+        raise SourceError(source, f"cannot be read ({_reason(err)}); nothing from it was written") from None
+    finally:
+        engine.dispose()
+
+
+def _reason(err: SQLAlchemyError) -> str:
+    """The driver's own first line, without SQLAlchemy's wrapping."""
+    text = str(getattr(err, "orig", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _engine(url: str, source: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise SourceError(source, "is not a database URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        # create_engine would quietly create a missing file: a typo must fail instead.
+        if not parsed.database or not Path(parsed.database).expanduser().is_file():
+            raise SourceError(source, "no such SQLite database file")
+    elif backend in ("mysql", "mariadb"):
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    try:
+        return create_engine(parsed)
+    except (SQLAlchemyError, ImportError) as err:
+        raise SourceError(source, f"cannot be used ({err})") from None
+
+
+def _columns(conn, table_name: str, source: str) -> tuple[str, list[str]]:
+    """The paging key and the wanted columns the table has."""
+    inspector = inspect(conn)
+    try:
+        present = {c["name"]: c for c in inspector.get_columns(table_name)}
+    except NoSuchTableError:
+        raise SourceError(source, "does not exist") from None
+    if "article_id" not in present:
+        raise SourceError(source, "has no article_id column")
+    primary = inspector.get_pk_constraint(table_name).get("constrained_columns") or []
+    key = "article_id"
+    if len(primary) == 1:
+        try:
+            if present[primary[0]]["type"].python_type is int:
+                key = primary[0]
+        except NotImplementedError:
+            pass
+    return key, ["article_id", *(name for name in TEXT_COLUMNS if name in present)]

@@ -1,0 +1,40 @@
+"""JSON Lines: one article per line, an object keyed by the table's columns.
+
+``article_id`` is required; ``title``, ``article`` and ``img_url`` may be missing (NULL) or null;
+``id`` and unknown keys are ignored. Blank lines are allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from retrieval.errors import SourceError
+from retrieval.ingest.rows import BadRow, record_from_row
+from retrieval.records import ArticleRecord
+
+
+def read_jsonl(
+    stream: BinaryIO, source: str, on_bad: Callable[[SourceError], None]
+) -> Iterator[ArticleRecord]:
+    """The records of a JSONL file, a bad line reported to ``on_bad`` and skipped if it returns."""
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+            if not isinstance(row, dict):
+                raise BadRow(f"the line holds a JSON {type(row).__name__}, not an object")
+            yield record_from_row(row, f"{source}:{number}")
+        except UnicodeDecodeError as err:
+            on_bad(SourceError(source, f"the line is not valid UTF-8 (byte {raw[err.start]:#04x})", number))
+        except json.JSONDecodeError as err:
+            reason = (
+                "the line is cut off"
+                if not raw.endswith(b"\n")
+                else f"the line is not valid JSON ({err.msg})"
+            )
+            on_bad(SourceError(source, reason, number))
+        except BadRow as err:
+            on_bad(SourceError(source, str(err), number))
