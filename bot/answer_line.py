@@ -29,10 +29,10 @@ from itertools import pairwise
 from retrieval.analysis import Analyzer
 from retrieval.hit import Hit
 
-CANDIDATE_PASSAGES = 3
-RANK_EXPONENT = 1.5
+CANDIDATE_PASSAGES = 4
+RANK_EXPONENT = 2.0
 BIGRAM_BONUS = 0.2
-PREVIOUS_SENTENCE_BONUS = 0.1
+PREVIOUS_SENTENCE_BONUS = 0.2
 ANSWER_TYPE_BONUS = 0.1
 
 _NUMBER = re.compile(r"\d")

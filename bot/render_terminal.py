@@ -19,7 +19,7 @@ MORE_HINT_CHAT = "Type 'more' for further quotes."
 def _did_you_mean(answer: Answer) -> str | None:
     if not answer.suggestions:
         return None
-    return "Did you mean: " + " | ".join(f'"{s}"' for s in answer.suggestions) + " ?"
+    return "Did you mean: " + "  or: ".join(answer.suggestions)
 
 
 def _first_quote_number(answer: Answer) -> int:

@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+
+from bot.answer import MAX_PAGE, Answer, Answerer
 from retrieval.analysis import Analyzer
 from retrieval.hit import Hit
 from retrieval.passages import sentence_spans
-
-from bot.answer import MAX_PAGE, Answer, Answerer
 
 PASSAGES = [
     (
@@ -73,7 +73,7 @@ class FakeSearcher:
         snap = self.snapshot
         wanted = set(snap.analyzer.terms(question))
         scored = []
-        for pid, (article_id, title, text) in enumerate(snap.passages):
+        for pid, (_, title, text) in enumerate(snap.passages):
             terms = set(snap.analyzer.index_terms(title, text)) & wanted
             score = sum(snap._idf[snap.vocab[t]] for t in terms)
             if score > 0:

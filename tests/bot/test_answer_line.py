@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from bot.answer_line import answer_line
 from retrieval.hit import Hit
 from retrieval.passages import sentence_spans
-
-from bot.answer_line import answer_line
 
 
 def hit(text: str, score: float, title: str = "Treaty", pid: int = 0) -> Hit:

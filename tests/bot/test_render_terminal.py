@@ -41,10 +41,10 @@ def test_plain_text_has_answer_quote_title_and_link_and_no_escape_codes():
 
 
 def test_no_match_says_so_and_offers_suggestions():
-    answer = Answer("Colective?", None, (), True, suggestions=("Collective?",))
+    answer = Answer("Colective?", None, (), True, suggestions=("Collective?", "Elective?"))
     text = render_plain(answer)
     assert NO_MATCH in text
-    assert 'Did you mean: "Collective?"' in text
+    assert "Did you mean: Collective?  or: Elective?" in text
     assert "Answer:" not in text
 
 

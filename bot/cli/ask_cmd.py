@@ -1,0 +1,70 @@
+"""``wikiqa ask``: answer one question, or one per line of standard input."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import click
+
+EXAMPLES = """\b
+Examples:
+  wikiqa ask When was the Collective Security Treaty signed?
+  wikiqa ask -k 5 --json "Who are the members of the CSTO?"
+  wikiqa ask --json - < questions.txt > answers.jsonl
+"""
+
+
+def _questions(words: tuple[str, ...]) -> Iterator[str]:
+    if words == ("-",):
+        for line in sys.stdin:
+            if line.strip():
+                yield line.strip()
+        return
+    question = " ".join(words).strip()
+    if not question:
+        raise click.UsageError("the question is empty")
+    yield question
+
+
+@click.command(epilog=EXAMPLES)
+@click.argument("question", nargs=-1, required=True)
+@click.option(
+    "-k", "quotes", type=click.IntRange(1, 30), default=3, show_default=True, help="Quotes per page."
+)
+@click.option(
+    "--page", type=click.IntRange(1, 10), default=1, show_default=True, help="Which page of quotes."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
+def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool) -> None:
+    """Answer QUESTION from the corpus: an answer line, then the best quotes with their sources.
+
+    The words after 'ask' form one question, quoted or not. A lone '-' reads one question per
+    line from standard input, so one process can answer thousands. The first run on an empty
+    store loads the bundled sample corpus and builds the index by itself.
+
+    Exit status: 0 when answered (also when there is no good match; see "no_match" in --json),
+    1 on a failure such as an unreachable database, 2 on a usage error.
+    """
+    from bot.answer import Answerer
+    from bot.cli._common import settings
+    from bot.corpus import open_snapshot
+
+    questions = _questions(question)
+    snapshot = open_snapshot(settings())
+    answerer = Answerer(snapshot, quotes_per_page=quotes)
+    if as_json:
+        from bot.cli._common import print_json
+
+        for text in questions:
+            print_json(answerer.answer(text, page=page).to_json())
+        return
+    from bot.render_terminal import print_answer
+
+    hint = f"More: wikiqa ask --page {page + 1} ..."
+    for number, text in enumerate(questions):
+        if number:
+            sys.stdout.write("\n")
+        if question == ("-",):
+            sys.stdout.write(f"Q: {text}\n")
+        print_answer(answerer.answer(text, page=page), more_hint=hint)

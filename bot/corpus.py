@@ -1,0 +1,90 @@
+"""The bundled sample corpus, and the zero-config first run that loads it.
+
+A fresh install must answer at once: when there is no snapshot and the store is empty, the first
+question ingests the bundled articles and builds the snapshot, saying so in one line. The store
+(and so SQLAlchemy) is touched only on that path; answering from an existing snapshot never
+opens the database.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrieval.errors import WikiqaError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from retrieval.snapshot import Snapshot
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def sample_data_dir() -> Path:
+    """Where the bundled articles are: inside the package of a wheel install, else the source tree.
+
+    A wheel carries ``data/`` as ``bot/sample_data`` (pyproject's force-include); an editable
+    install or a checkout has it at the repository's top level, next to ``bot/``.
+    """
+    for candidate in (PACKAGE_DIR / "sample_data", PACKAGE_DIR.parent / "data"):
+        if candidate.is_dir() and any(candidate.iterdir()):
+            return candidate
+    raise WikiqaError(
+        f"the bundled sample corpus is missing (looked in {PACKAGE_DIR / 'sample_data'} and "
+        f"{PACKAGE_DIR.parent / 'data'}); reinstall wikiqa or load articles with 'wikiqa ingest'"
+    )
+
+
+def _say_to_stderr(text: str, end: str = "\n") -> None:
+    sys.stderr.write(text + end)
+    sys.stderr.flush()
+
+
+def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:
+    """Ingest the bundled corpus into the (empty) store and build the snapshot, in one line of output."""
+    from retrieval.ingest import ingest_paths
+    from retrieval.snapshot import build_snapshot
+    from retrieval.store import ArticleStore
+
+    data = sample_data_dir()
+    started = time.perf_counter()
+    say("First run: loading the bundled sample articles and building the index ... ", end="")
+    store = ArticleStore(settings.database_url)
+    try:
+        ingest_paths(store, [data])
+        info = build_snapshot(store, settings.snapshots_dir, source_url=settings.source_url)
+    except BaseException:
+        say("failed.")
+        raise
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    say(f"done: {info.articles} articles, {info.passages} passages in {seconds:.1f} s.")
+
+
+def store_is_empty(settings: Settings) -> bool:
+    from retrieval.store import ArticleStore
+
+    store = ArticleStore(settings.database_url)
+    try:
+        articles, _ = store.counts()
+    finally:
+        store.close()
+    return articles == 0
+
+
+def open_snapshot(settings: Settings, *, first_run: bool = True) -> Snapshot:
+    """The current snapshot; on a fresh install (no snapshot, empty store) build it first.
+
+    With articles in the store but no snapshot, the user is told to run ``wikiqa reindex``
+    rather than having a possibly long build start behind a question; a damaged snapshot is
+    reported, never silently rebuilt.
+    """
+    from retrieval.snapshot import current_version, load_snapshot
+
+    if first_run and current_version(settings.snapshots_dir) is None and store_is_empty(settings):
+        bootstrap(settings)
+    return load_snapshot(settings.snapshots_dir)

@@ -1,0 +1,113 @@
+"""``wikiqa chat``: questions, 'more', and leaving, through piped stdin and through a real pty."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.corpus import bootstrap
+from bot.settings import load_settings
+
+QUESTION = "When was the Collective Security Treaty signed?"
+WIKIQA = Path(sys.executable).with_name("wikiqa")
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A WIKIQA_HOME with the bundled corpus ingested and indexed, built once per session and
+    shared by the CLI test files (each declares this fixture; the first to run builds it)."""
+    home = tmp_path_factory.getbasetemp() / "sample-home"
+    if not (home / "ready").exists():
+        home.mkdir(exist_ok=True)
+        bootstrap(load_settings({"WIKIQA_HOME": str(home)}, dotenv=False), say=lambda *a, **k: None)
+        (home / "ready").touch()
+    return home
+
+
+@pytest.fixture
+def ready(sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("WIKIQA_HOME", str(sample_home))
+    return sample_home
+
+
+def chat(stdin: str, *args: str):
+    return CliRunner().invoke(cli, ["chat", *args], input=stdin)
+
+
+def test_answers_each_line_and_more_shows_the_next_quotes(ready):
+    result = chat(f"{QUESTION}\nmore\n", "-k", "2")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.count("Answer: ") == 1
+    assert "May 15, 1992" in out
+    assert "[1] " in out and "[2] " in out
+    assert "[3] " in out and "[4] " in out  # the second page, numbered on
+
+
+def test_quit_leaves_before_later_lines(ready):
+    result = chat(f"quit\n{QUESTION}\n")
+    assert result.exit_code == 0
+    assert "Answer:" not in result.stdout
+
+
+def test_end_of_input_leaves_cleanly(ready):
+    result = chat(QUESTION)  # no trailing newline, then EOF
+    assert result.exit_code == 0
+    assert "May 15, 1992" in result.stdout
+
+
+def test_more_before_any_question_and_past_the_last_page_explains(ready):
+    result = chat("more\nTashkent\n" + "more\n" * 12)
+    assert result.exit_code == 0
+    assert "Ask a question first." in result.stdout
+    assert "No further quotes." in result.stdout
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 30.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"timed out waiting for {marker!r}; got {seen[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_interactive_session_on_a_terminal_with_prompt_history_and_ctrl_d(ready):
+    main, child = pty.openpty()
+    env = {**os.environ, "WIKIQA_HOME": str(ready), "TERM": "dumb", "COLUMNS": "120"}
+    proc = subprocess.Popen(
+        [str(WIKIQA), "chat"], stdin=child, stdout=child, stderr=child, env=env, close_fds=True
+    )
+    os.close(child)
+    try:
+        _read_until(main, b"? ")
+        os.write(main, QUESTION.encode() + b"\r")
+        shown = _read_until(main, b"? ")
+        assert b"May 15, 1992" in shown
+        os.write(main, b"\x04")  # Ctrl-D at an empty prompt
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    history = (ready / "chat_history").read_text()
+    assert QUESTION in history
