@@ -318,7 +318,8 @@ class DumpReader:
                 except _NeedMore:
                     if self.eof:
                         self._bad_row(
-                            pos, "the file ends inside this row (a string or the row is never closed)"
+                            _SPACE_RE.match(self.buf, pos).end(),
+                            "the file ends inside this row (a string or the row is never closed)",
                         )
                         return len(self.buf)
                     self._fill(pos)
@@ -376,7 +377,7 @@ class DumpReader:
                 self._diagnose(pos)
                 raise _NeedMore
             values.append(match)
-            starts.append(pos)
+            starts.append(max(match.start(2), match.start(3)))
             pos = match.end()
             if buf[pos - 1] == 41:  # )
                 return values, starts, opened.end() - 1, pos
