@@ -217,6 +217,11 @@ def serve(settings: Settings, *, webhook_url: str | None = None, listen: str | N
     token = require_token(settings)
     hide_in_logs(token)
     host_port = parse_listen(listen or "0.0.0.0:8443") if webhook_url else None
+    from bot.corpus import open_snapshot
+
+    # A fresh install (empty store, no snapshot) loads the bundled articles and builds the index
+    # first, so a new deployment answers at once; otherwise this just checks a snapshot exists.
+    open_snapshot(settings)
     services = services_from_settings(settings, token)
     application = build_application(services, token=token, api_base_url=settings.telegram_api_base_url)
     api = api_urls(settings.telegram_api_base_url)[0].removesuffix("/bot")

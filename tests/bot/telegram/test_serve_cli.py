@@ -1,0 +1,87 @@
+"""``wikiqa serve`` as a real process: start-up failures, serving, and SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from tests.bot.telegram.conftest import TOKEN
+from tests.bot.telegram.standin import StandIn
+
+WIKIQA = str(Path(sys.executable).parent / "wikiqa")
+
+
+def serve_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WIKIQA_"))}
+    env.update(
+        WIKIQA_HOME=str(settings.home),
+        WIKIQA_DATABASE_URL=settings.database_url,
+        WIKIQA_ADMIN_IDS="9001",
+        **extra,
+    )
+    return env
+
+
+async def run_serve(env: dict[str, str], cwd: Path, *options: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        WIKIQA,
+        "serve",
+        *options,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_missing_token_stops_with_one_sentence(bot_settings: Settings, tmp_path: Path) -> None:
+    process = await run_serve(serve_env(bot_settings), tmp_path)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    lines = stderr.decode().strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("error: TELEGRAM_BOT_TOKEN is not set")
+
+
+async def test_rejected_token_stops_with_one_sentence(
+    corpus: Settings, standin: StandIn, tmp_path: Path
+) -> None:
+    wrong = "700000001:AAF-a-token-telegram-does-not-know"
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_BASE_URL=standin.base_url)
+    process = await run_serve(env, tmp_path)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    text = stderr.decode()
+    assert process.returncode == 1
+    assert text.strip().splitlines()[-1] == (
+        "error: Telegram rejected the bot token in TELEGRAM_BOT_TOKEN; check it with @BotFather."
+    )
+    assert wrong not in text and wrong.split(":")[1] not in text
+    assert [c.status for c in standin.calls_of("getMe")] == [401] or not standin.calls_of("getMe")
+
+
+@pytest.mark.slow
+async def test_serve_answers_then_shuts_down_cleanly_on_sigterm(
+    corpus: Settings, standin: StandIn, tmp_path: Path
+) -> None:
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
+    process = await run_serve(env, tmp_path, "--verbose")  # debug logs: every request, for the token check
+    try:
+        await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling to start")
+        user = standin.user(501)
+        standin.message(user, "When was the Collective Security Treaty signed?")
+        replies = await standin.wait_for(lambda: standin.sent_to(501), timeout=30, what="an answer")
+        assert "May 15, 1992" in replies[0].result["text"]
+        assert standin.calls_of("setMyCommands") and standin.calls_of("deleteWebhook")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    text = stderr.decode()
+    assert process.returncode == 0, text
+    assert "wikiqa bot stopped" in text
+    assert "Traceback" not in text
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
