@@ -6,6 +6,7 @@ same arguments, only with the Bot API base URL pointing at a stand-in server.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import traceback
@@ -42,6 +43,8 @@ COMMANDS = (
     BotCommand("start", "Start talking to me"),
 )
 RETRY_AFTER_RETRIES = 3
+HEARTBEAT_FILE = "bot.heartbeat"
+HEARTBEAT_SECONDS = 15.0
 CONCURRENT_UPDATES = 64
 
 
@@ -159,10 +162,15 @@ async def _post_init(application: Application) -> None:
         await services.answer("warm up")
     except Exception as err:  # a missing snapshot is reported to users per question, not fatal here
         log.warning("could not warm up the answering service: %s", err)
+    # Not application.create_task: Application.stop() waits for those, and this one never ends.
+    application.bot_data["heartbeat"] = asyncio.ensure_future(services.beat(HEARTBEAT_SECONDS))
     log.info("wikiqa bot @%s is ready", application.bot.username)
 
 
 async def _post_shutdown(application: Application) -> None:
+    heartbeat = application.bot_data.pop("heartbeat", None)
+    if heartbeat is not None:
+        heartbeat.cancel()
     application.bot_data[SERVICES_KEY].close()
     log.info("wikiqa bot stopped")
 
@@ -186,6 +194,7 @@ def services_from_settings(settings: Settings, token: str) -> BotServices:
         admin_ids=settings.admin_ids,
         snapshots=snapshots,
         reindexer=admin.SubprocessReindexer(settings),
+        heartbeat=settings.home / HEARTBEAT_FILE,
     )
 
 
@@ -212,16 +221,35 @@ def require_token(settings: Settings) -> str:
     return token
 
 
+def ensure_snapshot(settings: Settings) -> None:
+    """Make sure there is a snapshot to answer from before the bot comes up.
+
+    A fresh install (empty store) loads the bundled articles, seed included, and builds the index;
+    a store with articles but no snapshot yet (a new volume, a first container start against a
+    filled database) gets its snapshot built from the store.
+    """
+    from bot.corpus import open_snapshot
+    from retrieval.errors import SnapshotError
+    from retrieval.snapshot import build_snapshot
+    from retrieval.store import ArticleStore
+
+    try:
+        open_snapshot(settings)
+    except SnapshotError:
+        store = ArticleStore(settings.database_url)
+        try:
+            log.info("no index snapshot yet: building one from the store (%d articles)", store.counts()[0])
+            build_snapshot(store, settings.snapshots_dir, source_url=settings.source_url)
+        finally:
+            store.close()
+
+
 def serve(settings: Settings, *, webhook_url: str | None = None, listen: str | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server when ``webhook_url``."""
     token = require_token(settings)
     hide_in_logs(token)
     host_port = parse_listen(listen or "0.0.0.0:8443") if webhook_url else None
-    from bot.corpus import open_snapshot
-
-    # A fresh install (empty store, no snapshot) loads the bundled articles and builds the index
-    # first, so a new deployment answers at once; otherwise this just checks a snapshot exists.
-    open_snapshot(settings)
+    ensure_snapshot(settings)
     services = services_from_settings(settings, token)
     application = build_application(services, token=token, api_base_url=settings.telegram_api_base_url)
     api = api_urls(settings.telegram_api_base_url)[0].removesuffix("/bot")

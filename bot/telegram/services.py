@@ -8,9 +8,11 @@ journal read elsewhere cannot starve the answers of threads.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from telegram.ext import ContextTypes
@@ -60,6 +62,7 @@ class BotServices:
     examples: tuple[str, ...] = DEFAULT_EXAMPLES
     max_question_chars: int = MAX_QUESTION_CHARS
     answer_threads: int = 4
+    heartbeat: Path | None = None
     reindex_running: bool = False
     executor: ThreadPoolExecutor = field(init=False)
 
@@ -96,6 +99,15 @@ class BotServices:
             return self.snapshots.current().info
         except Exception:
             return None
+
+    async def beat(self, every: float) -> None:
+        """Touch the heartbeat file while the bot runs; the container healthcheck reads its age."""
+        if self.heartbeat is None:
+            return
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            self.heartbeat.write_text(f"{time.time():.0f}\n")
+            await asyncio.sleep(every)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

@@ -372,6 +372,7 @@ class StandIn:
         params = self._params(headers.get("content-type", ""), body, query)
         call = Call(method=method, params=params, at=time.monotonic())
         self.calls.append(call)
+        self._notify()  # waiters may watch for a call to start (a long poll returns much later)
         try:
             pending = self._failures.get(method)
             if pending:

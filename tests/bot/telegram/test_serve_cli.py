@@ -8,8 +8,6 @@ import signal
 import sys
 from pathlib import Path
 
-import pytest
-
 from bot.settings import Settings
 from tests.bot.telegram.conftest import TOKEN
 from tests.bot.telegram.standin import StandIn
@@ -64,7 +62,6 @@ async def test_rejected_token_stops_with_one_sentence(
     assert [c.status for c in standin.calls_of("getMe")] == [401] or not standin.calls_of("getMe")
 
 
-@pytest.mark.slow
 async def test_serve_answers_then_shuts_down_cleanly_on_sigterm(
     corpus: Settings, standin: StandIn, tmp_path: Path
 ) -> None:
@@ -77,6 +74,7 @@ async def test_serve_answers_then_shuts_down_cleanly_on_sigterm(
         replies = await standin.wait_for(lambda: standin.sent_to(501), timeout=30, what="an answer")
         assert "May 15, 1992" in replies[0].result["text"]
         assert standin.calls_of("setMyCommands") and standin.calls_of("deleteWebhook")
+        assert (corpus.home / "bot.heartbeat").is_file()  # what the container healthcheck reads
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
@@ -85,3 +83,20 @@ async def test_serve_answers_then_shuts_down_cleanly_on_sigterm(
     assert "wikiqa bot stopped" in text
     assert "Traceback" not in text
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
+
+
+async def test_first_start_on_an_empty_store_loads_the_bundled_seed_and_answers(
+    bot_settings: Settings, standin: StandIn, tmp_path: Path
+) -> None:
+    env = serve_env(bot_settings, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
+    process = await run_serve(env, tmp_path)
+    try:
+        await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling to start")
+        standin.message(standin.user(502), "When was the Collective Security Treaty signed?")
+        replies = await standin.wait_for(lambda: standin.sent_to(502), timeout=30, what="an answer")
+        assert "May 15, 1992" in replies[0].result["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
+    assert "First run: loading the bundled sample articles" in stderr.decode()
