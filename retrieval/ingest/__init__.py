@@ -17,7 +17,7 @@ from retrieval.ingest.database import BATCH, read_table
 from retrieval.ingest.rows import TABLE
 from retrieval.ingest.sources import expand_paths, read_path
 from retrieval.records import ArticleRecord
-from retrieval.store import ArticleStore, UpsertCounts, raise_bad_row
+from retrieval.store import ArticleStore, UpsertCounts, raise_bad_row, safe_url
 
 __all__ = ["IngestReport", "ingest_database", "ingest_paths", "read_path"]
 
@@ -81,7 +81,7 @@ def ingest_database(
     report = IngestReport()
     on_bad = report.skipped.append if skip_bad else raise_bad_row
     records = read_table(url, on_bad, table_name=table, batch_size=batch_size)
-    _upsert(store, records, f"table {table}", on_bad, on_progress, report)
+    _upsert(store, records, f"{safe_url(url)} table {table}", on_bad, on_progress, report)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -278,3 +278,15 @@ def test_a_value_larger_than_the_cap_is_refused_not_buffered(monkeypatch: pytest
     data = b"INSERT INTO wiki_article VALUES (1,'a','t','" + b"x" * 5000 + b"','');"
     with pytest.raises(SourceError, match="longer than"):
         read(data)
+
+
+def test_the_buffer_stays_bounded_however_long_the_dump(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are consumed as they are read: a 2 MB dump goes through a 64 KB cap on pending input."""
+    monkeypatch.setattr(sqldump, "CHUNK", 4096)
+    monkeypatch.setattr(sqldump, "MAX_PENDING", 64 << 10)
+    row = "(NULL,'a{n}','T','" + "x" * 1000 + "','')"
+    statements = "".join(
+        "INSERT INTO wiki_article VALUES " + ",".join(row.format(n=s * 100 + r) for r in range(100)) + ";\n"
+        for s in range(20)
+    )
+    assert len(read(statements.encode())) == 2000

@@ -60,3 +60,13 @@ def test_iter_articles_pages_through_everything_in_id_order(store_url: str) -> N
     ids = [a.article_id for a in store.iter_articles(batch_size=7)]
     assert ids == [f"id{i:03d}" for i in range(25)]
     store.close()
+
+
+def test_seen_keys_find_duplicates_before_and_after_merging(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieval.store import SeenKeys
+
+    monkeypatch.setattr(SeenKeys, "RECENT", 4)
+    seen = SeenKeys()
+    assert all(seen.add(f"id{i}") for i in range(10))  # two merges into the sorted array so far
+    assert not any(seen.add(f"id{i}") for i in range(10))
+    assert seen.add("id10") and not seen.add("id10")
