@@ -25,36 +25,20 @@ from typing import BinaryIO
 
 from retrieval.errors import SourceError
 from retrieval.ingest.rows import COLUMNS, TABLE, TEXT_COLUMNS, BadRow, record_from_row
+from retrieval.ingest.sqlvalues import STRING_BODY, Value, decode_value, string_end
 from retrieval.records import ArticleRecord
 
 CHUNK = 4 << 20
 MAX_PENDING = 64 << 20
 
-# A quoted string's body: runs of plain bytes between escapes (\x) or doubled quotes ('').
-_STRING_BODY = rb"[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+"
-_STRING = rb"'" + _STRING_BODY + rb"'"
+_STRING = rb"'" + STRING_BODY + rb"'"
 # One value: 1 = introducer (_utf8mb4, _binary, x, b), 2 = string body, 3 = bare word (NULL, 12, 0x1F).
-_VALUE = rb"\s*+(?:(?:(_\w++|[bBxXnN](?='))\s*+)?'(" + _STRING_BODY + rb")'|([^\s,()'`;]++)(?!\s*+'))"
+_VALUE = rb"\s*+(?:(?:(_\w++|[bBxXnN](?='))\s*+)?'(" + STRING_BODY + rb")'|([^\s,()'`;]++)(?!\s*+'))"
 _VALUE_RE = re.compile(_VALUE, re.S)
 _VALUE_SEP_RE = re.compile(_VALUE + rb"\s*+([,)])", re.S)
 _STRING_START_RE = re.compile(rb"\s*+(?:(?:_\w++|[bBxXnN])\s*+)?'")
 _OPEN_RE = re.compile(rb"\s*+\(")
 _SPACE_RE = re.compile(rb"\s*+")
-_NUMBER_RE = re.compile(rb"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-# MySQL's escapes (\\ is handled by the split itself); \% and \_ keep their backslash, as in MySQL.
-_ESCAPES = {
-    b"0": b"\0",
-    b"'": b"'",
-    b'"': b'"',
-    b"b": b"\b",
-    b"n": b"\n",
-    b"r": b"\r",
-    b"t": b"\t",
-    b"Z": b"\x1a",
-    b"%": b"\\%",
-    b"_": b"\\_",
-}
-
 # Whitespace and comments between statements; conditional comments are comments to us.
 _GAP_RE = re.compile(rb"(?:\s++|--(?:[ \t\r][^\n]*+)?\n|\#[^\n]*+\n|/\*.*?\*/)*+", re.S)
 _NAME = rb"(?:`(?:[^`]|``)++`|\w++)"
@@ -72,7 +56,7 @@ _CREATE_RE = re.compile(
     re.I,
 )
 _DELIMITER_RE = re.compile(rb"DELIMITER[ \t]++(\S++)[^\n]*+\n", re.I)
-_CREATE_ITEM_RE = re.compile(rb"'" + _STRING_BODY + rb"'|`(?:[^`]|``)*+`|\"[^\"]*+\"|[(),]|[^\s'`\"(),]++")
+_CREATE_ITEM_RE = re.compile(rb"'" + STRING_BODY + rb"'|`(?:[^`]|``)*+`|\"[^\"]*+\"|[(),]|[^\s'`\"(),]++")
 _NAME_PART_RE = re.compile(rb"`((?:[^`]|``)*+)`|([^\s.`]++)")
 _NOT_COLUMNS = {b"PRIMARY", b"KEY", b"UNIQUE", b"INDEX", b"CONSTRAINT", b"FOREIGN", b"FULLTEXT"}
 _NOT_COLUMNS |= {b"SPATIAL", b"CHECK", b"PERIOD", b"VECTOR"}
@@ -99,67 +83,8 @@ def _statement_end_re(delimiter: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?:" + b"|".join(parts) + rb")*+" + re.escape(delimiter), re.S)
 
 
-Value = bytes | re.Match[bytes]  # a plain string's raw body, or the regex match of any other value
-
-
-def _string_end(buf: bytes, start: int) -> int:
-    """Where the quote closing the string whose body starts at ``start`` is, or -1 if not in ``buf``.
-
-    A quote preceded by an odd run of backslashes is escaped; two quotes in a row are one.
-    """
-    find = buf.find
-    pos = start
-    while True:
-        quote = find(b"'", pos)
-        if quote < 0:
-            return -1
-        before = quote - 1
-        while before >= start and buf[before] == 92:  # backslash
-            before -= 1
-        if (quote - 1 - before) & 1:
-            pos = quote + 1
-        elif quote + 1 < len(buf) and buf[quote + 1] == 39:
-            pos = quote + 2
-        else:
-            return quote
-
-
 class _NeedMore(Exception):
     """The piece being matched may continue past the end of the buffer."""
-
-
-def _unescape(raw: bytes) -> bytes:
-    """MySQL string escapes undone: one split on the backslash (in C), then one step per escape.
-
-    After a split on "\\", every piece but the first starts with the escaped character; an empty
-    piece is an escaped backslash, and the piece after it is plain text. Doubled quotes are
-    plain-text business only, so they are undone in the plain parts.
-    """
-    doubled = b"''" in raw
-    if not doubled and b"\\\\" not in raw:
-        # The usual text: a few \n, \' and \" and nothing else, undone by three C-speed passes.
-        plain = raw.replace(b"\\n", b"\n").replace(b"\\'", b"'").replace(b'\\"', b'"')
-        if b"\\" not in plain:
-            return plain
-    pieces = raw.split(b"\\")
-    out = [pieces[0].replace(b"''", b"'") if doubled else pieces[0]]
-    index, count = 1, len(pieces)
-    while index < count:
-        piece = pieces[index]
-        if piece:
-            try:
-                out.append(_ESCAPES[piece[:1]])
-            except KeyError:
-                shown = piece[:4].decode("utf-8", "replace")[:1]
-                raise BadRow(f"holds the broken escape \\{shown}") from None
-            rest = piece[1:]
-        else:
-            out.append(b"\\")
-            index += 1
-            rest = pieces[index] if index < count else b""
-        out.append(rest.replace(b"''", b"'") if doubled else rest)
-        index += 1
-    return b"".join(out)
 
 
 def _unquote(name: bytes) -> str:
@@ -369,7 +294,7 @@ class DumpReader:
         match_value = _VALUE_SEP_RE.match
         while True:
             if pos < size and buf[pos] == 39:  # '
-                end = _string_end(buf, pos + 1)
+                end = string_end(buf, pos + 1)
                 if 0 <= end < size - 1 and buf[end + 1] in b",)":
                     values.append(buf[pos + 1 : end])
                     starts.append(pos + 1)
@@ -439,7 +364,7 @@ class DumpReader:
         for name, value, start in zip(columns, values, starts, strict=True):
             if name == "article_id" or name in TEXT_COLUMNS:
                 try:
-                    row[name] = _decode(value, name)
+                    row[name] = decode_value(value, name)
                 except BadRow as err:
                     self._bad_row(start, str(err))
                     return None
@@ -448,34 +373,6 @@ class DumpReader:
         except BadRow as err:
             self._bad_row(opened, str(err))
             return None
-
-
-def _decode(value: Value, column: str) -> str | None:
-    """One value as text: a string unescaped and UTF-8 decoded, NULL as None, a number as written."""
-    if isinstance(value, bytes):
-        raw = value
-    else:
-        raw = value.group(2)
-        if raw is None:
-            word = value.group(3)
-            if word.upper() == b"NULL":
-                return None
-            if _NUMBER_RE.fullmatch(word):
-                return word.decode("ascii")
-            shown = word[:40].decode("utf-8", "replace")
-            raise BadRow(f"{column} holds {shown}, which is not text, a number or NULL")
-        introducer = value.group(1)
-        if introducer is not None and introducer.lower() in (b"x", b"b"):
-            raise BadRow(f"{column} holds a {introducer.decode()}'...' literal, which is not text")
-    if b"\\" in raw or b"''" in raw:
-        try:
-            raw = _unescape(raw)
-        except BadRow as err:
-            raise BadRow(f"{column} {err}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise BadRow(f"{column} is not valid UTF-8 (byte {err.object[err.start]:#04x})") from None
 
 
 def _create_columns(body: bytes) -> list[str]:

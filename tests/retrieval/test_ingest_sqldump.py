@@ -290,3 +290,12 @@ def test_the_buffer_stays_bounded_however_long_the_dump(monkeypatch: pytest.Monk
         for s in range(20)
     )
     assert len(read(statements.encode())) == 2000
+
+
+def test_on_duplicate_key_update_and_a_custom_delimiter_end_the_statement() -> None:
+    dump = (
+        "INSERT INTO wiki_article VALUES (1,'a','t','b','') ON DUPLICATE KEY UPDATE title = 'x;y';\n"
+        "DELIMITER $$\nINSERT INTO wiki_article VALUES (2,'c','t','d','')$$\nSET @a = ';'$$\nDELIMITER ;\n"
+        "INSERT INTO wiki_article VALUES (3,'e','t','f','');\n"
+    )
+    assert [r.article_id for r in read(dump.encode())] == ["a", "c", "e"]
