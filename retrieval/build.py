@@ -20,7 +20,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +71,15 @@ SNAPSHOT_FORMAT = 1
 
 @dataclass(slots=True)
 class AnalyzedBatch:
-    """One batch of articles as arrays; term and word ids are local to the batch."""
+    """One batch of articles as arrays.
 
+    Term and surface-word ids are those of the analyzing process's :class:`WordTable`; the batch
+    carries the terms and words that process met for the first time (``new_terms`` get ids
+    ``terms_from``, ``terms_from + 1``, ...), so the writer can map ids without a per-batch
+    dictionary pass.
+    """
+
+    process: int
     article_ids: list[str]
     titles: list[str]
     passage_meta: np.ndarray  # int32 (P, 4): local article, ordinal, start, end
@@ -81,58 +88,120 @@ class AnalyzedBatch:
     sentence_counts: np.ndarray  # int32 (P,)
     sentences: np.ndarray  # int32 (S, 2)
     sentence_token_starts: np.ndarray  # int32 (S,)
-    terms: list[str]
-    tokens: np.ndarray  # int32 local term ids, passage after passage
+    terms_from: int
+    new_terms: list[str]
+    tokens: np.ndarray  # int32 term ids, passage after passage
     token_counts: np.ndarray  # int32 (P,)
-    bag_terms: np.ndarray  # int32 distinct local term ids per passage, passage after passage
+    bag_terms: np.ndarray  # int32 distinct term ids per passage, passage after passage
     bag_tfs: np.ndarray  # uint16
     bag_nnz: np.ndarray  # int32 (P,)
     bag_len: np.ndarray  # int32 (P,)
-    words: list[str]
-    word_counts: np.ndarray  # int64
+    words_from: int
+    new_words: list[str]
+    word_ids: np.ndarray  # int32 surface words seen in the batch
+    word_counts: np.ndarray  # int64 their occurrences
 
     @property
     def passages(self) -> int:
         return len(self.passage_meta)
 
 
-@dataclass(slots=True)
-class _WordTable:
-    """What the analyzer makes of each distinct word seen by this process."""
+class _Growing:
+    """An int32 array that grows by appending (amortized doubling)."""
 
-    analyzer: Analyzer
-    pattern: re.Pattern[str]
-    known: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._data = np.empty(1024, np.int32)
+        self.size = 0
 
-    def resolve(self, word: str) -> tuple[str | None, str | None]:
-        """(term, surface word) of one word match; None where the analyzer drops it."""
-        found = self.known.get(word)
+    def append(self, value: int) -> None:
+        if self.size == len(self._data):
+            self._data = np.concatenate((self._data, np.empty(len(self._data), np.int32)))
+        self._data[self.size] = value
+        self.size += 1
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self.size]
+
+
+class WordTable:
+    """What the analyzer makes of each distinct word this process has seen, with process ids.
+
+    Every word match maps through one dict lookup (in C, via ``map``) to a word id, and word ids
+    map through arrays to term and surface-word ids; the analyzer runs once per new word.
+    """
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        word = getattr(analyzer, "word_pattern", None) or analysis._WORD
+        self.analyzer = analyzer
+        self.pattern = re.compile(f"(?:{word.pattern})|{_MARK}")
+        self.word_ids: dict[str, int] = {}
+        self._word_term = _Growing()
+        self._word_surface = _Growing()
+        self.term_ids: dict[str, int] = {}
+        self.terms: list[str] = []
+        self.surface_ids: dict[str, int] = {}
+        self.surfaces: list[str] = []
+        self._terms_sent = 0
+        self._surfaces_sent = 0
+        self._add(_MARK, _IS_MARK, -1)
+
+    def _add(self, word: str, term: int, surface: int) -> None:
+        self.word_ids[word] = len(self.word_ids)
+        self._word_term.append(term)
+        self._word_surface.append(surface)
+
+    def term_id(self, term: str) -> int:
+        found = self.term_ids.get(term)
         if found is None:
+            found = self.term_ids[term] = len(self.terms)
+            self.terms.append(term)
+        return found
+
+    def surface_id(self, surface: str) -> int:
+        found = self.surface_ids.get(surface)
+        if found is None:
+            found = self.surface_ids[surface] = len(self.surfaces)
+            self.surfaces.append(surface)
+        return found
+
+    def learn(self, words: Iterable[str]) -> None:
+        """Ask the analyzer about words not seen before."""
+        for word in words:
             terms = self.analyzer.terms(word)
             surfaces = self.analyzer.surface_words(word)
             if len(terms) > 1 or len(surfaces) > 1:
                 raise _NotWordLocal(word)
-            found = (terms[0] if terms else None, surfaces[0] if surfaces else None)
-            self.known[word] = found
-        return found
+            self._add(
+                word,
+                self.term_id(terms[0]) if terms else _NO_TERM,
+                self.surface_id(surfaces[0]) if surfaces else -1,
+            )
+
+    def word_terms(self, word_ids: np.ndarray) -> np.ndarray:
+        return self._word_term.array[word_ids]
+
+    def word_surfaces(self, word_ids: np.ndarray) -> np.ndarray:
+        return self._word_surface.array[word_ids]
+
+    def news(self) -> tuple[int, list[str], int, list[str]]:
+        """Terms and surface words added since the previous call, with the id of the first."""
+        terms_from, words_from = self._terms_sent, self._surfaces_sent
+        self._terms_sent, self._surfaces_sent = len(self.terms), len(self.surfaces)
+        return terms_from, self.terms[terms_from:], words_from, self.surfaces[words_from:]
 
 
 class _NotWordLocal(Exception):
     """The analyzer splits a word match further: this batch must be analyzed passage by passage."""
 
 
-_TABLE: _WordTable | None = None
+_TABLE: WordTable | None = None
 
 
 def init_worker(analyzer_settings: dict) -> None:
     """Process-pool initializer: one analyzer and word table per worker process."""
     global _TABLE
-    _TABLE = _word_table(Analyzer.from_dict(analyzer_settings))
-
-
-def _word_table(analyzer: Analyzer) -> _WordTable:
-    word = getattr(analyzer, "word_pattern", None) or analysis._WORD
-    return _WordTable(analyzer, re.compile(f"(?:{word.pattern})|{_MARK}"))
+    _TABLE = WordTable(Analyzer.from_dict(analyzer_settings))
 
 
 def analyze_in_worker(articles: list[tuple[str, str, str]]) -> AnalyzedBatch:
@@ -140,12 +209,12 @@ def analyze_in_worker(articles: list[tuple[str, str, str]]) -> AnalyzedBatch:
     return analyze_batch(articles, _TABLE)
 
 
-def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> AnalyzedBatch:
+def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> AnalyzedBatch:
     """Cut ``(article_id, title, body)`` rows into passages and analyze them into arrays."""
     analyzer = table.analyzer
     article_ids: list[str] = []
     titles: list[str] = []
-    title_terms: list[list[str]] = []
+    title_terms: list[list[int]] = []
     meta: list[tuple[int, int, int, int]] = []
     texts: list[bytes] = []
     sentence_counts: list[int] = []
@@ -158,7 +227,7 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> An
         local = len(article_ids)
         article_ids.append(article_id)
         titles.append(title or "")
-        title_terms.append(analyzer.index_terms(title or "", ""))
+        title_terms.append([table.term_id(t) for t in analyzer.index_terms(title or "", "")])
         for passage in passages:
             meta.append((local, passage.ordinal, passage.start, passage.end))
             texts.append(passage.text.encode("utf-8", "surrogatepass"))
@@ -167,23 +236,16 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> An
             segments.extend(_segments(passage))
 
     try:
-        analyzed = _analyze_segments(segments, table)
-        fast = not meta or _agrees(analyzer, segments, analyzed, sentence_counts[0] + 1)
+        term_of_match, word_ids, word_counts = _analyze_segments(segments, table)
+        fast = not meta or _agrees(table, segments, term_of_match, sentence_counts[0] + 1)
     except _NotWordLocal:
         fast = False
     if not fast:
-        analyzed = _analyze_slowly(segments, analyzer)
-    term_of_word, terms, surfaces, surface_counts = analyzed
+        term_of_match, word_ids, word_counts = _analyze_slowly(segments, table)
 
-    term_ids = {t: i for i, t in enumerate(terms)}
-    for bag_part in title_terms:
-        for term in bag_part:
-            term_ids.setdefault(term, len(term_ids))
-    terms = list(term_ids)
-
-    marks = np.flatnonzero(term_of_word == _IS_MARK)
-    kept = term_of_word >= 0
-    tokens = term_of_word[kept]
+    marks = np.flatnonzero(term_of_match == _IS_MARK)
+    kept = term_of_match >= 0
+    tokens = term_of_match[kept]
     tokens_through = np.cumsum(kept, dtype=np.int64)[marks] if marks.size else np.zeros(0, np.int64)
     counts = np.asarray(sentence_counts, np.int64)
     last_segment = np.cumsum(counts + 1) - 1
@@ -197,12 +259,14 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> An
 
     n_passages = len(meta)
     meta_array = np.asarray(meta, np.int32).reshape(n_passages, 4)
-    title_flat = np.fromiter((term_ids[t] for part in title_terms for t in part), np.int32)
+    title_flat = np.fromiter(itertools.chain.from_iterable(title_terms), np.int32)
     title_lengths = np.fromiter(map(len, title_terms), np.int64, len(title_terms))
     bag_terms, bag_tfs, bag_nnz, bag_len = _bags(
-        tokens, token_counts, title_flat, title_lengths, meta_array[:, 0], len(terms)
+        tokens, token_counts, title_flat, title_lengths, meta_array[:, 0], len(table.terms)
     )
+    terms_from, new_terms, words_from, new_words = table.news()
     return AnalyzedBatch(
+        process=os.getpid(),
         article_ids=article_ids,
         titles=titles,
         passage_meta=meta_array,
@@ -211,15 +275,18 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: _WordTable) -> An
         sentence_counts=counts.astype(np.int32),
         sentences=np.asarray(sentences, np.int32).reshape(-1, 2),
         sentence_token_starts=sentence_token_starts.astype(np.int32),
-        terms=terms,
+        terms_from=terms_from,
+        new_terms=new_terms,
         tokens=tokens.astype(np.int32),
         token_counts=token_counts,
         bag_terms=bag_terms,
         bag_tfs=bag_tfs,
         bag_nnz=bag_nnz,
         bag_len=bag_len,
-        words=surfaces,
-        word_counts=surface_counts,
+        words_from=words_from,
+        new_words=new_words,
+        word_ids=word_ids,
+        word_counts=word_counts,
     )
 
 
@@ -240,62 +307,48 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - starts
 
 
-_Analysis = tuple[np.ndarray, list[str], list[str], np.ndarray]
+_Analysis = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _analyze_segments(segments: list[str], table: _WordTable) -> _Analysis:
-    """Word matches of all segments (each followed by a mark) mapped to batch-local ids.
+def _analyze_segments(segments: list[str], table: WordTable) -> _Analysis:
+    """Word matches of all segments (each followed by a mark) mapped to term ids.
 
-    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``), the batch's terms, its
-    surface words and their counts.
+    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``) and the batch's surface-word
+    ids with their counts. Per-match work stays in C (``set``, ``map``, numpy).
     """
     matches = table.pattern.findall(_MARK.join(segments) + _MARK) if segments else []
-    local: dict[str, int] = {}
-    word_of_match = np.fromiter((local.setdefault(w, len(local)) for w in matches), np.int32, len(matches))
-    term_ids: dict[str, int] = {}
-    surface_ids: dict[str, int] = {}
-    word_term = np.empty(len(local), np.int32)
-    word_surface = np.full(len(local), -1, np.int32)
-    for i, word in enumerate(local):
-        if word == _MARK:
-            word_term[i] = _IS_MARK
-            continue
-        term, surface = table.resolve(word)
-        word_term[i] = _NO_TERM if term is None else term_ids.setdefault(term, len(term_ids))
-        if surface is not None:
-            word_surface[i] = surface_ids.setdefault(surface, len(surface_ids))
-    word_counts = np.bincount(word_of_match, minlength=len(local))
-    has_surface = word_surface >= 0
-    surface_counts = np.bincount(
-        word_surface[has_surface], weights=word_counts[has_surface], minlength=len(surface_ids)
-    ).astype(np.int64)
-    return word_term[word_of_match], list(term_ids), list(surface_ids), surface_counts
+    new = set(matches).difference(table.word_ids)
+    if new:
+        table.learn(sorted(new))
+    word_of_match = np.fromiter(map(table.word_ids.__getitem__, matches), np.int64, len(matches))
+    surfaces = table.word_surfaces(word_of_match)
+    counts = np.bincount(surfaces[surfaces >= 0], minlength=len(table.surfaces))
+    seen = np.flatnonzero(counts).astype(np.int32)
+    return table.word_terms(word_of_match), seen, counts[seen].astype(np.int64)
 
 
-def _agrees(analyzer: Analyzer, segments: list[str], analyzed: _Analysis, first_segments: int) -> bool:
+def _agrees(table: WordTable, segments: list[str], term_of_match: np.ndarray, first_segments: int) -> bool:
     """Whether the fast path gave the first passage exactly the analyzer's own terms."""
-    term_of_word, terms, _, _ = analyzed
-    expected = analyzer.terms("".join(segments[:first_segments]))
-    marks = np.flatnonzero(term_of_word == _IS_MARK)
-    ids = term_of_word[: marks[first_segments - 1]]
-    return [terms[i] for i in ids[ids >= 0].tolist()] == expected
+    expected = table.analyzer.terms("".join(segments[:first_segments]))
+    marks = np.flatnonzero(term_of_match == _IS_MARK)
+    ids = term_of_match[: marks[first_segments - 1]]
+    return [table.terms[i] for i in ids[ids >= 0].tolist()] == expected
 
 
-def _analyze_slowly(segments: list[str], analyzer: Analyzer) -> _Analysis:
+def _analyze_slowly(segments: list[str], table: WordTable) -> _Analysis:
     """The same outputs as :func:`_analyze_segments`, asking the analyzer segment by segment."""
-    term_ids: dict[str, int] = {}
-    surface_ids: dict[str, int] = {}
-    surface_counts: list[int] = []
+    analyzer = table.analyzer
     flat: list[int] = []
+    surface_counts: dict[int, int] = {}
     for segment in segments:
-        flat.extend(term_ids.setdefault(t, len(term_ids)) for t in analyzer.terms(segment))
+        flat.extend(table.term_id(t) for t in analyzer.terms(segment))
         flat.append(_IS_MARK)
         for surface in analyzer.surface_words(segment):
-            index = surface_ids.setdefault(surface, len(surface_ids))
-            if index == len(surface_counts):
-                surface_counts.append(0)
-            surface_counts[index] += 1
-    return np.asarray(flat, np.int32), list(term_ids), list(surface_ids), np.asarray(surface_counts, np.int64)
+            index = table.surface_id(surface)
+            surface_counts[index] = surface_counts.get(index, 0) + 1
+    ids = np.fromiter(sorted(surface_counts), np.int32, len(surface_counts))
+    counts = np.fromiter((surface_counts[i] for i in ids.tolist()), np.int64, len(ids))
+    return np.asarray(flat, np.int32), ids, counts
 
 
 def _bags(
@@ -360,46 +413,39 @@ class SnapshotWriter:
         self.vocab: dict[str, int] = {}
         self._words: dict[str, int] = {}
         self._word_counts = np.zeros(1024, np.int64)
+        # Per analyzing process: its term ids and surface-word ids -> global ones.
+        self._term_maps: dict[int, np.ndarray] = {}
+        self._word_maps: dict[int, np.ndarray] = {}
         self.articles = 0
         self.passages = 0
 
     def add(self, batch: AnalyzedBatch) -> None:
-        vocab = self.vocab
-        to_global = np.fromiter(
-            (vocab.setdefault(t, len(vocab)) for t in batch.terms), np.int32, len(batch.terms)
-        )
+        to_global = _extend(self._term_maps, batch.process, batch.terms_from, batch.new_terms, self.vocab)
+        word_map = _extend(self._word_maps, batch.process, batch.words_from, batch.new_words, self._words)
         meta = batch.passage_meta.copy()
         meta[:, 0] += self.articles
         self._meta.append(meta)
         self._texts.append_encoded(batch.text_blob, batch.text_lengths)
         self._article_ids.extend(batch.article_ids)
         self._titles.extend(batch.titles)
+        first_sentence = self._sentences.count // 2
         self._sentences.append(batch.sentences)
         self._sentence_tokens.append(batch.sentence_token_starts)
-        self._sentence_offsets.append(
-            self._sentences.count // 2
-            - len(batch.sentences)
-            + np.cumsum(batch.sentence_counts, dtype=np.int64)
-        )
+        self._sentence_offsets.append(first_sentence + np.cumsum(batch.sentence_counts, dtype=np.int64))
+        first_token = self._tokens.count
         self._tokens.append(to_global[batch.tokens])
-        self._token_offsets.append(
-            self._tokens.count - len(batch.tokens) + np.cumsum(batch.token_counts, dtype=np.int64)
-        )
+        self._token_offsets.append(first_token + np.cumsum(batch.token_counts, dtype=np.int64))
         self._bag_terms.append(to_global[batch.bag_terms])
         self._bag_tfs.append(batch.bag_tfs)
         self._bag_nnz.append(batch.bag_nnz)
         self._bag_len.append(batch.bag_len)
-        self._count_words(batch.words, batch.word_counts)
-        self.articles += len(batch.article_ids)
-        self.passages += batch.passages
-
-    def _count_words(self, words: list[str], counts: np.ndarray) -> None:
-        ids = np.fromiter((self._words.setdefault(w, len(self._words)) for w in words), np.int64, len(words))
         if len(self._words) > len(self._word_counts):
             grown = np.zeros(max(len(self._words), 2 * len(self._word_counts)), np.int64)
             grown[: len(self._word_counts)] = self._word_counts
             self._word_counts = grown
-        np.add.at(self._word_counts, ids, counts)
+        self._word_counts[word_map[batch.word_ids]] += batch.word_counts
+        self.articles += len(batch.article_ids)
+        self.passages += batch.passages
 
     def finish(self, params: BM25Params, manifest: dict) -> BuildCounts:
         """Write the BM25 matrix, vocabulary and manifest; make everything durable."""
@@ -459,6 +505,19 @@ class SnapshotWriter:
             os.fsync(file.fileno())
         _fsync_tree(folder)
         return counts
+
+
+def _extend(
+    maps: dict[int, np.ndarray], process: int, first: int, new: list[str], ids: dict[str, int]
+) -> np.ndarray:
+    """The process's id map, extended with the global ids of its new strings."""
+    known = maps.get(process, np.zeros(0, np.int32))
+    if len(known) != first:
+        raise RuntimeError(f"analysis batches of process {process} arrived out of order")
+    if new:
+        added = np.fromiter((ids.setdefault(s, len(ids)) for s in new), np.int32, len(new))
+        known = maps[process] = np.concatenate((known, added))
+    return known
 
 
 def _reader(path: Path, dtype: type) -> object:

@@ -41,12 +41,12 @@ from retrieval.build import (
     SNAPSHOT_FORMAT,
     AnalyzedBatch,
     SnapshotWriter,
+    WordTable,
     analyze_batch,
     analyze_in_worker,
     article_batches,
     init_worker,
 )
-from retrieval.build import _word_table as word_table
 from retrieval.errors import SnapshotError
 from retrieval.index import Bm25Index, BM25Params, RankBm25Index
 from retrieval.lock import BuildLock
@@ -438,7 +438,7 @@ def _analyzed(
     """Analyzed batches in store order, with the number of articles each consumed."""
     batches = article_batches(rows, BATCH_ARTICLES)
     if workers <= 0:
-        table = word_table(analyzer)
+        table = WordTable(analyzer)
         for batch in batches:
             yield analyze_batch(batch, table), len(batch)
         return
