@@ -23,7 +23,7 @@ def read_jsonl(
         if not raw.strip():
             continue
         try:
-            row = json.loads(raw.decode("utf-8"))
+            row = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
             if not isinstance(row, dict):
                 raise BadRow(f"the line holds a JSON {type(row).__name__}, not an object")
             yield record_from_row(row, f"{source}:{number}")

@@ -167,7 +167,8 @@ class DumpReader:
     # -- statements ------------------------------------------------------------------------------
 
     def __iter__(self) -> Iterator[ArticleRecord]:
-        pos = 0
+        self._fill(0)
+        pos = 3 if self.buf.startswith(b"\xef\xbb\xbf") else 0  # a byte-order mark from a Windows editor
         while True:
             pos = _GAP_RE.match(self.buf, pos).end()
             if pos >= len(self.buf):

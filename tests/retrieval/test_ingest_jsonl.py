@@ -53,3 +53,7 @@ def test_a_bad_line_is_named_and_can_be_skipped(line: bytes, message: str) -> No
     skipped: list[SourceError] = []
     assert [r.article_id for r in read(data + b'\n{"article_id": "ok2"}\n', skipped.append)] == ["ok1", "ok2"]
     assert len(skipped) == 1
+
+
+def test_a_byte_order_mark_on_the_first_line_is_accepted() -> None:
+    assert read('\ufeff{"article_id": "a"}\n'.encode())[0].article_id == "a"

@@ -299,3 +299,9 @@ def test_on_duplicate_key_update_and_a_custom_delimiter_end_the_statement() -> N
         "INSERT INTO wiki_article VALUES (3,'e','t','f','');\n"
     )
     assert [r.article_id for r in read(dump.encode())] == ["a", "c", "e"]
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_accepted() -> None:
+    dump = "\ufeff-- saved on Windows\r\nINSERT INTO wiki_article VALUES\r\n(1,'a','t','b\\r\\n','');\r\n"
+    [record] = read(dump.encode("utf-8"))
+    assert (record.article_id, record.article, record.origin) == ("a", "b\r\n", "dump.sql:3")
