@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.answer_line import CANDIDATE_PASSAGES, answer_line
+from bot.answer_line import CANDIDATE_PASSAGES, answer_line, matched_terms
 from retrieval.hit import Hit, Span
 
 if TYPE_CHECKING:
@@ -132,6 +132,7 @@ class Answerer:
         self.min_coverage = min_coverage
         self._make_searcher = make_searcher
         self._lock = threading.Lock()
+        self._speller_build = threading.Lock()
         self._searcher: tuple[Any, SearchLike] | None = None
         self._speller: tuple[Any, Speller] | None = None
 
@@ -151,12 +152,29 @@ class Answerer:
             return self._searcher[1]
 
     def _speller_for(self, snapshot: Snapshot) -> Speller:
-        with self._lock:
-            if self._speller is None or self._speller[0] is not snapshot:
+        """One speller per snapshot. It takes seconds to build on a large corpus, so it is built
+        outside the lock (questions keep being answered meanwhile) and at most once at a time."""
+        cached = self._speller
+        if cached is not None and cached[0] is snapshot:
+            return cached[1]
+        with self._speller_build:
+            cached = self._speller
+            if cached is None or cached[0] is not snapshot:
                 from bot.suggest import Speller
 
-                self._speller = (snapshot, Speller(snapshot.words))
-            return self._speller[1]
+                cached = (snapshot, Speller(snapshot.words))
+                self._speller = cached
+            return cached[1]
+
+    def warm(self) -> None:
+        """Prepare everything the current snapshot needs (searcher, speller) before questions come.
+
+        A long-running front end calls this at start-up and after a reindex, in a thread, so no
+        user's first misspelled question waits for the speller.
+        """
+        snapshot = self.snapshot()
+        self._searcher_for(snapshot)
+        self._speller_for(snapshot)
 
     def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
         """One page of the answer to ``question``; ``k`` overrides quotes per page."""
@@ -246,11 +264,14 @@ def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
     if not wanted:
         return 0.0
     idf = snapshot.idf()
-    rarest = float(idf.max()) if len(idf) else 1.0
     weight = {}
     for term in wanted:
         term_id = snapshot.vocab.get(term)
-        weight[term] = float(idf[term_id]) if term_id is not None else rarest
-    present = wanted.intersection(analyzer.terms(hit.text)) | wanted.intersection(analyzer.terms(hit.title))
+        if term_id is not None:
+            weight[term] = float(idf[term_id])
+        else:  # rare in questions, so the scan over the whole vocabulary is paid rarely
+            weight[term] = float(idf.max()) if len(idf) else 1.0
+    present = {stem for stem, _, _ in matched_terms(hit, wanted, analyzer)}
+    present |= wanted.intersection(analyzer.terms(hit.title))
     total = sum(weight.values())
     return sum(weight[t] for t in present) / total if total > 0 else 0.0

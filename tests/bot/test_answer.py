@@ -224,3 +224,26 @@ def test_json_object_has_exactly_the_documented_keys():
     assert list(payload) == ["question", "answer", "no_match", "suggestions", "quotes", "took_ms"]
     assert set(payload["quotes"][0]) == {"text", "title", "article_id", "link", "score", "spans"}
     assert all(isinstance(span, list) and len(span) == 2 for span in payload["quotes"][0]["spans"])
+
+
+class CountingSnapshot(FakeSnapshot):
+    reads = 0
+
+    @property
+    def words(self):
+        CountingSnapshot.reads += 1
+        return self._words
+
+    @words.setter
+    def words(self, value):
+        self._words = value
+
+
+def test_warm_builds_the_speller_before_the_first_misspelled_question():
+    service = answerer(CountingSnapshot())
+    CountingSnapshot.reads = 0  # building the fake read them
+    service.warm()
+    assert CountingSnapshot.reads == 1
+    assert service.answer("Colective Securty").suggestions
+    assert service.answer("Tashknet").suggestions
+    assert CountingSnapshot.reads == 1
