@@ -1,0 +1,110 @@
+"""``wikiqa eval``: quality figures of the current snapshot on a questions file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bot.cli._common import print_json, progress, settings
+
+_ORDER = (
+    "answer@1",
+    "answer@3",
+    "answer@5",
+    "article@1",
+    "mrr",
+    "quote_chars_mean",
+    "answer_line",
+    "ndcg@10",
+    "recall@100",
+)
+
+
+def _format(summary: dict) -> str:
+    lines = [f"{summary['questions']:,} questions"]
+    for key in _ORDER:
+        if key in summary:
+            value = summary[key]
+            lines.append(
+                f"  {key:<17}{value:.1f}" if key == "quote_chars_mean" else f"  {key:<17}{value:.3f}"
+            )
+    latency = summary["latency_ms"]
+    lines.append(f"  {'latency_ms':<17}p50 {latency['p50']:.2f}, p99 {latency['p99']:.2f}")
+    return "\n".join(lines)
+
+
+@click.command(
+    epilog="Examples: wikiqa eval ../shared/eval/squad/questions.jsonl --json\n\n"
+    "wikiqa eval ../shared/eval/scifact/queries.jsonl --qrels ../shared/eval/scifact/qrels.tsv"
+)
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--qrels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="BEIR relevance judgements (query-id, corpus-id, score); QUESTIONS is then BEIR queries.jsonl.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write one JSON line of results per question to this file (for error analysis).",
+)
+@click.option(
+    "-k",
+    "quotes",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="Quotes scored per question (SQuAD-style): quote_chars_mean and the answer line use these.",
+)
+@click.option("--limit", type=click.IntRange(1), help="Score only the first N questions.")
+def eval_(
+    questions: Path, qrels: Path | None, as_json: bool, out: Path | None, quotes: int, limit: int | None
+) -> None:
+    """Measure search quality on QUESTIONS with the current snapshot.
+
+    SQuAD-style lines (question, answers, article_id) give answer@1/3/5 (a normalized gold
+    answer occurs in one of the k best quotes), article@1, MRR@10, the mean quote length, the
+    answer line's hit rate and search latency. BEIR queries with --qrels give nDCG@10 and
+    recall@100 over articles, each article ranked by its best passage.
+    """
+    from retrieval.errors import WikiqaError
+    from retrieval.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
+    from retrieval.search import Searcher
+    from retrieval.snapshot import load_snapshot
+
+    items = load_questions(questions)
+    if limit:
+        items = items[:limit]
+    is_beir = isinstance(items[0], BeirQuery)
+    if is_beir and qrels is None:
+        raise WikiqaError(f"{questions} holds BEIR queries: give their judgements with --qrels qrels.tsv")
+    if not is_beir and qrels is not None:
+        raise WikiqaError(f"{questions} holds SQuAD-style questions: --qrels applies to BEIR queries only")
+    snapshot = load_snapshot(settings().snapshots_dir)
+    searcher = Searcher(snapshot)
+    with progress("Evaluating", len(items), unit="questions") as advance:
+        if is_beir:
+            assert qrels is not None
+            report = evaluate_beir(searcher, items, load_qrels(qrels), on_question=advance)  # type: ignore[arg-type]
+        else:
+            from bot.answer_line import answer_line
+
+            report = evaluate_squad(
+                searcher,
+                items,  # type: ignore[arg-type]
+                quotes=quotes,
+                answer_line=lambda question, hits: answer_line(question, hits, analyzer=snapshot.analyzer),
+                on_question=advance,
+            )
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            for row in report.rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = dict(report.summary, snapshot=snapshot.info.version)
+    if as_json:
+        print_json(summary)
+    else:
+        click.echo(_format(summary))

@@ -1,0 +1,188 @@
+"""Question in, ranked quotable passages out: analysis, BM25 first stage, rerank, then hits.
+
+The searcher works on one loaded snapshot and never touches the article store, so it keeps
+answering while the database is down or a reindex runs. Ranked lists are cached per question,
+so asking again for a longer list (page 2, page 3) costs a slice, not a search.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from typing import Any, Protocol
+
+import numpy as np
+
+from retrieval.analysis import Analyzer
+from retrieval.hit import Hit, Span
+from retrieval.rerank import RerankParams, candidate_features, rerank_scores
+
+# Questions longer than this are cut before analysis: a pasted page must not cost more than a
+# question, and nothing past the first thousand characters changes what a person asked.
+MAX_QUESTION_CHARS = 1000
+# At most this many distinct terms (the rarest ones) go to the first stage.
+MAX_QUERY_TERMS = 48
+# How many hits a ranked list is computed for at least, so that pages 2 and 3 are cached.
+MIN_RANKED = 15
+
+# Titles analyzed and kept per searcher (a title is short; 100k of them is a few tens of MB).
+TITLE_CACHE = 100_000
+
+DEFAULT_RERANK = RerankParams()
+
+
+class SnapshotLike(Protocol):
+    analyzer: Analyzer
+    vocab: Any
+
+    def first_stage(self, term_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def passage(self, pid: int) -> Any: ...
+    def passage_tokens(self, pid: int) -> np.ndarray: ...
+    def sentence_token_starts(self, pid: int) -> np.ndarray: ...
+    def idf(self) -> np.ndarray: ...
+
+
+class Searcher:
+    """Ranks a snapshot's passages for questions; cheap to construct, safe to reuse."""
+
+    def __init__(
+        self, snapshot: SnapshotLike, *, rerank: RerankParams = DEFAULT_RERANK, cache_size: int = 256
+    ):
+        self.snapshot = snapshot
+        self.analyzer: Analyzer = snapshot.analyzer
+        self.rerank = rerank
+        self._idf = np.asarray(snapshot.idf())
+        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float]]]] = OrderedDict()
+        self._cache_size = cache_size
+        self._article_keys: dict[str, int] = {}
+        self._titles: dict[int, frozenset[int]] = {}
+
+    def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct known term ids of ``question`` and their weights (idf times query frequency)."""
+        counts = Counter(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
+        vocab = self.snapshot.vocab
+        ids: list[int] = []
+        freqs: list[int] = []
+        for term, count in counts.items():
+            term_id = vocab.get(term)
+            if term_id is not None:
+                ids.append(int(term_id))
+                freqs.append(count)
+        if not ids:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        id_array = np.asarray(ids, dtype=np.int64)
+        weights = self._idf[id_array] * np.asarray(freqs, dtype=np.float64)
+        if len(ids) > MAX_QUERY_TERMS:
+            keep = np.sort(np.argsort(-self._idf[id_array], kind="stable")[:MAX_QUERY_TERMS])
+            id_array, weights = id_array[keep], weights[keep]
+        return id_array, weights
+
+    def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``question``, no two quoting overlapping text.
+
+        An empty, stop-word-only or unmatched question gives ``[]``. ``per_article`` caps how many
+        hits one article may contribute.
+        """
+        if k <= 0:
+            return []
+        ranked = self._ranked(question, k, per_article)
+        if not ranked:
+            return []
+        stems = set(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
+        return [self._hit(pid, score, stems) for pid, score in ranked[:k]]
+
+    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
+        key = (question, per_article)
+        cached = self._cache.get(key)
+        if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
+            self._cache.move_to_end(key)
+            return cached[1]
+        want = max(k, MIN_RANKED)
+        ranked = self._rank(question, want, per_article)
+        self._cache[key] = (want, ranked)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return ranked
+
+    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float]]:
+        ids, weights = self.query_terms(question)
+        if len(ids) == 0:
+            return []
+        depth = max(self.rerank.depth, want * 3)
+        pids, first = self.snapshot.first_stage(ids, depth)
+        pids = np.asarray(pids)
+        first = np.asarray(first)
+        keep = first > 0
+        pids, first = pids[keep], first[keep]
+        if len(pids) == 0:
+            return []
+        final = rerank_scores(self._features(pids, first, ids, weights), self.rerank)
+        order = np.argsort(-final, kind="stable")
+        chosen: list[tuple[int, float]] = []
+        taken: dict[str, list[tuple[int, int]]] = {}
+        for index in order:
+            pid = int(pids[index])
+            passage = self.snapshot.passage(pid)
+            ranges = taken.setdefault(passage.article_id, [])
+            if per_article is not None and len(ranges) >= per_article:
+                continue
+            if any(passage.start < end and start < passage.end for start, end in ranges):
+                continue
+            ranges.append((passage.start, passage.end))
+            chosen.append((pid, float(final[index])))
+            if len(chosen) >= want:
+                break
+        return chosen
+
+    def _features(
+        self, pids: np.ndarray, first: np.ndarray, ids: np.ndarray, weights: np.ndarray
+    ) -> np.ndarray:
+        articles = None
+        title_mass = None
+        if self.rerank.article or self.rerank.title:
+            articles = np.fromiter(
+                (self._article_of(int(pid)) for pid in pids), dtype=np.int64, count=len(pids)
+            )
+        if self.rerank.title and articles is not None:
+            title_mass = np.zeros(len(pids))
+            lookup = dict(zip(ids.tolist(), weights.tolist(), strict=True))
+            for row, (pid, article) in enumerate(zip(pids.tolist(), articles.tolist(), strict=True)):
+                title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid, article))
+        return candidate_features(
+            self.snapshot, pids, first, ids, weights, self.rerank, articles=articles, title_mass=title_mass
+        )
+
+    def _article_of(self, pid: int) -> int:
+        index = getattr(self.snapshot, "article_index", None)
+        if index is not None:
+            return int(index(pid))
+        return self._article_keys.setdefault(self.snapshot.passage(pid).article_id, len(self._article_keys))
+
+    def _title_terms(self, pid: int, article: int) -> frozenset[int]:
+        """Distinct term ids of the article's title, cached per article."""
+        terms = self._titles.get(article)
+        if terms is None:
+            vocab = self.snapshot.vocab
+            title = self.snapshot.passage(pid).title or ""
+            terms = frozenset(i for i in (vocab.get(t) for t in self.analyzer.terms(title)) if i is not None)
+            if len(self._titles) > TITLE_CACHE:
+                self._titles.clear()
+            self._titles[article] = terms
+        return terms
+
+    def _hit(self, pid: int, score: float, stems: set[str]) -> Hit:
+        passage = self.snapshot.passage(pid)
+        spans: tuple[Span, ...] = tuple(
+            (start, end) for stem, start, end in self.analyzer.terms_with_spans(passage.text) if stem in stems
+        )
+        return Hit(
+            passage_id=pid,
+            article_id=passage.article_id,
+            title=passage.title,
+            link=passage.link,
+            text=passage.text,
+            score=score,
+            spans=spans,
+            sentences=tuple(tuple(s) for s in passage.sentences),
+            start=passage.start,
+            end=passage.end,
+        )
