@@ -22,7 +22,11 @@ Examples:
     "--from-db", "from_db", metavar="URL", help="Read a live table instead of files (SQLAlchemy URL)."
 )
 @click.option("--table", default="wiki_article", show_default=True, help="The table to read with --from-db.")
-@click.option("--skip-bad", is_flag=True, help="Skip malformed rows (listed on stderr) and commit the rest.")
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Skip malformed rows and unreadable files (listed on stderr); commit the rest.",
+)
 @click.option(
     "--database", metavar="URL", help="The store to load into (default: WIKIQA_DATABASE_URL or WIKIQA_HOME)."
 )

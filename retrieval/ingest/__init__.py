@@ -55,14 +55,22 @@ def ingest_paths(
     """Ingest files and folders (recursively), one transaction per file, in the order given.
 
     Every path is checked before anything is written; a failing file raises after the files
-    before it were committed, and nothing of the failing file is.
+    before it were committed, and nothing of the failing file is. With ``skip_bad``, bad rows are
+    skipped, and so is a file that cannot be read past some point (binary, truncated, not SQL):
+    each is listed in the report, and the rest is committed.
     """
     started = time.perf_counter()
     report = IngestReport()
     files = expand_paths([Path(p) for p in paths])
     on_bad = report.skipped.append if skip_bad else raise_bad_row
     for path in files:
-        _upsert(store, read_path(path, on_bad), str(path), on_bad, on_progress, report)
+        try:
+            _upsert(store, read_path(path, on_bad), str(path), on_bad, on_progress, report)
+        except SourceError as err:
+            if not skip_bad:
+                raise
+            report.skipped.append(err)  # a file that cannot be read at all: skipped whole, rolled back
+            report.counts.skipped = len(report.skipped)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -154,3 +154,11 @@ def test_progress_is_reported_in_articles(store, tmp_path: Path) -> None:
     seen: list[int] = []
     ingest_paths(store, [jsonl(tmp_path / "many.jsonl", *rows)], on_progress=seen.append)
     assert sum(seen) == 600 and len(seen) > 1
+
+
+def test_skip_bad_passes_over_an_unreadable_file_and_ingests_the_others(store, tmp_path: Path) -> None:
+    (tmp_path / "1.sql").write_bytes(b"\x00\x01 binary")
+    dump(tmp_path / "2.sql", ("a", "A"))
+    report = ingest_paths(store, [tmp_path], skip_bad=True)
+    assert stored(store) == {"a": "A"}
+    assert len(report.skipped) == 1 and "binary" in str(report.skipped[0])
