@@ -195,12 +195,26 @@ class Bm25Index:
     """
 
     def __init__(self, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, num_docs: int) -> None:
-        self.data = data
-        self.indices = indices
-        self.indptr = indptr
+        # Plain ndarray views of the memmaps: slicing a np.memmap costs a Python-level call each time.
+        self.data = np.asarray(data)
+        self.indices = np.asarray(indices)
+        self.indptr = np.asarray(indptr)
         self.num_docs = num_docs
         self.n_terms = len(indptr) - 1
         self._local = threading.local()
+        self._kernel = None
+
+    def accelerate(self) -> bool:
+        """Score with the compiled kernel from now on (compiled or loaded from cache, and warmed up
+        here); False when numba is not installed."""
+        try:
+            from retrieval.accel import accumulate
+        except ImportError:
+            return False
+        self._columns = (self.data, self.indices, self.indptr)
+        self._kernel = accumulate
+        self.top([0] if self.n_terms else [], 1)
+        return True
 
     @classmethod
     def load(cls, folder: Path, num_docs: int) -> Bm25Index:
@@ -218,6 +232,26 @@ class Bm25Index:
             local.seen = np.zeros(self.num_docs, np.bool_)
         return local.scores, local.seen
 
+    def _top_compiled(self, terms: np.ndarray, repeats: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, seen = self._buffers()
+        local = self._local
+        if getattr(local, "touched", None) is None:
+            local.touched = np.empty(self.num_docs, DOC_DTYPE)
+        count = self._kernel(
+            *self._columns,
+            terms,
+            repeats,
+            scores,
+            seen,
+            local.touched,
+        )
+        candidates = local.touched[:count].copy()
+        try:
+            return _best(candidates, scores[candidates], n)
+        finally:
+            scores[candidates] = 0.0
+            seen[candidates] = False
+
     def top(self, term_ids: Sequence[int] | np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, scores), best first, of the ``n`` best passages that share a term.
 
@@ -226,6 +260,8 @@ class Bm25Index:
         terms, repeats = _query_terms(term_ids, self.n_terms)
         if n <= 0 or terms.size == 0:
             return EMPTY
+        if self._kernel is not None:
+            return self._top_compiled(terms, repeats, n)
         scores, seen = self._buffers()
         touched: list[np.ndarray] = []
         try:

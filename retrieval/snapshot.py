@@ -220,6 +220,10 @@ class Snapshot:
         """(passage ids, BM25 scores) of the ``n`` best passages, best first."""
         return self._engine.top(term_ids, n)
 
+    def accelerate(self) -> bool:
+        """Use the compiled first-stage kernel (numba) if installed; for long-running processes."""
+        return isinstance(self._engine, Bm25Index) and self._engine.accelerate()
+
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Ids of the analyzed ``terms`` the corpus knows, repeats kept (unknown ones dropped)."""
         vocab = self.vocab
@@ -303,12 +307,14 @@ class LiveSnapshot:
 
     :meth:`current` costs one ``readlink`` when nothing changed; when ``current`` points elsewhere
     it loads the new snapshot once (other threads keep using the old one meanwhile). Questions
-    already holding the old :class:`Snapshot` finish on it.
+    already holding the old :class:`Snapshot` finish on it. With ``accelerate`` (the default) each
+    snapshot is loaded with the compiled first-stage kernel when numba is installed.
     """
 
-    def __init__(self, snapshots_dir: Path, *, engine: str | None = None) -> None:
+    def __init__(self, snapshots_dir: Path, *, engine: str | None = None, accelerate: bool = True) -> None:
         self.snapshots_dir = snapshots_dir
         self.engine = engine
+        self.accelerate = accelerate
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._version: str | None = None
@@ -334,6 +340,8 @@ class LiveSnapshot:
                 raise
             log.exception("could not load snapshot %s; still serving %s", version, self._version)
             return
+        if self.accelerate:
+            snapshot.accelerate()
         self._snapshot, self._version = snapshot, version
 
 

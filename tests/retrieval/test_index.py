@@ -209,3 +209,15 @@ def test_passage_links_escape_the_article_id(tmp_path: Path) -> None:
         0,
         0,
     )
+
+
+def test_compiled_first_stage_gives_the_numpy_results(corpus_dir: Path) -> None:
+    pytest.importorskip("numba", reason="numba (the 'numba' extra) is not installed")
+    plain = load_snapshot(corpus_dir, engine="bm25s")
+    compiled = load_snapshot(corpus_dir, engine="bm25s")
+    assert compiled.accelerate()
+    for ids in _queries(plain):
+        expected_ids, expected_scores = plain.first_stage(ids, 10)
+        got_ids, got_scores = compiled.first_stage(ids, 10)
+        np.testing.assert_array_equal(got_ids, expected_ids)
+        np.testing.assert_allclose(got_scores, expected_scores, rtol=1e-6)

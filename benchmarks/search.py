@@ -1,0 +1,454 @@
+"""Speed and memory of wikiqa's index against plain bm25s and rank-bm25, on synthetic corpora.
+
+Generates seeded corpora of about 10k, 100k and 1M passages (~120 words each, Zipf-distributed
+vocabulary with English stop words at the top ranks, five paragraphs per article) into SQLite
+stores, then measures, each step in its own child process so peak memory is that step's alone:
+
+- wikiqa: ``build_snapshot`` time, snapshot size, peak RSS of the build (the builder and its
+  worker processes summed, sampled every 20 ms); fresh-process load time, first-stage latency
+  (top 100) and full ``Searcher.search`` latency (top 5), RSS while serving;
+- plain bm25s (its own tokenizer with English stop words and stemming): build, size, peak RSS,
+  then load with mmap and first-stage latency (top 100) with its numpy and numba backends;
+- rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only.
+
+Usage::
+
+    .venv/bin/python benchmarks/search.py                  # 10k and 100k
+    .venv/bin/python benchmarks/search.py --sizes 10k,100k,1M --out bench.json
+
+Corpora and indexes are cached in --workdir (default /tmp/wikiqa-bench). Single thread
+everywhere for latency. "Cold" load is a fresh process with the page cache warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PASSAGE_WORDS = 120
+PARAGRAPHS_PER_ARTICLE = 5
+VOCABULARY = 200_000
+ZIPF_EXPONENT = 1.05
+QUESTIONS = 300
+TOP = 100
+SEED = 2024
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+
+
+# -- corpus ------------------------------------------------------------------------------------
+
+
+def _vocabulary(rng: np.random.Generator) -> list[str]:
+    """Stop words first (the most frequent ranks, as in English), then made-up words."""
+    from retrieval.analysis import ENGLISH_STOP_WORDS
+
+    stop = [w for w in ENGLISH_STOP_WORDS if len(w) > 1][:100]
+    consonants, vowels = list("bcdfghklmnprstvz"), list("aeiou")
+    words, seen = list(stop), set(stop)
+    while len(words) < VOCABULARY:
+        syllables = rng.integers(1, 4)
+        word = "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(syllables))
+        word += rng.choice(consonants) if rng.random() < 0.5 else ""
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
+def _cdf() -> np.ndarray:
+    weights = 1.0 / np.arange(1, VOCABULARY + 1) ** ZIPF_EXPONENT
+    return np.cumsum(weights / weights.sum())
+
+
+def _paragraph(words: list[str], ids: np.ndarray) -> str:
+    chosen = [words[i] for i in ids.tolist()]
+    for end in range(14, len(chosen), 15):
+        chosen[end] += "."
+    chosen[-1] += "."
+    text = " ".join(chosen)
+    return text[0].upper() + text[1:]
+
+
+def make_corpus(passages: int, path: Path) -> None:
+    """A SQLite store of ``passages / 5`` articles of five ~120-word paragraphs each."""
+    from retrieval.records import ArticleRecord
+    from retrieval.store import ArticleStore
+
+    rng = np.random.default_rng(SEED)
+    words = _vocabulary(rng)
+    cdf = _cdf()
+    articles = passages // PARAGRAPHS_PER_ARTICLE
+
+    def records():
+        for start in range(0, articles, 1000):
+            count = min(1000, articles - start)
+            lengths = rng.integers(
+                PASSAGE_WORDS - 20, PASSAGE_WORDS + 20, size=count * PARAGRAPHS_PER_ARTICLE
+            )
+            ids = np.searchsorted(cdf, rng.random(int(lengths.sum())))
+            bounds = np.concatenate(([0], np.cumsum(lengths)))
+            for a in range(count):
+                paragraphs = [
+                    _paragraph(words, ids[bounds[p] : bounds[p + 1]])
+                    for p in range(a * PARAGRAPHS_PER_ARTICLE, (a + 1) * PARAGRAPHS_PER_ARTICLE)
+                ]
+                title = " ".join(words[i] for i in rng.integers(100, 20_000, size=2)).title()
+                yield ArticleRecord(f"A{start + a}", title, "\n\n".join(paragraphs), None)
+
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    store = ArticleStore(f"sqlite:///{tmp}")
+    store.upsert(records(), source="synthetic")
+    store.close()
+    tmp.rename(path)
+
+
+def make_questions(count: int) -> list[str]:
+    """Questions of 2-6 content words drawn from the corpus distribution, wrapped in stop words."""
+    rng = np.random.default_rng(SEED + 1)
+    words = _vocabulary(np.random.default_rng(SEED))
+    cdf = _cdf()
+    questions = []
+    for _ in range(count):
+        ids = np.searchsorted(cdf, rng.random(40))
+        content = [words[i] for i in ids if i >= 100][: rng.integers(2, 7)]
+        questions.append("What is the " + " ".join(content) + " of it?")
+    return questions
+
+
+# -- child tasks -------------------------------------------------------------------------------
+
+
+def _percentiles(samples: list[float]) -> dict:
+    ms = np.asarray(samples) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+    }
+
+
+def _self_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def task_wikiqa_build(store_path: str, snapshots: str) -> dict:
+    from retrieval.snapshot import build_snapshot
+    from retrieval.store import ArticleStore
+
+    store = ArticleStore(f"sqlite:///{store_path}")
+    started = time.perf_counter()
+    info = build_snapshot(store, Path(snapshots), source_url="https://example.org/{article_id}")
+    return {
+        "build_s": round(time.perf_counter() - started, 2),
+        "passages": info.passages,
+        "vocabulary": info.vocabulary,
+        "size_mb": round(info.size_bytes / 1e6, 1),
+    }
+
+
+def task_wikiqa_serve(snapshots: str) -> dict:
+    started = time.perf_counter()
+    from retrieval.snapshot import load_snapshot
+
+    imported = time.perf_counter()
+    snapshot = load_snapshot(Path(snapshots))
+    loaded = time.perf_counter()
+    questions = make_questions(QUESTIONS)
+    ids = [np.unique(snapshot.term_ids(snapshot.analyzer.terms(q))) for q in questions]
+
+    def first_stage_latency() -> dict:
+        samples = []
+        for query in ids:
+            t = time.perf_counter()
+            snapshot.first_stage(query, TOP)
+            samples.append(time.perf_counter() - t)
+        return _percentiles(samples)
+
+    result = {
+        "import_s": round(imported - started, 3),
+        "load_s": round(loaded - imported, 4),
+        "first_stage": first_stage_latency(),
+    }
+    t = time.perf_counter()
+    if snapshot.accelerate():
+        result["accelerate_s"] = round(time.perf_counter() - t, 2)
+        result["first_stage_numba"] = first_stage_latency()
+    try:
+        from retrieval.search import Searcher
+    except ImportError:
+        return result
+    searcher = Searcher(snapshot, cache_size=0)
+    full = []
+    for question in questions:
+        t = time.perf_counter()
+        searcher.search(question, 5)
+        full.append(time.perf_counter() - t)
+    result["search"] = _percentiles(full)
+    return result
+
+
+def _passage_texts(snapshots: str) -> list[str]:
+    from retrieval.snapshot import load_snapshot
+
+    snapshot = load_snapshot(Path(snapshots))
+    return [snapshot._texts[i] for i in range(len(snapshot))]
+
+
+def _bm25s_tokens(texts: list[str]):
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+
+
+def task_bm25s_build(snapshots: str, index_dir: str) -> dict:
+    import bm25s
+
+    texts = _passage_texts(snapshots)
+    started = time.perf_counter()
+    tokens = _bm25s_tokens(texts)
+    del texts
+    model = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    model.index(tokens, show_progress=False)
+    model.save(index_dir, show_progress=False)
+    return {
+        "build_s": round(time.perf_counter() - started, 2),
+        "size_mb": round(_folder_bytes(Path(index_dir)) / 1e6, 1),
+    }
+
+
+def task_bm25s_serve(index_dir: str, backend: str) -> dict:
+    import bm25s
+    import Stemmer
+
+    started = time.perf_counter()
+    model = bm25s.BM25.load(index_dir, mmap=True, backend=backend, show_progress=False)
+    loaded = time.perf_counter()
+    stemmer = Stemmer.Stemmer("english")
+    queries = []
+    for question in make_questions(QUESTIONS):
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        )[0]
+        ids = model.get_tokens_ids(tokens)
+        if ids:
+            queries.append(ids)
+    warm = time.perf_counter()
+    model.retrieve([queries[0]], k=TOP, show_progress=False, n_threads=1)
+    warmed = time.perf_counter()
+    samples = []
+    for query in queries:
+        t = time.perf_counter()
+        model.retrieve([query], k=TOP, show_progress=False, n_threads=1)
+        samples.append(time.perf_counter() - t)
+    return {
+        "load_s": round(loaded - started, 4),
+        "warmup_s": round(warmed - warm, 2),
+        "first_stage": _percentiles(samples),
+    }
+
+
+def task_rank_bm25(snapshots: str) -> dict:
+    from rank_bm25 import BM25Okapi
+
+    texts = _passage_texts(snapshots)
+    tokens = _bm25s_tokens(texts)
+    inverse = {i: t for t, i in tokens.vocab.items()}
+    corpus = [[inverse[i] for i in doc] for doc in tokens.ids]
+    del texts, tokens
+    started = time.perf_counter()
+    model = BM25Okapi(corpus, k1=1.2, b=0.75)
+    built = time.perf_counter()
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    samples = []
+    for question in make_questions(30):
+        query = bm25s.tokenize(
+            [question], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        )[0]
+        t = time.perf_counter()
+        scores = model.get_scores(query)
+        np.argpartition(-scores, TOP)[:TOP]
+        samples.append(time.perf_counter() - t)
+    return {"build_s": round(built - started, 2), "first_stage": _percentiles(samples)}
+
+
+TASKS = {
+    "wikiqa-build": task_wikiqa_build,
+    "wikiqa-serve": task_wikiqa_serve,
+    "bm25s-build": task_bm25s_build,
+    "bm25s-serve": task_bm25s_serve,
+    "rank-bm25": task_rank_bm25,
+}
+
+
+def child_main(task: str, args: list[str]) -> None:
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    result = TASKS[task](*args)
+    result["self_peak_rss_mb"] = round(_self_rss_mb(), 1)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# -- parent ------------------------------------------------------------------------------------
+
+
+def run_child(task: str, *args: str) -> dict:
+    """Run a task in a fresh interpreter; peak RSS is sampled over its whole process tree."""
+    import psutil
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "DISABLE_TQDM": "1"}
+    process = subprocess.Popen(
+        [sys.executable, __file__, "_child", task, *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        parent = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise RuntimeError(f"{task} failed with exit code {process.returncode}")
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line[len("RESULT ") :])
+    result["tree_peak_rss_mb"] = round(peak / 2**20, 1)
+    return result
+
+
+def measure(label: str, workdir: Path, bm25s_too: bool, rank_bm25_too: bool) -> dict:
+    size = SIZES[label]
+    store = workdir / f"corpus-{label}.db"
+    if not store.exists():
+        print(f"[{label}] generating corpus ...", file=sys.stderr, flush=True)
+        make_corpus(size, store)
+    snapshots = workdir / f"snapshots-{label}"
+    out: dict = {"size": label}
+    print(f"[{label}] wikiqa build ...", file=sys.stderr, flush=True)
+    out["wikiqa_build"] = run_child("wikiqa-build", str(store), str(snapshots))
+    out["wikiqa_serve"] = run_child("wikiqa-serve", str(snapshots))
+    if bm25s_too:
+        index_dir = workdir / f"bm25s-{label}"
+        print(f"[{label}] bm25s build ...", file=sys.stderr, flush=True)
+        out["bm25s_build"] = run_child("bm25s-build", str(snapshots), str(index_dir))
+        out["bm25s_numpy"] = run_child("bm25s-serve", str(index_dir), "numpy")
+        out["bm25s_numba"] = run_child("bm25s-serve", str(index_dir), "numba")
+    if rank_bm25_too:
+        print(f"[{label}] rank-bm25 ...", file=sys.stderr, flush=True)
+        out["rank_bm25"] = run_child("rank-bm25", str(snapshots))
+    print(json.dumps(out), file=sys.stderr, flush=True)
+    return out
+
+
+HEADER = (
+    "size",
+    "engine",
+    "build s",
+    "build peak RSS MB",
+    "on disk MB",
+    "load s",
+    "serve RSS MB",
+    "p50 ms",
+    "p99 ms",
+)
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join("" if c is None else str(c) for c in cells) + " |"
+
+
+def table(results: list[dict]) -> str:
+    rows = [_row(*HEADER), _row(*["---"] * len(HEADER))]
+    for r in results:
+        size, build, serve = r["size"], r["wikiqa_build"], r["wikiqa_serve"]
+        label = f"{size} ({build['passages']:,} passages)"
+        latency = serve["first_stage"]
+        rows.append(
+            _row(
+                label, "wikiqa first stage (numpy)", build["build_s"], build["tree_peak_rss_mb"],
+                build["size_mb"], serve["load_s"], serve["self_peak_rss_mb"],
+                latency["p50_ms"], latency["p99_ms"],
+            )
+        )  # fmt: skip
+        if "first_stage_numba" in serve:
+            latency = serve["first_stage_numba"]
+            engine = f"wikiqa first stage, numba kernel (+{serve['accelerate_s']} s at load)"
+            rows.append(_row(size, engine, *[None] * 5, latency["p50_ms"], latency["p99_ms"]))
+        if "search" in serve:
+            latency = serve["search"]
+            rows.append(
+                _row(size, "wikiqa full search, top 5", *[None] * 5, latency["p50_ms"], latency["p99_ms"])
+            )
+        if "bm25s_build" in r:
+            bm = r["bm25s_build"]
+            for backend in ("numpy", "numba"):
+                x = r[f"bm25s_{backend}"]
+                rows.append(
+                    _row(
+                        size, f"bm25s {backend}", bm["build_s"], bm["tree_peak_rss_mb"], bm["size_mb"],
+                        x["load_s"], x["self_peak_rss_mb"],
+                        x["first_stage"]["p50_ms"], x["first_stage"]["p99_ms"],
+                    )
+                )  # fmt: skip
+        if "rank_bm25" in r:
+            x = r["rank_bm25"]
+            rows.append(
+                _row(
+                    size, "rank-bm25 BM25Okapi", x["build_s"], x["tree_peak_rss_mb"], None, None, None,
+                    x["first_stage"]["p50_ms"], x["first_stage"]["p99_ms"],
+                )
+            )  # fmt: skip
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1M")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/wikiqa-bench"))
+    parser.add_argument("--no-bm25s", action="store_true", help="skip the plain bm25s comparison")
+    parser.add_argument("--out", type=Path, help="also write the raw figures as JSON")
+    options = parser.parse_args()
+    options.workdir.mkdir(parents=True, exist_ok=True)
+    labels = [s.strip() for s in options.sizes.split(",") if s.strip()]
+    results = [measure(label, options.workdir, not options.no_bm25s, label == "10k") for label in labels]
+    if options.out:
+        options.out.write_text(json.dumps(results, indent=1))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_child":
+        child_main(sys.argv[2], sys.argv[3:])
+    else:
+        main()
