@@ -19,6 +19,8 @@ import itertools
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,18 +167,26 @@ class WordTable:
             self.surfaces.append(surface)
         return found
 
-    def learn(self, words: Iterable[str]) -> None:
-        """Ask the analyzer about words not seen before."""
-        for word in words:
-            terms = self.analyzer.terms(word)
-            surfaces = self.analyzer.surface_words(word)
-            if len(terms) > 1 or len(surfaces) > 1:
-                raise _NotWordLocal(word)
-            self._add(
-                word,
-                self.term_id(terms[0]) if terms else _NO_TERM,
-                self.surface_id(surfaces[0]) if surfaces else -1,
-            )
+    def learn(self, words: list[str]) -> None:
+        """Ask the analyzer about words not seen before, all of them in one call.
+
+        The words are joined by newlines (never part of a word) and analyzed together; each
+        kept word's stem and surface form are matched back to the word by character offset.
+        """
+        joined = "\n".join(words)
+        starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
+        spans = self.analyzer.terms_with_spans(joined)
+        surfaces = self.analyzer.surface_words(joined)
+        owners = np.searchsorted(starts, [start for _, start, _ in spans], side="right") - 1
+        if len(surfaces) != len(spans) or len(set(owners.tolist())) != len(spans):
+            raise _NotWordLocal(joined[:80])
+        terms = [_NO_TERM] * len(words)
+        surface_ids = [-1] * len(words)
+        for (stem, _, _), surface, owner in zip(spans, surfaces, owners.tolist(), strict=True):
+            terms[owner] = self.term_id(stem)
+            surface_ids[owner] = self.surface_id(surface)
+        for word, term, surface_id in zip(words, terms, surface_ids, strict=True):
+            self._add(word, term, surface_id)
 
     def word_terms(self, word_ids: np.ndarray) -> np.ndarray:
         return self._word_term.array[word_ids]
@@ -199,9 +209,21 @@ _TABLE: WordTable | None = None
 
 
 def init_worker(analyzer_settings: dict) -> None:
-    """Process-pool initializer: one analyzer and word table per worker process."""
+    """Process-pool initializer: one analyzer and word table per worker process.
+
+    A worker also exits when its builder dies (SIGKILL included): its pool pipes would otherwise
+    keep it waiting forever.
+    """
     global _TABLE
     _TABLE = WordTable(Analyzer.from_dict(analyzer_settings))
+    builder = os.getppid()
+
+    def exit_when_orphaned() -> None:
+        while os.getppid() == builder:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=exit_when_orphaned, name="orphan-watch", daemon=True).start()
 
 
 def analyze_in_worker(articles: list[tuple[str, str, str]]) -> AnalyzedBatch:
