@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 
 import click
 
@@ -15,16 +15,17 @@ Examples:
 """
 
 
-def _questions(words: tuple[str, ...]) -> Iterator[str]:
+def _questions(words: tuple[str, ...]) -> Iterable[str]:
+    """The question from the arguments, or (for a lone '-') one per line of stdin, read lazily.
+
+    An empty question is refused here, before any start-up work (even a first-run build).
+    """
     if words == ("-",):
-        for line in sys.stdin:
-            if line.strip():
-                yield line.strip()
-        return
+        return (line.strip() for line in sys.stdin if line.strip())
     question = " ".join(words).strip()
     if not question:
         raise click.UsageError("the question is empty")
-    yield question
+    return [question]
 
 
 @click.command(epilog=EXAMPLES)

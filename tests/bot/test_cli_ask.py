@@ -118,9 +118,10 @@ def test_misspelled_question_suggests_a_correction(ready):
     assert "Collective Security Treaty" in payload["suggestions"][0]
 
 
-def test_empty_question_is_a_usage_error():
+def test_empty_question_is_a_usage_error_before_any_first_run_work(isolated_home):
     assert ask("  ").exit_code == 2
     assert ask().exit_code == 2
+    assert not (isolated_home / "snapshots").exists()
 
 
 def test_page_two_shows_further_quotes(ready):
