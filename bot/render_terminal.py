@@ -56,6 +56,7 @@ def render_plain(answer: Answer, *, more_hint: str | None = None) -> str:
 def _print_rich(answer: Answer, file: TextIO, more_hint: str | None) -> None:
     from rich.console import Console
     from rich.padding import Padding
+    from rich.style import Style
     from rich.text import Text
 
     console = Console(file=file, highlight=False, soft_wrap=False)
@@ -78,7 +79,9 @@ def _print_rich(answer: Answer, file: TextIO, more_hint: str | None) -> None:
         for start, end in quote.spans:
             body.stylize("bold yellow", start, end)
         console.print(Padding(body, (0, 0, 0, 4)))
-        console.print(Padding(Text(quote.link, style="blue underline"), (0, 0, 0, 4)))
+        # never wrapped, so the terminal still sees one clickable link (also a hyperlink escape)
+        link = Text.assemble("    ", (quote.link, Style(color="blue", underline=True, link=quote.link)))
+        console.print(link, no_wrap=True, overflow="ignore", crop=False)
     if not answer.no_match and not answer.quotes:
         console.print(Text("No further quotes.", style="dim"))
     if answer.has_more and more_hint:

@@ -101,3 +101,11 @@ def test_rendering_plain_text_does_not_import_rich():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_long_source_link_is_never_wrapped_on_a_terminal():
+    link = "https://uk.wikipedia.org/wiki/" + "%D0%9E" * 40
+    long_link = Answer("q", "line", (Quote("text", "Title", "id", link, 1.0, ()),), False)
+    tty = FakeTTY()
+    print_answer(long_link, file=tty, color=True)
+    assert link + "\x1b[0m" in tty.getvalue()
