@@ -152,40 +152,52 @@ class SeenKeys:
 
     A set of the ids themselves costs some 100 bytes an id (300 MB at three million articles),
     which would break the constant-memory promise of streaming a dump. This keeps 64-bit hashes
-    instead: a small set of recent ones, merged now and then into one sorted numpy array. Two
-    different ids share a hash with odds of about n^2 / 2^65 (3e-6 at ten million ids), and
-    then the second is reported as a duplicate.
+    instead: a set of recent ones, checked per record, and a sorted numpy array of the older
+    ones, checked once per batch (a numpy call per record would cost more than the rest of the
+    upsert). Recent keys move to the array only between batches, so a batch is never found in
+    the array itself. Two different ids share a hash with odds of about n^2 / 2^65 (3e-6 at ten
+    million ids); then the second is reported as a duplicate.
     """
 
-    RECENT = 1 << 18
+    RECENT = 1 << 16
 
     def __init__(self) -> None:
         self._recent: set[int] = set()
         self._merged = None  # numpy uint64 array, sorted, once there is one
 
+    @staticmethod
+    def _key(article_id: str) -> int:
+        return hash(article_id) & 0xFFFF_FFFF_FFFF_FFFF
+
     def add(self, article_id: str) -> bool:
-        """Remember ``article_id``; False if it was there already."""
-        key = hash(article_id) & 0xFFFF_FFFF_FFFF_FFFF
+        """Remember ``article_id``; False if it is among the recent ones already."""
+        key = self._key(article_id)
         if key in self._recent:
             return False
-        merged = self._merged
-        if merged is not None:
-            import numpy as np
-
-            at = int(np.searchsorted(merged, np.uint64(key)))
-            if at < merged.size and int(merged[at]) == key:
-                return False
         self._recent.add(key)
-        if len(self._recent) >= self.RECENT:
-            self._merge()
         return True
 
-    def _merge(self) -> None:
+    def seen_before(self, article_ids: list[str]) -> list[bool]:
+        """For each id, whether it was added before the recent ones (i.e. in an earlier batch)."""
+        merged = self._merged
+        if merged is None:
+            return [False] * len(article_ids)
+        import numpy as np
+
+        keys = np.fromiter((self._key(a) for a in article_ids), dtype=np.uint64, count=len(article_ids))
+        at = np.minimum(np.searchsorted(merged, keys), merged.size - 1)
+        return (merged[at] == keys).tolist()
+
+    def settle(self) -> None:
+        """Between batches: move the recent keys to the sorted array once there are many."""
+        if len(self._recent) < self.RECENT:
+            return
         import numpy as np
 
         recent = np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent))
+        recent.sort()
         joined = recent if self._merged is None else np.concatenate([self._merged, recent])
-        joined.sort()
+        joined.sort(kind="stable")  # timsort: two sorted runs merge in linear time
         self._merged = joined
         self._recent = set()
 
@@ -235,28 +247,37 @@ class ArticleStore:
         counts = UpsertCounts()
         seen = SeenKeys()
         now = datetime.now(UTC)
+
+        def duplicate(record: ArticleRecord) -> None:
+            counts.skipped += 1
+            message = f"article_id '{record.article_id}' appears twice in this source"
+            on_bad(SourceError(source, message, line=_line_of(record.origin)))
+
+        def flush(batch: list[ArticleRecord]) -> None:
+            earlier = seen.seen_before([r.article_id for r in batch])
+            if any(earlier):
+                for record, twice in zip(batch, earlier, strict=True):
+                    if twice:
+                        duplicate(record)
+                batch = [r for r, twice in zip(batch, earlier, strict=True) if not twice]
+            self._write_batch(conn, batch, counts, now)
+            seen.settle()
+
         try:
             with self.engine.begin() as conn:
                 batch: list[ArticleRecord] = []
                 for record in records:
                     if not seen.add(record.article_id):
-                        on_bad(
-                            SourceError(
-                                source,
-                                f"article_id '{record.article_id}' appears twice in this source",
-                                line=_line_of(record.origin),
-                            )
-                        )
-                        counts.skipped += 1
+                        duplicate(record)
                         continue
                     batch.append(record)
                     if on_record is not None:
                         on_record(record)
                     if len(batch) >= UPSERT_BATCH:
-                        self._write_batch(conn, batch, counts, now)
+                        flush(batch)
                         batch = []
                 if batch:
-                    self._write_batch(conn, batch, counts, now)
+                    flush(batch)
         except DBAPIError as err:
             raise StoreError(
                 f"{describe_db_error(self.url, err)}; nothing from {source} was written"

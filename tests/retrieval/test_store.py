@@ -62,11 +62,28 @@ def test_iter_articles_pages_through_everything_in_id_order(store_url: str) -> N
     store.close()
 
 
-def test_seen_keys_find_duplicates_before_and_after_merging(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_seen_keys_tell_recent_and_earlier_ids_apart(monkeypatch: pytest.MonkeyPatch) -> None:
     from retrieval.store import SeenKeys
 
     monkeypatch.setattr(SeenKeys, "RECENT", 4)
     seen = SeenKeys()
-    assert all(seen.add(f"id{i}") for i in range(10))  # two merges into the sorted array so far
-    assert not any(seen.add(f"id{i}") for i in range(10))
-    assert seen.add("id10") and not seen.add("id10")
+    assert all(seen.add(f"id{i}") for i in range(5)) and not seen.add("id4")
+    seen.settle()  # the five move to the sorted array
+    assert seen.add("id0") and seen.add("new")  # not recent any more...
+    assert seen.seen_before(["id0", "new", "id4", "other"]) == [True, False, True, False]
+
+
+def test_a_duplicate_batches_apart_is_still_caught(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    import retrieval.store as store_module
+
+    monkeypatch.setattr(store_module, "UPSERT_BATCH", 3)
+    monkeypatch.setattr(store_module.SeenKeys, "RECENT", 2)
+    store = ArticleStore(sqlite_url)
+    bad: list[SourceError] = []
+    records = [rec(f"id{i}") for i in range(10)] + [rec("id1"), rec("id10")]
+    counts = store.upsert(records, source="s", on_bad=bad.append)
+    assert (counts.new, counts.skipped) == (11, 1) and "'id1' appears twice" in str(bad[0])
+    with pytest.raises(SourceError, match="'x0' appears twice"):
+        store.upsert([rec(f"x{i}") for i in range(9)] + [rec("x0")], source="t")
+    assert store.counts() == (11, 0)  # nothing of the second source
+    store.close()
