@@ -64,12 +64,14 @@ def ingest_paths(
     files = expand_paths([Path(p) for p in paths])
     on_bad = report.skipped.append if skip_bad else raise_bad_row
     for path in files:
+        listed = len(report.skipped)
         try:
             _upsert(store, read_path(path, on_bad), str(path), on_bad, on_progress, report)
         except SourceError as err:
             if not skip_bad:
                 raise
-            report.skipped.append(err)  # a file that cannot be read at all: skipped whole, rolled back
+            del report.skipped[listed:]  # the whole file is rolled back: list it once, not its rows
+            report.skipped.append(err)
             report.counts.skipped = len(report.skipped)
     report.seconds = time.perf_counter() - started
     return report
