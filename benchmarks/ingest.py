@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("-n", "--articles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20260)
     parser.add_argument("--gzip", action="store_true", help="benchmark a .sql.gz dump")
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "wikiqa-bench")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "wikiqa-bench-ingest")
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
