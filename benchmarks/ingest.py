@@ -152,7 +152,7 @@ def main() -> None:
     dump = args.workdir / f"dump-{args.articles}-{args.seed}.sql{'.gz' if args.gzip else ''}"
     if not dump.exists():
         print(f"generating {dump} ...", flush=True)
-        partial = dump.with_name(dump.name + ".part")
+        partial = dump.with_name("partial-" + dump.name)
         generate(partial, args.articles, args.seed)
         partial.rename(dump)
     size_mb = _sql_bytes(dump) / 1e6  # MB/s are of SQL text, also when it is read from .gz
