@@ -208,7 +208,7 @@ class _NotWordLocal(Exception):
 _TABLE: WordTable | None = None
 
 
-def init_worker(analyzer_settings: dict) -> None:
+def init_worker(analyzer_settings: dict, builder: int) -> None:
     """Process-pool initializer: one analyzer and word table per worker process.
 
     A worker also exits when its builder dies (SIGKILL included): its pool pipes would otherwise
@@ -216,7 +216,6 @@ def init_worker(analyzer_settings: dict) -> None:
     """
     global _TABLE
     _TABLE = WordTable(Analyzer.from_dict(analyzer_settings))
-    builder = os.getppid()
 
     def exit_when_orphaned() -> None:
         while os.getppid() == builder:

@@ -456,7 +456,7 @@ def _analyzed(
     # held by orphaned workers after the builder is killed) nor the database connections.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=init_worker, initargs=(analyzer.to_dict(),)
+        workers, mp_context=context, initializer=init_worker, initargs=(analyzer.to_dict(), os.getpid())
     ) as pool:
         pending: list[tuple[Future[AnalyzedBatch], int]] = []
         for batch in batches:

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.errors import SnapshotError
@@ -176,3 +177,26 @@ def test_live_snapshot_picks_up_a_new_build_without_restart(tmp_path: Path) -> N
     assert after.passage(int(pids[0])).article_id == "Zanzibar"
     # The old snapshot object still answers for whoever holds it.
     assert before.first_stage(before.term_ids(["treati"]), 3)[0].size
+
+
+def test_build_in_worker_processes_gives_the_same_index(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(1200, seed=3))
+    _build(store, tmp_path / "serial", workers=0)
+    _build(store, tmp_path / "parallel", workers=2)
+    serial, parallel = load_snapshot(tmp_path / "serial"), load_snapshot(tmp_path / "parallel")
+    assert (serial.info.passages, serial.info.vocabulary) == (
+        parallel.info.passages,
+        parallel.info.vocabulary,
+    )
+    assert serial.info.fingerprint == parallel.info.fingerprint
+    assert serial.words == parallel.words
+    for pid in (0, 1, len(serial) // 2, len(serial) - 1):
+        assert serial.passage(pid) == parallel.passage(pid)
+        terms = [serial.vocab.term(int(t)) for t in serial.passage_tokens(pid)]
+        assert terms == [parallel.vocab.term(int(t)) for t in parallel.passage_tokens(pid)]
+    for words in ("treaty river", "castle museum bridge", "coal"):
+        terms = serial.analyzer.terms(words)
+        got = parallel.first_stage(parallel.term_ids(terms), 10)
+        expected = serial.first_stage(serial.term_ids(terms), 10)
+        np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)
