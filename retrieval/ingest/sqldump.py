@@ -1,8 +1,10 @@
 """Rows of one table from a mysqldump / mariadb-dump file, streamed in constant memory.
 
-Why a tokenizer of our own: sqlglot and sqlparse want a whole statement in memory and tokenize
-in pure Python at a few MB/s, while one extended INSERT runs to megabytes and a dump to
-gigabytes. A dump needs only a sliver of SQL understood: comments (``/*!...*/`` and
+Why a tokenizer of our own: sqlglot and sqlparse take a whole statement (or file) as one string
+and build a token list or tree for it, while one extended INSERT runs to megabytes and a dump to
+gigabytes, and rows should reach the store as they are read. (Their throughput was not measured
+here; the structure alone rules them out for constant memory.) A dump needs only a sliver of SQL
+understood: comments (``/*!...*/`` and
 ``/*M!...*/`` included), statement boundaries, ``DELIMITER``, ``CREATE TABLE`` column order and
 ``INSERT ... VALUES`` tuples. Each is one compiled regex matched against a sliding byte buffer,
 so long string literals are scanned in C and Python touches each value once. Strings are
