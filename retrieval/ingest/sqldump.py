@@ -3,13 +3,15 @@
 Why a tokenizer of our own: sqlglot and sqlparse take a whole statement (or file) as one string
 and build a token list or tree for it, while one extended INSERT runs to megabytes and a dump to
 gigabytes, and rows should reach the store as they are read. (Their throughput was not measured
-here; the structure alone rules them out for constant memory.) A dump needs only a sliver of SQL
-understood: comments (``/*!...*/`` and
-``/*M!...*/`` included), statement boundaries, ``DELIMITER``, ``CREATE TABLE`` column order and
-``INSERT ... VALUES`` tuples. Each is one compiled regex matched against a sliding byte buffer,
-so long string literals are scanned in C and Python touches each value once. Strings are
-unescaped and decoded one at a time, which lets bad UTF-8 or a broken escape be reported with
-its line while the rest of the file carries on (``--skip-bad``).
+here; the structure alone rules them out for constant memory.)
+
+A dump needs only a sliver of SQL understood: comments (``/*!...*/`` and ``/*M!...*/`` too),
+statement boundaries, ``DELIMITER``, ``CREATE TABLE`` column order and ``INSERT ... VALUES``
+tuples. Each is a compiled regex matched against a sliding byte buffer, and quoted strings are
+found with bytes.find, so the bulk of the bytes is scanned in C and Python runs once per value.
+Strings are unescaped and decoded one at a time (:mod:`retrieval.ingest.sqlvalues`), which lets
+bad UTF-8 or a broken escape be reported with its line while the rest of the file carries on
+(``--skip-bad``).
 
 Buffering rule: a match that fails, or that runs up to the end of the buffer, may only be cut by
 the chunk boundary, so more input is read (at least doubling what is pending) and the same piece
