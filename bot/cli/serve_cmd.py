@@ -24,8 +24,14 @@ import click
     show_default=True,
     help="Where the webhook server listens (with --webhook).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Processes answering questions (default: one per CPU; 0: threads of the bot process).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log every update handled (debug level).")
-def serve(webhook_url: str | None, listen: str, verbose: bool) -> None:
+def serve(webhook_url: str | None, listen: str, workers: int | None, verbose: bool) -> None:
     """Run the Telegram bot: long polling by default, or a webhook server with --webhook.
 
     The token comes from TELEGRAM_BOT_TOKEN (or .env); admins are the user ids in
@@ -43,4 +49,4 @@ def serve(webhook_url: str | None, listen: str, verbose: bool) -> None:
     )
     if not verbose:
         logging.getLogger("telegram").setLevel(logging.WARNING)
-    app.serve(config, webhook_url=webhook_url, listen=listen)
+    app.serve(config, webhook_url=webhook_url, listen=listen, answer_workers=workers)

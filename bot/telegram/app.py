@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import traceback
 from urllib.parse import urlsplit
 
@@ -159,7 +160,7 @@ async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(list(COMMANDS))
     services: BotServices = application.bot_data[SERVICES_KEY]
     try:
-        await services.answer("warm up")
+        await services.warm_up()
     except Exception as err:  # a missing snapshot is reported to users per question, not fatal here
         log.warning("could not warm up the answering service: %s", err)
     # Not application.create_task: Application.stop() waits for those, and this one never ends.
@@ -176,15 +177,24 @@ async def _post_shutdown(application: Application) -> None:
 
 
 # ----------------------------------------------------------------------------- running
-def services_from_settings(settings: Settings, token: str) -> BotServices:
-    """The production services: live snapshot, answerers, journal, limits, reindexer."""
+def services_from_settings(
+    settings: Settings, token: str, *, answer_workers: int | None = None
+) -> BotServices:
+    """The production services: live snapshot, answerers, journal, limits, reindexer.
+
+    ``answer_workers`` processes answer questions (default: one per CPU); 0 answers on threads
+    of this process instead.
+    """
     from bot.answer import Answerer
+    from bot.telegram.answer_pool import AnswerPool
     from bot.telegram.journal import Journal
     from bot.telegram.keyboards import ButtonCodec
     from bot.telegram.ratelimit import UserRateLimiter
     from retrieval.snapshot import LiveSnapshot
 
     snapshots = LiveSnapshot(settings.snapshots_dir)
+    workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
+    pool = AnswerPool(settings.snapshots_dir, workers=workers) if workers > 0 else None
     return BotServices(
         answerer=Answerer(snapshots),
         inline_answerer=Answerer(snapshots, quotes_per_page=10),
@@ -195,6 +205,7 @@ def services_from_settings(settings: Settings, token: str) -> BotServices:
         snapshots=snapshots,
         reindexer=admin.SubprocessReindexer(settings),
         heartbeat=settings.home / HEARTBEAT_FILE,
+        pool=pool,
     )
 
 
@@ -244,13 +255,19 @@ def ensure_snapshot(settings: Settings) -> None:
             store.close()
 
 
-def serve(settings: Settings, *, webhook_url: str | None = None, listen: str | None = None) -> None:
+def serve(
+    settings: Settings,
+    *,
+    webhook_url: str | None = None,
+    listen: str | None = None,
+    answer_workers: int | None = None,
+) -> None:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server when ``webhook_url``."""
     token = require_token(settings)
     hide_in_logs(token)
     host_port = parse_listen(listen or "0.0.0.0:8443") if webhook_url else None
     ensure_snapshot(settings)
-    services = services_from_settings(settings, token)
+    services = services_from_settings(settings, token, answer_workers=answer_workers)
     application = build_application(services, token=token, api_base_url=settings.telegram_api_base_url)
     api = api_urls(settings.telegram_api_base_url)[0].removesuffix("/bot")
     try:

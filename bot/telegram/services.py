@@ -1,8 +1,9 @@
 """Everything the handlers use, in one object kept in ``application.bot_data``.
 
-Answering is CPU-bound and synchronous, so :meth:`BotServices.answer` runs it on a small thread
-pool of its own: the event loop stays free to receive updates and send replies, and a blocking
-journal read elsewhere cannot starve the answers of threads.
+Answering is CPU-bound and synchronous, so :meth:`BotServices.answer` never runs it on the event
+loop: in production it goes to worker processes (:mod:`bot.telegram.answer_pool`); with no pool
+(tests with fake answerers, a one-core machine) it runs on a small thread pool of its own, so a
+blocking journal read elsewhere cannot starve the answers of threads.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 from telegram.ext import ContextTypes
 
 from bot.answer import Answer, Quote
+from bot.telegram.answer_pool import AnswerPool
 from bot.telegram.journal import Journal
 from bot.telegram.keyboards import ButtonCodec
 from bot.telegram.ratelimit import UserRateLimiter
@@ -63,6 +65,7 @@ class BotServices:
     max_question_chars: int = MAX_QUESTION_CHARS
     answer_threads: int = 4
     heartbeat: Path | None = None
+    pool: AnswerPool | None = None
     reindex_running: bool = False
     executor: ThreadPoolExecutor = field(init=False)
 
@@ -70,6 +73,8 @@ class BotServices:
         self.executor = ThreadPoolExecutor(self.answer_threads, thread_name_prefix="wikiqa-answer")
 
     async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
+        if self.pool is not None:
+            return await self.pool.answer(question, page=page, inline=inline)
         answerer = (self.inline_answerer or self.answerer) if inline else self.answerer
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: answerer.answer(question, page=page))
@@ -109,7 +114,16 @@ class BotServices:
             self.heartbeat.write_text(f"{time.time():.0f}\n")
             await asyncio.sleep(every)
 
+    async def warm_up(self) -> None:
+        """Load the snapshot (in every worker) before the first question arrives."""
+        if self.pool is not None:
+            await self.pool.warm_up()
+        else:
+            await self.answer("warm up")
+
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.journal.close()
 

@@ -172,8 +172,10 @@ async def make_bot(standin: StandIn, corpus: Settings) -> AsyncIterator[Callable
     """``await make_bot(**service_overrides)``: the production services, optionally altered."""
     started: list[Harness] = []
 
-    async def make(settings: Settings | None = None, **overrides: Any) -> Harness:
-        services = services_from_settings(settings or corpus, TOKEN)
+    async def make(settings: Settings | None = None, answer_workers: int = 0, **overrides: Any) -> Harness:
+        """Answers on threads by default (a process pool per test costs seconds to start); the
+        serve tests and the reindex test use the production pool."""
+        services = services_from_settings(settings or corpus, TOKEN, answer_workers=answer_workers)
         for name, value in overrides.items():
             setattr(services, name, value)
         harness = await start_bot(standin, services)

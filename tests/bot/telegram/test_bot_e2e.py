@@ -194,7 +194,7 @@ class GatedReindexer:
 
 
 async def test_admin_reindex_while_twenty_users_ask(make_bot: Any, corpus: Any) -> None:
-    bot: Harness = await make_bot()
+    bot: Harness = await make_bot(answer_workers=1)  # answers in a worker process, as in production
     reindexer = GatedReindexer(bot.services.reindexer)
     bot.services.reindexer = reindexer
     admin = bot.standin.user(ADMIN_ID, "Admin")

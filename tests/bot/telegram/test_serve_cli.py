@@ -66,7 +66,8 @@ async def test_serve_answers_then_shuts_down_cleanly_on_sigterm(
     corpus: Settings, standin: StandIn, tmp_path: Path
 ) -> None:
     env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
-    process = await run_serve(env, tmp_path, "--verbose")  # debug logs: every request, for the token check
+    # Debug logs (every request) for the token check; one answer process (the default is one per CPU).
+    process = await run_serve(env, tmp_path, "--verbose", "--workers", "1")
     try:
         await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling to start")
         user = standin.user(501)
@@ -89,7 +90,7 @@ async def test_first_start_on_an_empty_store_loads_the_bundled_seed_and_answers(
     bot_settings: Settings, standin: StandIn, tmp_path: Path
 ) -> None:
     env = serve_env(bot_settings, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
-    process = await run_serve(env, tmp_path)
+    process = await run_serve(env, tmp_path, "--workers", "1")
     try:
         await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling to start")
         standin.message(standin.user(502), "When was the Collective Security Treaty signed?")
