@@ -107,6 +107,7 @@ class Load:
         self.latencies: list[float] = []
         self.failed = 0
         self.sent = 0
+        self.lost = 0
         self.answered = asyncio.Event()
         self.reindex_done = asyncio.Event()
         self.next_question = 0
@@ -135,12 +136,15 @@ class Load:
         return sum(len(q) for q in self.pending.values())
 
     def reset(self) -> None:
-        self.latencies, self.failed, self.sent = [], 0, 0
+        self.latencies, self.failed, self.sent, self.lost = [], 0, 0, 0
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, timeout: float = 120.0) -> None:
+        """Wait for the answers still due; what has not come by ``timeout`` counts as lost."""
         deadline = time.perf_counter() + timeout
         while self.outstanding() and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
+        self.lost = self.outstanding()
+        self.pending.clear()
 
     async def open_loop(self, rate: float, seconds: float, until: asyncio.Event | None = None) -> float:
         """Ask ``rate`` questions/s round-robin over the users; returns the elapsed seconds."""
@@ -183,24 +187,28 @@ class CpuMeter:
     def __init__(self, bot_pid: int) -> None:
         import psutil
 
-        self.processes = {"bot": psutil.Process(bot_pid), "standin": psutil.Process()}
+        self.bot = psutil.Process(bot_pid)
+        self.own = psutil.Process()
         self.start = self._now()
 
+    @staticmethod
+    def _cpu(process) -> float:
+        times = process.cpu_times()
+        return times.user + times.system
+
     def _now(self) -> dict[str, float]:
-        out = {}
-        for name, process in self.processes.items():
-            total = process.cpu_times().user + process.cpu_times().system
-            for child in process.children(recursive=True):
-                with contextlib.suppress(Exception):
-                    total += child.cpu_times().user + child.cpu_times().system
-            out[name] = total
-        return out
+        """CPU seconds so far: the bot with its answer workers and reindex processes; this process alone."""
+        bot = self._cpu(self.bot)
+        for child in self.bot.children(recursive=True):
+            with contextlib.suppress(Exception):
+                bot += self._cpu(child)
+        return {"bot": bot, "standin": self._cpu(self.own)}
 
     def lap(self, seconds: float) -> str:
         now = self._now()
         shares = {name: (now[name] - self.start[name]) / seconds for name in now}
         self.start = now
-        return f"bot {shares['bot']:.0%}, stand-in {shares['standin']:.0%}"
+        return f"bot {shares['bot']:.0%}, stand-in + users {shares['standin']:.0%}"
 
 
 def summary(label: str, load: Load, seconds: float, cpu: CpuMeter) -> dict:
@@ -209,7 +217,7 @@ def summary(label: str, load: Load, seconds: float, cpu: CpuMeter) -> dict:
         "phase": label,
         "asked": load.sent,
         "answered": len(load.latencies),
-        "failed": load.failed + (load.sent - len(load.latencies)),
+        "failed": load.failed + load.lost,
         "answers_per_s": round(len(load.latencies) / seconds, 1),
         "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
         "p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import httpx
 
 from bot.settings import Settings
 from tests.bot.telegram.conftest import TOKEN
@@ -101,3 +104,43 @@ async def test_first_start_on_an_empty_store_loads_the_bundled_seed_and_answers(
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()
     assert "First run: loading the bundled sample articles" in stderr.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_webhook_mode_registers_the_hook_and_answers_updates_posted_to_it(
+    corpus: Settings, standin: StandIn, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
+    process = await run_serve(
+        env, tmp_path, "--webhook", url, "--listen", f"127.0.0.1:{port}", "--workers", "0"
+    )
+    try:
+        await standin.wait_for(lambda: standin.webhook, timeout=60, what="setWebhook")
+        assert standin.webhook["url"] == url
+        secret = standin.webhook["secret_token"]
+        user = standin.user(503)
+        chat = standin.private_chat(user)
+        update = {
+            "update_id": 77,
+            "message": {"message_id": 1, "from": user, "chat": chat, "date": 0, "text": "Where is Kyiv?"},
+        }
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "nope"})
+            assert forged.status_code == 403
+            posted = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            assert posted.status_code == 200
+        replies = await standin.wait_for(lambda: standin.sent_to(503), timeout=30, what="an answer")
+        assert "Dnieper" in replies[0].result["text"]
+        assert len(standin.sent_to(503)) == 1  # the forged update was not handled
+        assert not standin.calls_of("getUpdates")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()
