@@ -200,3 +200,13 @@ def test_build_in_worker_processes_gives_the_same_index(tmp_path: Path) -> None:
         expected = serial.first_stage(serial.term_ids(terms), 10)
         np.testing.assert_array_equal(got[0], expected[0])
         np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)
+
+
+def test_build_reads_every_store_backend(store_url: str, tmp_path: Path) -> None:
+    store = fill_store(
+        store_url, [*make_records(8), ArticleRecord("Ünïcode", "Ünïcode", "Київ on the Dnipro.", None)]
+    )
+    info = _build(store, tmp_path / "snapshots")
+    store.close()
+    assert info.articles == 9
+    assert _answers(tmp_path / "snapshots", "Київ") == ["Ünïcode"]
