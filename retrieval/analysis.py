@@ -16,7 +16,6 @@ import Stemmer
 # Unicode word characters, optionally joined by an inner apostrophe ("don't" is one token, so
 # its stem is not confused with the stop word "t"); a trailing "'s" is split off below.
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
-_POSSESSIVE = re.compile(r"['’]s$")
 
 # A general English stop-word list: function words only. Question words ("what", "who", "when")
 # are in it because every question has one and they carry no topic; negations ("not", "no") are
@@ -31,6 +30,7 @@ through to too under until up very was we were what when where which while who w
 would you your yours yourself yourselves s t d ll m re ve
 """
 ENGLISH_STOP_WORDS: tuple[str, ...] = tuple(sorted(set(_STOP_WORD_TEXT.split())))
+
 
 PRODUCTION_SETTINGS: dict[str, Any] = {
     "language": "english",
@@ -65,20 +65,23 @@ class Analyzer:
     def _tokens(self, text: str) -> list[tuple[str, int, int]]:
         """Case-folded surface words with their spans, stop words and too-short words dropped."""
         out: list[tuple[str, int, int]] = []
-        stop = self.stop_words
-        min_chars = self.min_token_chars
         for match in _WORD.finditer(text):
-            word = match.group().casefold()
-            end = match.end()
-            possessive = _POSSESSIVE.search(word)
-            if possessive:
-                word = word[: possessive.start()]
-                end -= 2
-            word = word.replace("’", "'")
-            if len(word) < min_chars or word in stop:
-                continue
-            out.append((word, match.start(), end))
+            token = self._token(match)
+            if token is not None:
+                out.append(token)
         return out
+
+    def _token(self, match: re.Match[str]) -> tuple[str, int, int] | None:
+        word = match.group().casefold()
+        end = match.end()
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+            end -= 2
+        if "’" in word:
+            word = word.replace("’", "'")
+        if len(word) < self.min_token_chars or word in self.stop_words:
+            return None
+        return word, match.start(), end
 
     def terms(self, text: str) -> list[str]:
         """The stems of ``text`` in order, stop words dropped."""
@@ -89,6 +92,27 @@ class Analyzer:
         """``(stem, start, end)`` for each kept word; spans are character offsets into ``text``."""
         stem = self._stem
         return [(stem(word), start, end) for word, start, end in self._tokens(text)]
+
+    def match_spans(self, text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
+        """Character spans of the words of ``text`` whose stem is in ``stems`` (for highlighting).
+
+        The same as filtering :meth:`terms_with_spans`, but only words sharing a stem's first
+        three letters are stemmed, which makes it several times faster on a passage. (Snowball's
+        English stems keep a word's first three letters except for a few irregular forms such as
+        "dying" -> "die", which are then not highlighted.)
+        """
+        if not stems:
+            return []
+        prefixes = {stem[:3] for stem in stems}
+        stem = self._stem
+        spans: list[tuple[int, int]] = []
+        for match in _WORD.finditer(text):
+            if match.group()[:3].casefold() not in prefixes:
+                continue
+            token = self._token(match)
+            if token is not None and stem(token[0]) in stems:
+                spans.append((token[1], token[2]))
+        return spans
 
     def index_terms(self, title: str, text: str) -> list[str]:
         """A passage's BM25 bag: its own terms, then its title's terms ``title_weight`` times.

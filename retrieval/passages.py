@@ -16,13 +16,16 @@ from dataclasses import dataclass
 Span = tuple[int, int]
 
 # A paragraph at most this long is kept whole; longer ones are split at sentence boundaries.
-KEEP_WHOLE_CHARS = 1000
+# Measured on SQuAD (idea table in the closing note): keeping paragraphs of up to 1,200
+# characters whole and merging those under 400 gives +0.6 points of answer@1 over 1,000/250,
+# for a mean quote of ~760 characters instead of ~650 (the limit is 800).
+KEEP_WHOLE_CHARS = 1200
 # The length long paragraphs are split towards (pieces come out roughly equal).
-TARGET_CHARS = 700
+TARGET_CHARS = 800
 # No passage is longer than this, even when a single "sentence" is (lists, tables, run-ons).
 HARD_CAP_CHARS = 1200
 # A paragraph shorter than this joins a neighbour when the two fit under KEEP_WHOLE_CHARS.
-SHORT_CHARS = 250
+SHORT_CHARS = 400
 # A short line without closing punctuation reads as a heading: it joins the paragraph after it.
 HEADING_MAX_CHARS = 120
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 # Column order of :func:`candidate_features`.
-FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "article", "title")
+FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "article", "title", "local", "bigram")
 
 
 class TokenSource(Protocol):
@@ -41,12 +41,15 @@ class RerankParams:
 
     depth: int = 100
     bm25: float = 1.0
-    sentence: float = 0.0
-    pair: float = 0.0
-    coverage: float = 0.0
-    proximity: float = 0.0
-    article: float = 0.0
-    title: float = 0.0
+    sentence: float = 0.5
+    pair: float = 0.1
+    coverage: float = 0.2
+    proximity: float = 0.3
+    article: float = 0.3
+    title: float = 0.8
+    local: float = 0.5
+    bigram: float = 0.8
+    answer_type: float = 0.1
     proximity_span: int = 5
     article_top: int = 3
 
@@ -55,7 +58,7 @@ class RerankParams:
 
     @property
     def needs_tokens(self) -> bool:
-        return any((self.sentence, self.pair, self.coverage, self.proximity))
+        return any((self.sentence, self.pair, self.coverage, self.proximity, self.local, self.bigram))
 
 
 def candidate_features(
@@ -118,6 +121,19 @@ def candidate_features(
                     )
                     / total
                 )
+    if params.local:
+        # Question terms weighted by their rarity among the candidates: a term every candidate
+        # holds (the article's subject) cannot tell them apart.
+        present = _distinct_pairs(docs, term_index, n_terms)
+        local_df = np.bincount(present % n_terms, minlength=n_terms)
+        local_idf = np.log1p(n / np.maximum(local_df, 1)) * np.asarray(query_weights, dtype=np.float64)
+        starts = [np.asarray(source.sentence_token_starts(int(pid)), dtype=np.int64) for pid in pids]
+        sentence_of, first_sentence, n_sentences = _sentence_numbers(starts, doc_offsets, positions, docs)
+        features[:, 7] = _best_window(
+            sentence_of, first_sentence, n_sentences, docs, term_index, local_idf[term_index], n_terms, n, 1
+        ) / (local_idf.sum() or 1.0)
+    if params.bigram:
+        features[:, 8] = _bigrams(positions, docs, term_index, weights, n) / total
     if params.proximity:
         features[:, 4] = _proximity(positions, docs, term_index, weights, params.proximity_span, n) / total
     return features
@@ -134,6 +150,26 @@ def _distinct_mass(
     keys = owners * n_terms + term_index
     unique_keys, first = np.unique(keys, return_index=True)
     return np.bincount(unique_keys // n_terms, weights=weights[first], minlength=n_owners)
+
+
+def _distinct_pairs(owners: np.ndarray, term_index: np.ndarray, n_terms: int) -> np.ndarray:
+    return np.unique(owners * n_terms + term_index)
+
+
+def _bigrams(
+    positions: np.ndarray, docs: np.ndarray, term_index: np.ndarray, weights: np.ndarray, n_docs: int
+):
+    """Per candidate, question bigrams found as adjacent terms in question order, each counted once."""
+    if len(positions) < 2:
+        return np.zeros(n_docs)
+    hit = (docs[1:] == docs[:-1]) & (np.diff(positions) == 1) & (term_index[1:] == term_index[:-1] + 1)
+    if not hit.any():
+        return np.zeros(n_docs)
+    n_terms = int(term_index.max()) + 2
+    keys = docs[1:][hit] * n_terms + term_index[1:][hit]
+    unique_keys, first = np.unique(keys, return_index=True)
+    bonus = np.minimum(weights[1:], weights[:-1])[hit][first]
+    return np.bincount(unique_keys // n_terms, weights=bonus, minlength=n_docs)
 
 
 def _sentence_numbers(

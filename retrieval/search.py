@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from retrieval.analysis import Analyzer
+from retrieval.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
 from retrieval.hit import Hit, Span
 from retrieval.rerank import RerankParams, candidate_features, rerank_scores
 
@@ -24,6 +25,8 @@ MAX_QUERY_TERMS = 48
 # How many hits a ranked list is computed for at least, so that pages 2 and 3 are cached.
 MIN_RANKED = 15
 
+# Term ids looked up and kept per searcher.
+TERM_CACHE = 200_000
 # Titles analyzed and kept per searcher (a title is short; 100k of them is a few tens of MB).
 TITLE_CACHE = 100_000
 
@@ -51,30 +54,53 @@ class Searcher:
         self.analyzer: Analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.idf())
-        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float]]]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float, Any]]]] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
         self._article_keys: dict[str, int] = {}
-        self._titles: dict[int, frozenset[int]] = {}
+        self._titles: dict[int, frozenset[str]] = {}
+        self._term_ids: dict[str, int | None] = {}
 
     def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """Distinct known term ids of ``question`` and their weights (idf times query frequency)."""
+        ids, weights, _ = self._query(question)
+        return ids, weights
+
+    def _query(self, question: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Term ids, weights and stems of ``question``, in question order, the rarest kept."""
         counts = Counter(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
-        vocab = self.snapshot.vocab
         ids: list[int] = []
         freqs: list[int] = []
+        stems: list[str] = []
         for term, count in counts.items():
-            term_id = vocab.get(term)
+            term_id = self._term_id(term)
             if term_id is not None:
                 ids.append(int(term_id))
                 freqs.append(count)
+                stems.append(term)
         if not ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return np.zeros(0, dtype=np.int64), np.zeros(0), []
         id_array = np.asarray(ids, dtype=np.int64)
         weights = self._idf[id_array] * np.asarray(freqs, dtype=np.float64)
         if len(ids) > MAX_QUERY_TERMS:
             keep = np.sort(np.argsort(-self._idf[id_array], kind="stable")[:MAX_QUERY_TERMS])
             id_array, weights = id_array[keep], weights[keep]
-        return id_array, weights
+            stems = [stems[i] for i in keep.tolist()]
+        return id_array, weights, stems
+
+    def _term_id(self, term: str) -> int | None:
+        """The snapshot's id of ``term``, remembered: a lookup in the mmap-backed vocabulary is a
+        binary search costing tens of microseconds, and questions reuse their words."""
+        try:
+            return self._term_ids[term]
+        except KeyError:
+            pass
+        if len(self._term_ids) >= TERM_CACHE:
+            self._term_ids.clear()
+        term_id = self.snapshot.vocab.get(term)
+        self._term_ids[term] = None if term_id is None else int(term_id)
+        return self._term_ids[term]
 
     def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question``, no two quoting overlapping text.
@@ -87,10 +113,10 @@ class Searcher:
         ranked = self._ranked(question, k, per_article)
         if not ranked:
             return []
-        stems = set(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
-        return [self._hit(pid, score, stems) for pid, score in ranked[:k]]
+        stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
+        return [self._hit(pid, score, passage, stems) for pid, score, passage in ranked[:k]]
 
-    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
+    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float, Any]]:
         key = (question, per_article)
         cached = self._cache.get(key)
         if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
@@ -103,8 +129,8 @@ class Searcher:
             self._cache.popitem(last=False)
         return ranked
 
-    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float]]:
-        ids, weights = self.query_terms(question)
+    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float, Any]]:
+        ids, weights, stems = self._query(question)
         if len(ids) == 0:
             return []
         depth = max(self.rerank.depth, want * 3)
@@ -115,26 +141,50 @@ class Searcher:
         pids, first = pids[keep], first[keep]
         if len(pids) == 0:
             return []
-        final = rerank_scores(self._features(pids, first, ids, weights), self.rerank)
+        final = rerank_scores(self._features(pids, first, ids, weights, stems), self.rerank)
+        passages: dict[int, Any] = {}
+        if self.rerank.answer_type:
+            self._prefer_asked_type(question, pids, final, ids, passages)
         order = np.argsort(-final, kind="stable")
-        chosen: list[tuple[int, float]] = []
+        chosen: list[tuple[int, float, Any]] = []
         taken: dict[str, list[tuple[int, int]]] = {}
         for index in order:
             pid = int(pids[index])
-            passage = self.snapshot.passage(pid)
+            passage = passages.get(pid) or self.snapshot.passage(pid)
             ranges = taken.setdefault(passage.article_id, [])
             if per_article is not None and len(ranges) >= per_article:
                 continue
             if any(passage.start < end and start < passage.end for start, end in ranges):
                 continue
             ranges.append((passage.start, passage.end))
-            chosen.append((pid, float(final[index])))
+            chosen.append((pid, float(final[index]), passage))
             if len(chosen) >= want:
                 break
         return chosen
 
+    def _prefer_asked_type(
+        self, question: str, pids: np.ndarray, final: np.ndarray, ids: np.ndarray, passages: dict[int, Any]
+    ) -> None:
+        """Raise, in place, the best few candidates whose best sentence holds what the question
+        asks for (a number for "how many", a date for "when", a name for "who")."""
+        kind = asked_type(question)
+        if kind is None:
+            return
+        top = np.argsort(-final, kind="stable")[:ANSWER_TYPE_DEPTH]
+        bonus = self.rerank.answer_type * float(final[top[0]])
+        question_words = set(self.analyzer.surface_words(question[:MAX_QUESTION_CHARS]))
+        for row in top:
+            pid = int(pids[row])
+            number = best_sentence(self.snapshot, pid, ids)
+            passage = passages[pid] = self.snapshot.passage(pid)
+            if number is None or number >= len(passage.sentences):
+                continue
+            start, end = passage.sentences[number]
+            if holds_type(kind, passage.text[start:end], question_words):
+                final[row] += bonus
+
     def _features(
-        self, pids: np.ndarray, first: np.ndarray, ids: np.ndarray, weights: np.ndarray
+        self, pids: np.ndarray, first: np.ndarray, ids: np.ndarray, weights: np.ndarray, stems: list[str]
     ) -> np.ndarray:
         articles = None
         title_mass = None
@@ -144,7 +194,7 @@ class Searcher:
             )
         if self.rerank.title and articles is not None:
             title_mass = np.zeros(len(pids))
-            lookup = dict(zip(ids.tolist(), weights.tolist(), strict=True))
+            lookup = dict(zip(stems, weights.tolist(), strict=True))
             for row, (pid, article) in enumerate(zip(pids.tolist(), articles.tolist(), strict=True)):
                 title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid, article))
         return candidate_features(
@@ -157,23 +207,18 @@ class Searcher:
             return int(index(pid))
         return self._article_keys.setdefault(self.snapshot.passage(pid).article_id, len(self._article_keys))
 
-    def _title_terms(self, pid: int, article: int) -> frozenset[int]:
-        """Distinct term ids of the article's title, cached per article."""
+    def _title_terms(self, pid: int, article: int) -> frozenset[str]:
+        """Distinct stems of the article's title, cached per article."""
         terms = self._titles.get(article)
         if terms is None:
-            vocab = self.snapshot.vocab
-            title = self.snapshot.passage(pid).title or ""
-            terms = frozenset(i for i in (vocab.get(t) for t in self.analyzer.terms(title)) if i is not None)
+            terms = frozenset(self.analyzer.terms(self.snapshot.passage(pid).title or ""))
             if len(self._titles) > TITLE_CACHE:
                 self._titles.clear()
             self._titles[article] = terms
         return terms
 
-    def _hit(self, pid: int, score: float, stems: set[str]) -> Hit:
-        passage = self.snapshot.passage(pid)
-        spans: tuple[Span, ...] = tuple(
-            (start, end) for stem, start, end in self.analyzer.terms_with_spans(passage.text) if stem in stems
-        )
+    def _hit(self, pid: int, score: float, passage: Any, stems: frozenset[str]) -> Hit:
+        spans: tuple[Span, ...] = tuple(self.analyzer.match_spans(passage.text, stems))
         return Hit(
             passage_id=pid,
             article_id=passage.article_id,
