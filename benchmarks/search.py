@@ -143,6 +143,17 @@ def _self_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_split() -> dict:
+    """Resident memory now: private (anonymous) vs file-backed pages (mmapped index, shared and
+    reclaimable by the kernel)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("RssAnon", "RssFile"):
+            fields[f"{name.lower()}_mb"] = round(int(value.split()[0]) / 1024, 1)
+    return fields
+
+
 def _folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
@@ -304,6 +315,7 @@ def child_main(task: str, args: list[str]) -> None:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     result = TASKS[task](*args)
     result["self_peak_rss_mb"] = round(_self_rss_mb(), 1)
+    result.update(_rss_split())
     # CPU seconds of this process and its workers: wall time means little on a shared machine.
     me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["cpu_s"] = round(me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime, 1)
