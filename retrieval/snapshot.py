@@ -24,7 +24,6 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -52,6 +51,8 @@ from retrieval.index import Bm25Index, BM25Params, RankBm25Index
 from retrieval.lock import BuildLock
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from retrieval.store import ArticleStore
 
 log = logging.getLogger(__name__)
@@ -450,7 +451,9 @@ def _analyzed(
         for batch in batches:
             yield analyze_batch(batch, table), len(batch)
         return
+    # Imported here: a process that only answers questions should not pay for multiprocessing.
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     # "spawn": workers must not inherit the lock's file descriptor (a fork would keep the lock
     # held by orphaned workers after the builder is killed) nor the database connections.
