@@ -7,6 +7,7 @@ so asking again for a longer list (page 2, page 3) costs a slice, not a search.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, OrderedDict
 from typing import Any, Protocol
 
@@ -41,11 +42,12 @@ class SnapshotLike(Protocol):
     def passage(self, pid: int) -> Any: ...
     def passage_tokens(self, pid: int) -> np.ndarray: ...
     def sentence_token_starts(self, pid: int) -> np.ndarray: ...
+    def article_index(self, pid: int) -> int: ...
     def idf(self) -> np.ndarray: ...
 
 
 class Searcher:
-    """Ranks a snapshot's passages for questions; cheap to construct, safe to reuse."""
+    """Ranks a snapshot's passages for questions; cheap to construct, safe to share between threads."""
 
     def __init__(
         self, snapshot: SnapshotLike, *, rerank: RerankParams = DEFAULT_RERANK, cache_size: int = 256
@@ -58,7 +60,7 @@ class Searcher:
             OrderedDict()
         )
         self._cache_size = cache_size
-        self._article_keys: dict[str, int] = {}
+        self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
         self._term_ids: dict[str, int | None] = {}
 
@@ -118,15 +120,18 @@ class Searcher:
 
     def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float, Any]]:
         key = (question, per_article)
-        cached = self._cache.get(key)
-        if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
-            self._cache.move_to_end(key)
-            return cached[1]
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
+                self._cache.move_to_end(key)
+                return cached[1]
         want = max(k, MIN_RANKED)
         ranked = self._rank(question, want, per_article)
-        self._cache[key] = (want, ranked)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[key] = (want, ranked)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return ranked
 
     def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float, Any]]:
@@ -190,7 +195,7 @@ class Searcher:
         title_mass = None
         if self.rerank.article or self.rerank.title:
             articles = np.fromiter(
-                (self._article_of(int(pid)) for pid in pids), dtype=np.int64, count=len(pids)
+                (self.snapshot.article_index(int(pid)) for pid in pids), dtype=np.int64, count=len(pids)
             )
         if self.rerank.title and articles is not None:
             title_mass = np.zeros(len(pids))
@@ -200,12 +205,6 @@ class Searcher:
         return candidate_features(
             self.snapshot, pids, first, ids, weights, self.rerank, articles=articles, title_mass=title_mass
         )
-
-    def _article_of(self, pid: int) -> int:
-        index = getattr(self.snapshot, "article_index", None)
-        if index is not None:
-            return int(index(pid))
-        return self._article_keys.setdefault(self.snapshot.passage(pid).article_id, len(self._article_keys))
 
     def _title_terms(self, pid: int, article: int) -> frozenset[str]:
         """Distinct stems of the article's title, cached per article."""

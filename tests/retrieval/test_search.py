@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
+from retrieval.answer_type import asked_type, holds_type
 from retrieval.records import ArticleRecord
-from retrieval.rerank import RerankParams
+from retrieval.rerank import FEATURES, RerankParams, candidate_features
 from retrieval.search import MAX_QUESTION_CHARS, Searcher
 from retrieval.snapshot import build_snapshot, load_snapshot
 from retrieval.store import ArticleStore
@@ -127,9 +130,97 @@ def test_longer_pages_extend_the_same_ranking(searcher: Searcher) -> None:
 
 
 def test_without_reranking_order_is_bm25(snapshot) -> None:
-    plain = Searcher(snapshot, rerank=RerankParams(sentence=0, proximity=0, coverage=0, pair=0, article=0))
+    plain = Searcher(
+        snapshot, rerank=RerankParams(**{name: 0.0 for name in FEATURES if name != "bm25"}, answer_type=0)
+    )
     ids, _ = plain.query_terms("river city Ukraine")
     pids, _ = snapshot.first_stage(ids, 5)
     assert [h.passage_id for h in plain.search("river city Ukraine", k=5)] == [
         int(p) for p in np.asarray(pids)
     ]
+
+
+class Tokens:
+    """Token arrays of hand-made passages: each passage is a list of sentences of term ids."""
+
+    def __init__(self, passages: list[list[list[int]]]) -> None:
+        self.tokens = [np.array([t for s in p for t in s], dtype=np.int32) for p in passages]
+        self.starts = [np.cumsum([0] + [len(s) for s in p[:-1]]).astype(np.int32) for p in passages]
+
+    def passage_tokens(self, pid: int) -> np.ndarray:
+        return self.tokens[pid]
+
+    def sentence_token_starts(self, pid: int) -> np.ndarray:
+        return self.starts[pid]
+
+
+def _features(passages: list[list[list[int]]], query: list[int], **weights: float) -> np.ndarray:
+    params = RerankParams(**({name: 0.0 for name in FEATURES if name != "bm25"} | weights))
+    return candidate_features(
+        Tokens(passages),
+        np.arange(len(passages)),
+        np.ones(len(passages)),
+        np.array(query),
+        np.ones(len(query)),
+        params,
+    )
+
+
+def test_sentence_feature_prefers_terms_together_in_one_sentence() -> None:
+    together = [[1, 2, 3, 9], [9, 9]]
+    scattered = [[1, 9], [2, 9], [3, 9]]
+    f = _features([together, scattered], [1, 2, 3], sentence=1.0, pair=1.0, coverage=1.0)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert f[0, column["sentence"]] == pytest.approx(1.0)
+    assert f[1, column["sentence"]] == pytest.approx(1 / 3)
+    assert f[1, column["pair"]] == pytest.approx(2 / 3)
+    assert f[0, column["coverage"]] == f[1, column["coverage"]] == pytest.approx(1.0)
+
+
+def test_proximity_and_bigrams_count_each_pair_once() -> None:
+    repeated = [[1, 2, 1, 2, 1, 2]]
+    once = [[1, 2, 9, 9, 9, 9]]
+    reversed_order = [[2, 1, 9, 9, 9, 9]]
+    f = _features([repeated, once, reversed_order], [1, 2], proximity=1.0, bigram=1.0)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert f[0, column["proximity"]] == f[1, column["proximity"]] > 0
+    assert f[0, column["bigram"]] == f[1, column["bigram"]] > 0
+    assert f[2, column["bigram"]] == 0
+    assert f[2, column["proximity"]] == f[1, column["proximity"]]
+
+
+def test_unmatched_candidates_have_zero_features() -> None:
+    f = _features([[[7, 8]], [[]]], [1, 2], sentence=1.0, coverage=1.0, proximity=1.0, local=1.0)
+    assert f[:, 1:].sum() == 0
+    assert list(f[:, 0]) == [1.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many people live in Kyiv?", "number"),
+        ("When was the treaty signed?", "date"),
+        ("In what year did it open?", "date"),
+        ("Who founded the city?", "person"),
+        ("Why is the sky blue?", None),
+    ],
+)
+def test_asked_type_is_read_from_the_question(question: str, kind: str | None) -> None:
+    assert asked_type(question) == kind
+
+
+def test_holds_type_needs_a_new_name_for_who_questions() -> None:
+    assert holds_type("number", "About 3 million people.", set())
+    assert holds_type("date", "It was signed in May 1992.", set())
+    assert not holds_type("date", "It was signed later.", set())
+    assert not holds_type("person", "Kyiv was founded.", {"kyiv", "founded"})
+    assert holds_type("person", "Kyiv was founded by Kyi.", {"kyiv", "founded"})
+
+
+def test_shared_searcher_answers_from_several_threads(snapshot) -> None:
+    shared = Searcher(snapshot, cache_size=2)
+    questions = ["river", "Kyiv capital", "Lviv coffee", "pelicans", "Golden Gate"] * 8
+    expected = {q: [h.passage_id for h in Searcher(snapshot).search(q, k=3)] for q in set(questions)}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda q: (q, [h.passage_id for h in shared.search(q, k=3)]), questions))
+    assert all(expected[q] == got for q, got in results)
