@@ -44,6 +44,10 @@ COMMANDS = (
     BotCommand("start", "Start talking to me"),
 )
 RETRY_AFTER_RETRIES = 3
+# httpcore checks every pooled connection on each request, so a pool of hundreds of idle
+# connections costs more CPU than it saves; requests beyond the pool wait up to POOL_TIMEOUT.
+CONNECTION_POOL_SIZE = 32
+POOL_TIMEOUT_SECONDS = 30.0
 HEARTBEAT_FILE = "bot.heartbeat"
 HEARTBEAT_SECONDS = 15.0
 CONCURRENT_UPDATES = 64
@@ -128,6 +132,8 @@ def build_application(
             )
         )
         .concurrent_updates(concurrent_updates)
+        .connection_pool_size(CONNECTION_POOL_SIZE)
+        .pool_timeout(POOL_TIMEOUT_SECONDS)
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
