@@ -36,16 +36,18 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet a new user and show how to ask."""
     services = services_of(context)
     name = html.escape(update.effective_user.first_name if update.effective_user else "there")
+    examples = await services.run_blocking(services.help_examples)
     await update.effective_message.reply_html(
-        f"Hello, {name}! I answer questions by quoting the articles I know.\n\n" + _how_to_ask(services)
+        f"Hello, {name}! I answer questions by quoting the articles I know.\n\n" + _how_to_ask(examples)
     )
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """How to ask, with example questions from the corpus."""
     services = services_of(context)
+    examples = await services.run_blocking(services.help_examples)
     await update.effective_message.reply_html(
-        _how_to_ask(services)
+        _how_to_ask(examples)
         + "\n\nUnder each answer, <b>More ▸</b> shows further quotes, and 👍 / 👎 tell me how I did."
         "\n/about tells you what I know."
     )
@@ -66,11 +68,11 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_html(text)
 
 
-def _how_to_ask(services: BotServices) -> str:
-    examples = "\n".join(f"• <i>{html.escape(q)}</i>" for q in services.examples[:4])
+def _how_to_ask(examples: tuple[str, ...]) -> str:
+    examples_html = "\n".join(f"• <i>{html.escape(q)}</i>" for q in examples[:4])
     return (
         "Just send me a question in plain words, for example:\n"
-        f"{examples}\n\n"
+        f"{examples_html}\n\n"
         "In a group, write <code>/ask your question</code>, mention me, or reply to one of my messages. "
         "In any chat, type my @username and a question to share a quote inline."
     )

@@ -28,11 +28,8 @@ SERVICES_KEY = "wikiqa"
 # Questions are cut to this many characters (with a notice): BM25 gains nothing from more, and a
 # bound keeps one user's paste from costing everyone else's latency.
 MAX_QUESTION_CHARS = 1000
-DEFAULT_EXAMPLES = (
-    "When was the Collective Security Treaty signed?",
-    "Which countries are members of the CSTO?",
-    "What is the capital of Ukraine?",
-)
+DEFAULT_EXAMPLES = ("When was the Collective Security Treaty signed?",)
+HELP_EXAMPLES = 3
 
 
 class AnswererLike(Protocol):
@@ -120,6 +117,25 @@ class BotServices:
             await self.pool.warm_up()
         else:
             await self.answer("warm up")
+
+    def help_examples(self) -> tuple[str, ...]:
+        """Example questions about articles the snapshot holds (titles spread over the corpus);
+        the configured examples when no snapshot is loaded. Blocking: run it off the loop."""
+        if self.snapshots is None:
+            return self.examples
+        try:
+            snapshot = self.snapshots.current()
+            count = len(snapshot)
+            titles: list[str] = []
+            for i in range(HELP_EXAMPLES * 4):
+                title = snapshot.passage((i * 7919) % count).title.strip()
+                if title and title not in titles and len(title) <= 60:
+                    titles.append(title)
+                if len(titles) == HELP_EXAMPLES:
+                    break
+        except Exception:
+            return self.examples
+        return tuple(f"Tell me about {title}" for title in titles) or self.examples
 
     def close(self) -> None:
         if self.pool is not None:
