@@ -48,7 +48,7 @@ class RerankParams:
     halves; the closing note of issue 3 has the table.
     """
 
-    depth: int = 100
+    depth: int = 50
     bm25: float = 1.0
     sentence: float = 0.5
     pair: float = 0.1
