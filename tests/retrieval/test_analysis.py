@@ -44,3 +44,13 @@ def test_settings_round_trip_through_json() -> None:
 def test_default_analyzer_is_production_and_differs_from_custom() -> None:
     assert Analyzer() == Analyzer.from_dict(Analyzer().to_dict())
     assert Analyzer() != Analyzer(stop_words=())
+
+
+def test_match_spans_equal_filtered_terms_with_spans() -> None:
+    analyzer = Analyzer()
+    text = "The armies' generals ran; running armies RUN past Kyiv’s gates, don't they? Gates opened."
+    for question in ("Which army runs?", "gate open", "Kyiv", "don't", "nothing here"):
+        stems = frozenset(analyzer.terms(question))
+        expected = [(s, e) for stem, s, e in analyzer.terms_with_spans(text) if stem in stems]
+        assert analyzer.match_spans(text, stems) == expected
+    assert analyzer.match_spans(text, frozenset()) == []
