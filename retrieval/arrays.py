@@ -70,32 +70,53 @@ class StringTableWriter:
 
 
 def map_array(path: Path, dtype: np.dtype | str) -> np.ndarray:
-    """The file's contents as a read-only array backed by the page cache (empty file: empty array)."""
+    """The file's contents as a read-only array backed by the page cache (empty file: empty array).
+
+    Access is declared random: a question reads a few scattered passages, and the kernel's default
+    readahead would map ~128 KiB around each one, growing the process's RSS for nothing.
+    """
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
         if size == 0:
             return np.empty(0, dtype)
         buffer = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        buffer.madvise(mmap.MADV_RANDOM)
     return np.frombuffer(buffer, dtype)
+
+
+class BlobReader:
+    """Byte ranges of a file, read with ``pread``: for the big columns read a passage at a time.
+
+    Passage texts and token arrays are most of a snapshot (~1 GB at a million passages). Mapped,
+    every question would fault scattered pages of them into the process (the kernel maps cached
+    neighbours too), so serving RSS would creep towards the file sizes; one ``pread`` per
+    passage costs a couple of microseconds and keeps them out of the process. The file stays
+    readable after a newer build deletes it, as long as this reader holds it open.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - lives as long as the reader
+
+    def read(self, start: int, end: int) -> bytes:
+        return os.pread(self._file.fileno(), int(end - start), int(start))
 
 
 class StringTable:
     """Read side of :class:`StringTableWriter`: strings decoded on demand."""
 
     def __init__(self, blob_path: Path, offsets_path: Path) -> None:
-        self._blob = map_array(blob_path, np.uint8)
+        self._blob = BlobReader(blob_path)
         self._offsets = map_array(offsets_path, OFFSET_DTYPE)
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
     def __getitem__(self, index: int) -> str:
-        start, end = self._offsets[index], self._offsets[index + 1]
-        return self._blob[start:end].tobytes().decode("utf-8", "surrogatepass")
+        return self.raw(index).decode("utf-8", "surrogatepass")
 
     def raw(self, index: int) -> bytes:
-        start, end = self._offsets[index], self._offsets[index + 1]
-        return self._blob[start:end].tobytes()
+        return self._blob.read(self._offsets[index], self._offsets[index + 1])
 
 
 def fsync_dir(path: Path) -> None:

@@ -34,7 +34,7 @@ from urllib.parse import quote
 import numpy as np
 
 from retrieval.analysis import Analyzer
-from retrieval.arrays import OFFSET_DTYPE, StringTable, fsync_dir, map_array
+from retrieval.arrays import OFFSET_DTYPE, BlobReader, StringTable, fsync_dir, map_array
 from retrieval.build import (
     FILES,
     SNAPSHOT_FORMAT,
@@ -68,6 +68,7 @@ BATCH_ARTICLES = 256
 PARALLEL_FROM_ARTICLES = 20_000
 # Wiki-style paths stay readable: only characters that would break a URL are escaped.
 _LINK_SAFE = "/:()_,!*'-.~@$;"
+_TOKEN_BYTES = np.dtype(np.int32).itemsize
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class Snapshot:
         self._sentences = map_array(path(FILES["sentences"]), np.int32).reshape(-1, 2)
         self._sentence_tokens = map_array(path(FILES["sentence_tokens"]), np.int32)
         self._sentence_offsets = map_array(path(FILES["sentence_offsets"]), OFFSET_DTYPE)
-        self._tokens = map_array(path(FILES["tokens"]), np.int32)
+        self._tokens = BlobReader(path(FILES["tokens"]))
         self._token_offsets = map_array(path(FILES["token_offsets"]), OFFSET_DTYPE)
         self._doc_len = np.load(path(FILES["doc_len"]), mmap_mode="r")
         self._idf = np.load(path(FILES["idf"]), mmap_mode="r")
@@ -253,7 +254,8 @@ class Snapshot:
 
     def passage_tokens(self, pid: int) -> np.ndarray:
         """Term ids of ``analyzer.terms(passage.text)``, in order."""
-        return self._tokens[self._token_offsets[pid] : self._token_offsets[pid + 1]]
+        start, end = self._token_offsets[pid], self._token_offsets[pid + 1]
+        return np.frombuffer(self._tokens.read(start * _TOKEN_BYTES, end * _TOKEN_BYTES), np.int32)
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         """For each sentence of the passage, the index in :meth:`passage_tokens` where it starts."""
