@@ -3,17 +3,21 @@
 Building a snapshot is CPU-heavy Python; in a thread of the bot it would hold the GIL and slow
 every answer. As a separate process it uses the other core, and the bot only reads the JSON lines
 it prints: ``{"progress": text}``, then ``{"done": counts}`` or ``{"error": sentence}``. Settings
-come from the environment the bot passes down.
+come from the environment the bot passes down. It lowers its own CPU priority (and so its build
+workers'), so that when the cores are busy, answering users comes first and the rebuild waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 import time
 from typing import Any
 
 PROGRESS_EVERY_SECONDS = 0.5
+NICENESS = 10
 
 
 def emit(payload: dict[str, Any]) -> None:
@@ -30,6 +34,8 @@ def main() -> int:
     from bot.settings import load_settings
     from retrieval.errors import WikiqaError
 
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(NICENESS)
     settings = load_settings(dotenv=False)
     last = 0.0
     done = 0
