@@ -208,11 +208,11 @@ class Bm25Index:
         """Score with the compiled kernel from now on (compiled or loaded from cache, and warmed up
         here); False when numba is not installed."""
         try:
-            from retrieval.accel import accumulate
+            from retrieval.accel import accumulate, take_best
         except ImportError:
             return False
         self._columns = (self.data, self.indices, self.indptr)
-        self._kernel = accumulate
+        self._kernel = (accumulate, take_best)
         self.top([0] if self.n_terms else [], 1)
         return True
 
@@ -233,24 +233,17 @@ class Bm25Index:
         return local.scores, local.seen
 
     def _top_compiled(self, terms: np.ndarray, repeats: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        accumulate, take_best = self._kernel
         scores, seen = self._buffers()
         local = self._local
         if getattr(local, "touched", None) is None:
             local.touched = np.empty(self.num_docs, DOC_DTYPE)
-        count = self._kernel(
-            *self._columns,
-            terms,
-            repeats,
-            scores,
-            seen,
-            local.touched,
-        )
-        candidates = local.touched[:count].copy()
-        try:
-            return _best(candidates, scores[candidates], n)
-        finally:
-            scores[candidates] = 0.0
-            seen[candidates] = False
+        count = accumulate(*self._columns, terms, repeats, scores, seen, local.touched)
+        n = min(n, count)
+        docs, values = np.empty(n, DOC_DTYPE), np.empty(n, SCORE_DTYPE)
+        kept = take_best(scores, seen, local.touched, count, n, docs, values)
+        order = np.lexsort((docs[:kept], -values[:kept]))
+        return docs[order].astype(np.int64), values[order]
 
     def top(self, term_ids: Sequence[int] | np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, scores), best first, of the ``n`` best passages that share a term.
@@ -300,7 +293,13 @@ def _best(candidates: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarra
     if not positive.all():
         candidates, scores = candidates[positive], scores[positive]
     if candidates.size > n:
-        keep = np.argpartition(-scores, n - 1)[:n]
+        # The n-th best score; passages tied with it are taken lowest id first, so the result does
+        # not depend on how the partition happens to order ties (and equals the compiled path's).
+        boundary = -np.partition(-scores, n - 1)[n - 1]
+        above = np.flatnonzero(scores > boundary)
+        tied = np.flatnonzero(scores == boundary)
+        tied = tied[np.argsort(candidates[tied], kind="stable")[: n - above.size]]
+        keep = np.concatenate((above, tied))
         candidates, scores = candidates[keep], scores[keep]
     order = np.lexsort((candidates, -scores))
     return candidates[order].astype(np.int64, copy=False), scores[order]
