@@ -1,11 +1,11 @@
 """Second-stage scoring of the first stage's best candidates, from the snapshot's token arrays.
 
 BM25 scores a passage as a bag of words; a question, though, is usually answered by one
-sentence that holds most of its terms close together, in an article its other terms point at.
+sentence that holds most of its terms close together.
 The reranker describes each candidate by a few features, each scaled to about 0..1 so that one
 set of weights fits every question and corpus, and scores it by their weighted sum. Features are
-computed over all candidates at once with numpy (one concatenated token array), so reranking a
-hundred passages costs well under a millisecond.
+computed over all candidates at once with numpy (one concatenated token array), so reranking
+fifty passages costs well under a millisecond.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Protocol
 import numpy as np
 
 # Column order of :func:`candidate_features`.
-FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "article", "title", "local", "bigram")
+FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "title", "local", "bigram")
+_COLUMN = {name: column for column, name in enumerate(FEATURES)}
 
 
 class TokenSource(Protocol):
@@ -34,8 +35,6 @@ class RerankParams:
     - ``coverage``: the same for the whole passage (distinct terms, so repeats do not count);
     - ``proximity``: pairs of different question terms at most ``proximity_span`` tokens apart,
       each pair counted once at its closest, weighted by the rarer term's idf over the distance;
-    - ``article``: the sum of the article's best ``article_top`` candidate scores, relative to
-      the best article's (questions often leave their subject implicit);
     - ``title``: share of the question's idf mass found in the article title;
     - ``local``: like ``sentence``, with each term's idf also multiplied by its rarity among the
       candidates;
@@ -54,13 +53,11 @@ class RerankParams:
     pair: float = 0.1
     coverage: float = 0.2
     proximity: float = 0.3
-    article: float = 0.3
     title: float = 0.8
     local: float = 0.5
     bigram: float = 0.8
     answer_type: float = 0.1
     proximity_span: int = 5
-    article_top: int = 3
 
     def weights(self) -> np.ndarray:
         return np.array([getattr(self, name) for name in FEATURES], dtype=np.float64)
@@ -78,13 +75,11 @@ def candidate_features(
     query_weights: np.ndarray,
     params: RerankParams,
     *,
-    articles: np.ndarray | None = None,
     title_mass: np.ndarray | None = None,
 ) -> np.ndarray:
     """A ``(len(pids), len(FEATURES))`` matrix; features whose weight is 0 are left at 0.
 
-    ``articles`` is an article key per candidate (for ``article``); ``title_mass`` the idf mass
-    of question terms in each candidate's title (for ``title``).
+    ``title_mass`` is the idf mass of question terms in each candidate's title (for ``title``).
     """
     n = len(pids)
     features = np.zeros((n, len(FEATURES)))
@@ -92,12 +87,10 @@ def candidate_features(
         return features
     first = np.asarray(first_scores, dtype=np.float64)
     top = first.max()
-    features[:, 0] = first / top if top > 0 else 0.0
+    features[:, _COLUMN["bm25"]] = first / top if top > 0 else 0.0
     total = float(query_weights.sum()) or 1.0
-    if params.article and articles is not None:
-        features[:, 5] = _article_evidence(first, articles, params.article_top)
     if params.title and title_mass is not None:
-        features[:, 6] = title_mass / total
+        features[:, _COLUMN["title"]] = title_mass / total
     if not params.needs_tokens:
         return features
 
@@ -118,7 +111,7 @@ def candidate_features(
     n_terms = len(query_ids)
 
     if params.coverage:
-        features[:, 3] = _distinct_mass(docs, term_index, weights, n_terms, n) / total
+        features[:, _COLUMN["coverage"]] = _distinct_mass(docs, term_index, weights, n_terms, n) / total
     if params.sentence or params.pair or params.local:
         starts = [np.asarray(source.sentence_token_starts(int(pid)), dtype=np.int64) for pid in pids]
         numbers = _sentence_numbers(starts, doc_offsets, positions, docs)
@@ -127,19 +120,21 @@ def candidate_features(
             return _best_window(*numbers, docs, term_index, term_weights, n_terms, n, width)
 
         if params.sentence:
-            features[:, 1] = best(1, weights) / total
+            features[:, _COLUMN["sentence"]] = best(1, weights) / total
         if params.pair:
-            features[:, 2] = best(2, weights) / total
+            features[:, _COLUMN["pair"]] = best(2, weights) / total
         if params.local:
             # Question terms weighted by their rarity among the candidates as well: a term every
             # candidate holds (often the article's subject) cannot tell them apart.
             local_df = np.bincount(np.unique(docs * n_terms + term_index) % n_terms, minlength=n_terms)
             local = np.log1p(n / np.maximum(local_df, 1)) * np.asarray(query_weights, dtype=np.float64)
-            features[:, 7] = best(1, local[term_index]) / (local.sum() or 1.0)
+            features[:, _COLUMN["local"]] = best(1, local[term_index]) / (local.sum() or 1.0)
     if params.bigram:
-        features[:, 8] = _bigrams(positions, docs, term_index, weights, n) / total
+        features[:, _COLUMN["bigram"]] = _bigrams(positions, docs, term_index, weights, n) / total
     if params.proximity:
-        features[:, 4] = _proximity(positions, docs, term_index, weights, params.proximity_span, n) / total
+        features[:, _COLUMN["proximity"]] = (
+            _proximity(positions, docs, term_index, weights, params.proximity_span, n) / total
+        )
     return features
 
 
@@ -240,18 +235,3 @@ def _proximity(
     keys, bonus, owner = keys[order], bonus[order], owner[order]
     first = np.concatenate(([True], keys[1:] != keys[:-1]))
     return np.bincount(owner[first], weights=bonus[first], minlength=n_docs)
-
-
-def _article_evidence(first_scores: np.ndarray, articles: np.ndarray, top: int) -> np.ndarray:
-    """Per candidate, its article's summed best ``top`` candidate scores over the best article's."""
-    order = np.lexsort((-first_scores, articles))
-    keys = articles[order]
-    starts = np.concatenate(([True], keys[1:] != keys[:-1]))
-    group = np.cumsum(starts) - 1
-    rank_in_group = np.arange(len(keys)) - np.flatnonzero(starts)[group]
-    kept = rank_in_group < top
-    totals = np.bincount(group[kept], weights=first_scores[order][kept])
-    per_candidate = np.empty(len(keys))
-    per_candidate[order] = totals[group]
-    best = per_candidate.max()
-    return per_candidate / best if best > 0 else per_candidate

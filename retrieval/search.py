@@ -191,23 +191,19 @@ class Searcher:
     def _features(
         self, pids: np.ndarray, first: np.ndarray, ids: np.ndarray, weights: np.ndarray, stems: list[str]
     ) -> np.ndarray:
-        articles = None
         title_mass = None
-        if self.rerank.article or self.rerank.title:
-            articles = np.fromiter(
-                (self.snapshot.article_index(int(pid)) for pid in pids), dtype=np.int64, count=len(pids)
-            )
-        if self.rerank.title and articles is not None:
+        if self.rerank.title:
             title_mass = np.zeros(len(pids))
             lookup = dict(zip(stems, weights.tolist(), strict=True))
-            for row, (pid, article) in enumerate(zip(pids.tolist(), articles.tolist(), strict=True)):
-                title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid, article))
+            for row, pid in enumerate(pids.tolist()):
+                title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid))
         return candidate_features(
-            self.snapshot, pids, first, ids, weights, self.rerank, articles=articles, title_mass=title_mass
+            self.snapshot, pids, first, ids, weights, self.rerank, title_mass=title_mass
         )
 
-    def _title_terms(self, pid: int, article: int) -> frozenset[str]:
-        """Distinct stems of the article's title, cached per article."""
+    def _title_terms(self, pid: int) -> frozenset[str]:
+        """Distinct stems of the passage's article title, cached per article."""
+        article = self.snapshot.article_index(pid)
         terms = self._titles.get(article)
         if terms is None:
             terms = frozenset(self.analyzer.terms(self.snapshot.passage(pid).title or ""))

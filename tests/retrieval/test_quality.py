@@ -21,13 +21,13 @@ from retrieval.store import ArticleStore
 pytestmark = pytest.mark.eval
 
 SQUAD_EVERY = 6
-# Measured on these samples when set: answer@1 0.822, answer@5 0.938, MRR 0.875, mean quote 761
-# characters; nDCG@10 0.693, recall@100 0.920. Plain BM25 on the same passages scores answer@1
-# about 0.80 and nDCG@10 0.689, so losing the reranker's gain fails these.
-SQUAD_ANSWER_AT_1 = 0.81
+# Measured on these samples when set: answer@1 0.828, answer@5 0.939, MRR 0.878, mean quote 762
+# characters; nDCG@10 0.701, recall@100 0.920. Plain BM25 on the same passages scores about
+# 0.80 answer@1 and 0.689 nDCG@10, so losing the reranker's gain fails these.
+SQUAD_ANSWER_AT_1 = 0.815
 SQUAD_ANSWER_AT_5 = 0.925
-SQUAD_MRR = 0.86
-SCIFACT_NDCG = 0.68
+SQUAD_MRR = 0.865
+SCIFACT_NDCG = 0.69
 SCIFACT_RECALL = 0.90
 
 
