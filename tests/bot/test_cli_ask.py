@@ -7,35 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.corpus import bootstrap
-from bot.settings import load_settings
 
 QUESTION = "When was the Collective Security Treaty signed?"
 JSON_KEYS = ["question", "answer", "no_match", "suggestions", "quotes", "took_ms"]
 QUOTE_KEYS = {"text", "title", "article_id", "link", "score", "spans"}
 WIKIQA = Path(sys.executable).with_name("wikiqa")
-
-
-@pytest.fixture(scope="session")
-def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A WIKIQA_HOME with the bundled corpus ingested and indexed, built once per session and
-    shared by the CLI test files (each declares this fixture; the first to run builds it)."""
-    home = tmp_path_factory.getbasetemp() / "sample-home"
-    if not (home / "ready").exists():
-        home.mkdir(exist_ok=True)
-        bootstrap(load_settings({"WIKIQA_HOME": str(home)}, dotenv=False), say=lambda *a, **k: None)
-        (home / "ready").touch()
-    return home
-
-
-@pytest.fixture
-def ready(sample_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("WIKIQA_HOME", str(sample_home))
-    return sample_home
 
 
 def ask(*args: str, stdin: str | None = None):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from bot.corpus import bootstrap, sample_data_dir
-from bot.settings import load_settings
+from bot.corpus import sample_data_dir
 
 KEYS = {
     "articles",
@@ -22,18 +19,6 @@ KEYS = {
     "snapshot_age_seconds",
     "snapshot_size_bytes",
 }
-
-
-@pytest.fixture(scope="session")
-def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A WIKIQA_HOME with the bundled corpus ingested and indexed, built once per session and
-    shared by the CLI test files (each declares this fixture; the first to run builds it)."""
-    home = tmp_path_factory.getbasetemp() / "sample-home"
-    if not (home / "ready").exists():
-        home.mkdir(exist_ok=True)
-        bootstrap(load_settings({"WIKIQA_HOME": str(home)}, dotenv=False), say=lambda *a, **k: None)
-        (home / "ready").touch()
-    return home
 
 
 def test_json_reports_store_and_snapshot_figures(sample_home, monkeypatch):
