@@ -239,9 +239,15 @@ class Answerer:
                     + _same_case(text[start:end], found[min(choice, len(found) - 1)])
                     + text[end:]
                 )
-            if text not in out:
+            if text not in out and self._answerable(text, snapshot):
                 out.append(text)
         return tuple(out)
+
+    def _answerable(self, question: str, snapshot: Snapshot) -> bool:
+        """Whether ``question`` would get a real answer: a correction that still finds nothing
+        ("how do I lake a chocolate lake") is noise, not help."""
+        hits = self._searcher_for(snapshot).search(question, k=1)
+        return bool(hits) and _coverage(question, hits[0], snapshot) >= self.min_coverage
 
 
 def _same_case(typed: str, word: str) -> str:

@@ -154,6 +154,12 @@ def test_misspelled_question_gets_a_corrected_suggestion():
     assert answer.suggestions[0] == "When was the Collective Security Treaty signed?"
 
 
+def test_a_correction_that_would_still_find_nothing_is_not_suggested():
+    # "Moscaw" is one edit from "Moscow", but the corrected question is still unanswerable.
+    answer = answerer().answer("How many bakeries does Moscaw have in winter weather?")
+    assert answer.no_match and answer.suggestions == ()
+
+
 def test_known_words_get_no_suggestion():
     assert answerer().answer("When was the Collective Security Treaty signed?").suggestions == ()
 
