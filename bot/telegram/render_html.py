@@ -84,8 +84,9 @@ def render_answer(answer: Answer, *, notice: str | None = None, limit: int = MAX
 def no_match_text(suggestions: Sequence[str]) -> str:
     text = "I'm sorry, I couldn't find a good match for that in the articles I know."
     if suggestions:
-        words = ", ".join(f"<i>{html.escape(s, quote=False)}</i>" for s in suggestions[:5])
-        text += f"\nDid you mean: {words}?"
+        # Suggestions are whole corrected questions, each on its own line.
+        lines = "\n".join(f"• <i>{html.escape(s, quote=False)}</i>" for s in suggestions[:3])
+        text += f"\nDid you mean:\n{lines}"
     return text + "\nTry naming the person, place or organisation you are asking about."
 
 

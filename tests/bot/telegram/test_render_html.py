@@ -48,6 +48,13 @@ def test_no_match_is_kind_and_offers_suggestions() -> None:
     assert "couldn't find a good match" in text and "treaty" in text and "<odd>" in text
 
 
+def test_each_suggested_question_stands_on_its_own_line() -> None:
+    suggestion = "When was the Collective Security Treaty signed?"
+    (message,) = render_answer(answer(line=None, no_match=True, suggestions=(suggestion,)))
+    text, _ = parse_html(message)
+    assert f"• {suggestion}\n" in text and "??" not in text
+
+
 def test_a_long_answer_is_split_into_messages_each_valid_and_within_the_limit() -> None:
     body = ("Sentence with <angle> & ampersand. " * 120 + "\n\n") * 3
     q = quote(body, spans=((0, 8), (500, 2500)))
