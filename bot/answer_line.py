@@ -12,11 +12,14 @@ passages is scored by how much of the question it covers, with refinements each 
   unnamed: "Its capital is Astana" in the article on Kazakhstan);
 - small bonuses for question bigrams kept in order, for terms covered by the sentence just
   before (pronouns: "It was signed in 1992"), and for an answer of the asked type (a number for
-  "how many", a date for "when", a name for "who").
+  "how many", a date for "when", a name for "who");
+- a sentence over 300 characters competes clause by clause (cut at semicolons), so a run-on
+  sentence is answered with its one relevant clause (costs 0.002 of hit rate, shortens 173
+  answer lines).
 
 With wikiqa's search (answer@1 0.799), the top passage's first sentence holds a gold answer for
 0.287 of the questions, its best-overlap sentence for 0.660, and the sentence chosen here for
-0.714 (whole-word match of a normalized gold answer, as ``wikiqa eval`` counts it).
+0.718 (a normalized gold answer occurring in it, as ``wikiqa eval`` counts it).
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ TITLE_SHARE = 0.5
 # Two matched words count as adjacent when at most this much text, all stop words, lies between.
 ADJACENT_GAP_CHARS = 24
 
+LONG_SENTENCE_CHARS = 300
+_CLAUSE_END = re.compile(r";\s+")
 _NUMBER = re.compile(r"\d")
 _DATE = re.compile(
     r"\b(?:1\d{3}|20\d{2})\b|\b(?:January|February|March|April|May|June|July|August|September"
@@ -98,6 +103,25 @@ def matched_terms(hit: Hit, wanted: set[str], analyzer: Analyzer) -> list[tuple[
     return [(stem, start, end) for stem, (start, end) in zip(stems, hit.spans, strict=True) if stem in wanted]
 
 
+def _readable_pieces(text: str, sentences: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentences, with any longer than ``LONG_SENTENCE_CHARS`` cut at its semicolons.
+
+    An answer line is read first and alone; a run-on sentence of clauses joined by semicolons
+    (common in translated articles) is better shown as the one clause that answers.
+    """
+    pieces: list[tuple[int, int]] = []
+    for start, end in sentences:
+        if end - start <= LONG_SENTENCE_CHARS:
+            pieces.append((start, end))
+            continue
+        cut = start
+        for match in _CLAUSE_END.finditer(text, start, end):
+            pieces.append((cut, match.start()))
+            cut = match.end()
+        pieces.append((cut, end))
+    return pieces
+
+
 @dataclass(slots=True)
 class _Candidate:
     rank: int
@@ -114,7 +138,7 @@ def _candidates(hits: Sequence[Hit], wanted: set[str], analyzer: Analyzer) -> li
         title = frozenset(analyzer.terms(hit.title)) & wanted
         matches = matched_terms(hit, wanted, analyzer)
         previous: frozenset[str] = frozenset()
-        for start, end in hit.sentences or ((0, len(hit.text)),):
+        for start, end in _readable_pieces(hit.text, hit.sentences or ((0, len(hit.text)),)):
             text = hit.text[start:end].strip()
             if not text:
                 continue

@@ -56,3 +56,20 @@ def test_no_line_without_hits_content_words_or_any_overlap():
 def test_a_passage_without_sentence_spans_is_one_sentence():
     bare = Hit(0, "a", "T", "l", "  Armenia signed the treaty  ", 1.0, (), (), 0, 29)
     assert answer_line("Who signed the treaty?", [bare]) == "Armenia signed the treaty"
+
+
+def test_a_run_on_sentence_is_answered_with_its_matching_clause():
+    clauses = [
+        "in 1840 his first collection of poems was published in St Petersburg with eight poems",
+        "from 1843 he travelled in Ukraine, drawing its monuments for the archaeographic commission",
+        "in 1847 he was arrested in Kyiv in connection with the secret brotherhood of the city",
+        "after ten years of exile he returned to the capital, where he died in the spring of 1861",
+    ]
+    text = "Shevchenko lived a hard life: " + "; ".join(clauses) + "."
+    line = answer_line("When was Shevchenko arrested in Kyiv?", [hit(text, 10.0)])
+    assert line == clauses[2]
+
+
+def test_a_long_sentence_without_semicolons_is_kept_whole():
+    text = "The treaty was signed in Tashkent " + ", ".join(["and then ratified"] * 30) + "."
+    assert answer_line("Where was the treaty signed?", [hit(text, 10.0)]) == text
