@@ -16,13 +16,24 @@ from typing import Protocol
 import numpy as np
 
 # Column order of :func:`candidate_features`.
-FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "title", "local", "bigram")
+FEATURES = ("bm25", "sentence", "pair", "coverage", "proximity", "title", "local", "bigram", "context")
 _COLUMN = {name: column for column, name in enumerate(FEATURES)}
 
 
 class TokenSource(Protocol):
     def passage_tokens(self, pid: int) -> np.ndarray: ...
     def sentence_token_starts(self, pid: int) -> np.ndarray: ...
+
+
+class ContextSource(Protocol):
+    """What :func:`context_bm25` reads: passages in article order, their bag lengths and BM25 settings."""
+
+    avgdl: float
+
+    def __len__(self) -> int: ...
+    def passage_tokens(self, pid: int) -> np.ndarray: ...
+    def article_index(self, pid: int) -> int: ...
+    def doc_lengths(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +50,10 @@ class RerankParams:
     - ``local``: like ``sentence``, with each term's idf also multiplied by its rarity among the
       candidates;
     - ``bigram``: question bigrams found as adjacent terms in question order;
+    - ``context``: BM25 of the passage joined with its neighbours in the same article (the passage
+      before and the one after), relative to the best candidate's: questions often name what the
+      surrounding text is about, which the answering passage need not repeat (+0.2 and +0.5
+      points of SQuAD answer@1 on the two halves, SciFact unchanged);
     - ``answer_type``: applied by the searcher, not here: a bonus (relative to the best score) for
       the best few candidates whose best sentence holds the asked type of answer.
 
@@ -56,6 +71,7 @@ class RerankParams:
     title: float = 0.8
     local: float = 0.5
     bigram: float = 0.8
+    context: float = 0.3
     answer_type: float = 0.1
     proximity_span: int = 5
 
@@ -76,10 +92,12 @@ def candidate_features(
     params: RerankParams,
     *,
     title_mass: np.ndarray | None = None,
+    context: np.ndarray | None = None,
 ) -> np.ndarray:
     """A ``(len(pids), len(FEATURES))`` matrix; features whose weight is 0 are left at 0.
 
-    ``title_mass`` is the idf mass of question terms in each candidate's title (for ``title``).
+    ``title_mass`` is the idf mass of question terms in each candidate's title (for ``title``),
+    ``context`` each candidate's :func:`context_bm25` (for ``context``).
     """
     n = len(pids)
     features = np.zeros((n, len(FEATURES)))
@@ -91,6 +109,8 @@ def candidate_features(
     total = float(query_weights.sum()) or 1.0
     if params.title and title_mass is not None:
         features[:, _COLUMN["title"]] = title_mass / total
+    if params.context and context is not None and context.max() > 0:
+        features[:, _COLUMN["context"]] = context / context.max()
     if not params.needs_tokens:
         return features
 
@@ -136,6 +156,51 @@ def candidate_features(
             _proximity(positions, docs, term_index, weights, params.proximity_span, n) / total
         )
     return features
+
+
+def context_bm25(
+    source: ContextSource,
+    pids: np.ndarray,
+    query_ids: np.ndarray,
+    query_weights: np.ndarray,
+    *,
+    k1: float,
+    b: float,
+) -> np.ndarray:
+    """Per candidate, the BM25 score of the passage together with its article neighbours.
+
+    A window of w passages is length-normalised against w average passages, so windows at an
+    article's edges (or of a one-passage article) are not favoured for being short. Each passage
+    is read once even when several windows share it, and all are matched in one pass.
+    """
+    n = len(pids)
+    if n == 0 or len(query_ids) == 0:
+        return np.zeros(n)
+    grid = np.asarray(pids, dtype=np.int64)[:, None] + np.array([-1, 0, 1])
+    inside = (grid >= 0) & (grid < len(source))
+    grid = np.clip(grid, 0, len(source) - 1)
+    article = np.fromiter((source.article_index(p) for p in grid.ravel().tolist()), np.int64, grid.size)
+    inside &= article.reshape(grid.shape) == article.reshape(grid.shape)[:, 1:2]
+    window_of = np.nonzero(inside)[0]
+    members, slot = np.unique(grid[inside], return_inverse=True)
+
+    token_arrays = [np.asarray(source.passage_tokens(int(pid))) for pid in members]
+    sizes = np.fromiter((len(a) for a in token_arrays), dtype=np.int64, count=len(members))
+    tokens = np.concatenate(token_arrays) if sizes.sum() else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(members)), sizes)
+    order = np.argsort(query_ids)
+    sorted_ids = query_ids[order]
+    found = np.isin(tokens, sorted_ids)
+    term = order[np.searchsorted(sorted_ids, tokens[found])]
+    counts = np.zeros((len(members), len(query_ids)))
+    np.add.at(counts, (owner[found], term), 1.0)
+
+    tf = np.zeros((n, len(query_ids)))
+    np.add.at(tf, window_of, counts[slot])
+    bag_lengths = np.asarray(source.doc_lengths())[members].astype(np.float64)
+    window_length = np.bincount(window_of, weights=bag_lengths[slot], minlength=n)
+    norm = k1 * (1 - b + b * window_length / (source.avgdl * inside.sum(axis=1)))
+    return (np.asarray(query_weights) * tf * (k1 + 1) / (tf + norm[:, None])).sum(axis=1)
 
 
 def rerank_scores(features: np.ndarray, params: RerankParams) -> np.ndarray:

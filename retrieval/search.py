@@ -16,7 +16,7 @@ import numpy as np
 from retrieval.analysis import Analyzer
 from retrieval.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
 from retrieval.hit import Hit, Span
-from retrieval.rerank import RerankParams, candidate_features, rerank_scores
+from retrieval.rerank import RerankParams, candidate_features, context_bm25, rerank_scores
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.
@@ -37,6 +37,11 @@ DEFAULT_RERANK = RerankParams()
 class SnapshotLike(Protocol):
     analyzer: Analyzer
     vocab: Any
+    params: Any
+    avgdl: float
+
+    def __len__(self) -> int: ...
+    def doc_lengths(self) -> np.ndarray: ...
 
     def first_stage(self, term_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]: ...
     def passage(self, pid: int) -> Any: ...
@@ -197,8 +202,12 @@ class Searcher:
             lookup = dict(zip(stems, weights.tolist(), strict=True))
             for row, pid in enumerate(pids.tolist()):
                 title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid))
+        context = None
+        if self.rerank.context:
+            params = self.snapshot.params
+            context = context_bm25(self.snapshot, pids, ids, weights, k1=params.k1, b=params.b)
         return candidate_features(
-            self.snapshot, pids, first, ids, weights, self.rerank, title_mass=title_mass
+            self.snapshot, pids, first, ids, weights, self.rerank, title_mass=title_mass, context=context
         )
 
     def _title_terms(self, pid: int) -> frozenset[str]:

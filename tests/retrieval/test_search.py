@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.answer_type import asked_type, holds_type
 from retrieval.records import ArticleRecord
-from retrieval.rerank import FEATURES, RerankParams, candidate_features
+from retrieval.rerank import FEATURES, RerankParams, candidate_features, context_bm25
 from retrieval.search import MAX_QUESTION_CHARS, Searcher
 from retrieval.snapshot import build_snapshot, load_snapshot
 from retrieval.store import ArticleStore
@@ -193,6 +193,41 @@ def test_unmatched_candidates_have_zero_features() -> None:
     f = _features([[[7, 8]], [[]]], [1, 2], sentence=1.0, coverage=1.0, proximity=1.0, local=1.0)
     assert f[:, 1:].sum() == 0
     assert list(f[:, 0]) == [1.0, 1.0]
+
+
+class ArticleTokens:
+    """Passages as token lists, in article order, with the article each belongs to."""
+
+    avgdl = 4.0
+
+    def __init__(self, passages: list[list[int]], articles: list[int]) -> None:
+        self.tokens = [np.array(p, dtype=np.int32) for p in passages]
+        self.articles = articles
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def passage_tokens(self, pid: int) -> np.ndarray:
+        return self.tokens[pid]
+
+    def article_index(self, pid: int) -> int:
+        return self.articles[pid]
+
+    def doc_lengths(self) -> np.ndarray:
+        return np.array([len(t) for t in self.tokens])
+
+
+def test_context_counts_neighbours_of_the_same_article_only() -> None:
+    # Passages 1 and 3 both hold term 2; only passage 1 has a neighbour (0) holding term 1.
+    # Passage 4 holds term 1 but starts another article, so it is not passage 3's context.
+    source = ArticleTokens(
+        [[1, 9, 9, 9], [2, 9, 9, 9], [9, 9, 9, 9], [2, 9, 9, 9], [1, 9, 9, 9]], [0, 0, 0, 0, 1]
+    )
+    scores = context_bm25(source, np.array([1, 3]), np.array([1, 2]), np.ones(2), k1=1.2, b=0.75)
+    assert scores[0] > scores[1] > 0
+    alone = ArticleTokens([[2, 9, 9, 9], [1, 9, 9, 9]], [0, 1])
+    only_own = context_bm25(alone, np.array([0]), np.array([1, 2]), np.ones(2), k1=1.2, b=0.75)
+    assert only_own[0] == pytest.approx(scores[1])
 
 
 @pytest.mark.parametrize(
