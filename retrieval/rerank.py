@@ -52,8 +52,8 @@ class RerankParams:
     - ``bigram``: question bigrams found as adjacent terms in question order;
     - ``context``: BM25 of the passage joined with its neighbours in the same article (the passage
       before and the one after), relative to the best candidate's: questions often name what the
-      surrounding text is about, which the answering passage need not repeat (+0.2 and +0.5
-      points of SQuAD answer@1 on the two halves, SciFact unchanged);
+      surrounding text is about, which the answering passage need not repeat (+0.1 and +0.3
+      points of SQuAD answer@1, +0.2 and +0.15 of answer@5 on the two halves; SciFact unchanged);
     - ``answer_type``: applied by the searcher, not here: a bonus (relative to the best score) for
       the best few candidates whose best sentence holds the asked type of answer.
 
