@@ -33,6 +33,7 @@ from functools import lru_cache
 from itertools import pairwise
 
 from retrieval.analysis import Analyzer
+from retrieval.answer_type import asked_type, holds_type
 from retrieval.hit import Hit
 
 CANDIDATE_PASSAGES = 4
@@ -46,43 +47,11 @@ ADJACENT_GAP_CHARS = 24
 
 LONG_SENTENCE_CHARS = 300
 _CLAUSE_END = re.compile(r";\s+")
-_NUMBER = re.compile(r"\d")
-_DATE = re.compile(
-    r"\b(?:1\d{3}|20\d{2})\b|\b(?:January|February|March|April|May|June|July|August|September"
-    r"|October|November|December)\b"
-)
-_NAME = re.compile(r"\b[A-Z][a-z]+")
-_ASKS_NUMBER = re.compile(
-    r"\bhow (?:many|much|long|old|far|large|big|tall|high)\b|\bwhat (?:percentage|percent|number)\b"
-)
-_ASKS_DATE = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|decade|date|day|month|time)\b")
-_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b")
 
 
 @lru_cache(maxsize=1)
 def _default_analyzer() -> Analyzer:
     return Analyzer()
-
-
-def _asked_type(question: str) -> str | None:
-    lowered = question.casefold()
-    if _ASKS_NUMBER.search(lowered):
-        return "number"
-    if _ASKS_DATE.search(lowered):
-        return "date"
-    if _ASKS_PERSON.search(lowered):
-        return "person"
-    return None
-
-
-def _has_asked_type(kind: str | None, sentence: str, question_words: set[str]) -> bool:
-    if kind == "number":
-        return bool(_NUMBER.search(sentence))
-    if kind == "date":
-        return bool(_DATE.search(sentence))
-    if kind == "person":
-        return any(m.group().casefold() not in question_words for m in _NAME.finditer(sentence))
-    return False
 
 
 def matched_terms(hit: Hit, wanted: set[str], analyzer: Analyzer) -> list[tuple[str, int, int]]:
@@ -179,7 +148,7 @@ def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer | None
     weight = {term: math.log(1 + n / (df[term] or 1)) for term in wanted}
     total = sum(weight.values())
     bigrams = set(pairwise(question_terms))
-    kind = _asked_type(question)
+    kind = asked_type(question)
     question_words = {w.casefold() for w in re.findall(r"\w+", question)}
     top_score = hits[0].score if hits[0].score > 0 else 1.0
 
@@ -196,7 +165,7 @@ def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer | None
         coverage += PREVIOUS_SENTENCE_BONUS * sum(weight[t] for t in cand.previous - present) / total
         relative = max(hits[cand.rank].score, 0.0) / top_score
         score = coverage * relative**RANK_EXPONENT
-        if _has_asked_type(kind, cand.text, question_words):
+        if kind and holds_type(kind, cand.text, question_words):
             score += ANSWER_TYPE_BONUS
         if score > best_score:
             best_text, best_score = cand.text, score
