@@ -1,7 +1,8 @@
 """JSON Lines: one article per line, an object keyed by the table's columns.
 
 ``article_id`` is required; ``title``, ``article`` and ``img_url`` may be missing (NULL) or null;
-``id`` and unknown keys are ignored. Blank lines are allowed.
+``id`` and unknown keys are ignored. Blank lines are allowed. BEIR corpus lines (``_id``,
+``title``, ``text``) are read as articles too, since evaluation corpora come in that form.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def read_jsonl(
             row = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
             if not isinstance(row, dict):
                 raise BadRow(f"the line holds a JSON {type(row).__name__}, not an object")
-            yield record_from_row(row, f"{source}:{number}")
+            yield record_from_row(_as_table_row(row), f"{source}:{number}")
         except UnicodeDecodeError as err:
             on_bad(SourceError(source, f"the line is not valid UTF-8 (byte {raw[err.start]:#04x})", number))
         except json.JSONDecodeError as err:
@@ -38,3 +39,9 @@ def read_jsonl(
             on_bad(SourceError(source, reason, number))
         except BadRow as err:
             on_bad(SourceError(source, str(err), number))
+
+
+def _as_table_row(row: dict) -> dict:
+    if "article_id" not in row and "_id" in row:
+        return {"article_id": row["_id"], "title": row.get("title"), "article": row.get("text")}
+    return row

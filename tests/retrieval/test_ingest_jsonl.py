@@ -57,3 +57,14 @@ def test_a_bad_line_is_named_and_can_be_skipped(line: bytes, message: str) -> No
 
 def test_a_byte_order_mark_on_the_first_line_is_accepted() -> None:
     assert read('\ufeff{"article_id": "a"}\n'.encode())[0].article_id == "a"
+
+
+def test_beir_corpus_lines_are_read_as_articles() -> None:
+    line = {"_id": "4983", "title": "Brain growth", "text": "Alterations of white matter.", "metadata": {}}
+    (record,) = read(json.dumps(line).encode() + b"\n")
+    assert (record.article_id, record.title, record.article, record.img_url) == (
+        "4983",
+        "Brain growth",
+        "Alterations of white matter.",
+        None,
+    )
