@@ -24,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -38,6 +37,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks import search as search_benchmark  # noqa: E402  (its seeded corpus generator)
+
 EVAL = ROOT.parent / "shared" / "eval"
 QUESTION = "When was the Collective Security Treaty signed?"
 THRESHOLDS = (0.3, 0.4, 0.45, 0.5, 0.55, 0.6)
@@ -88,16 +90,6 @@ What is the longest river in Africa?
 """.splitlines()
 
 
-def _search_benchmark():
-    """benchmarks/search.py as a module: its seeded corpus generator and question maker."""
-    spec = importlib.util.spec_from_file_location("search_benchmark", ROOT / "benchmarks" / "search.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("benchmarks/search.py is needed for the synthetic corpus")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _p(samples: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples), q))
 
@@ -109,7 +101,7 @@ def speed(size: str, workdir: Path, questions: int) -> None:
     from retrieval.snapshot import build_snapshot, current_version, load_snapshot
     from retrieval.store import ArticleStore
 
-    bench = _search_benchmark()
+    bench = search_benchmark
     workdir.mkdir(parents=True, exist_ok=True)
     store_path = workdir / f"corpus-{size}.db"
     if not store_path.exists():

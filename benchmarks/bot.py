@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import importlib.util
 import os
 import shutil
 import signal
@@ -42,19 +41,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import search as search_benchmark  # noqa: E402  (its seeded corpus generator)
+
 TOKEN = "700000001:AAF-benchmark-token-not-secret"
 ADMIN_ID = 1
 USERS = 100
 FIRST_USER = 10_000
-
-
-def _search_benchmark():
-    spec = importlib.util.spec_from_file_location("search_benchmark", ROOT / "benchmarks" / "search.py")
-    if spec is None or spec.loader is None:
-        raise SystemExit("benchmarks/search.py is needed for the synthetic corpus")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
@@ -62,7 +54,7 @@ def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
     from retrieval.snapshot import build_snapshot, current_version
     from retrieval.store import ArticleStore
 
-    bench = _search_benchmark()
+    bench = search_benchmark
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = workdir / f"corpus-{passages}.db"
     if not corpus.exists():
@@ -236,7 +228,7 @@ async def run(args: argparse.Namespace) -> None:
     from tests.bot.telegram.standin import StandIn
 
     store, home = prepare(args.workdir, args.passages)
-    questions = _search_benchmark().make_questions(2000)
+    questions = search_benchmark.make_questions(2000)
     standin = await StandIn(TOKEN).start()
     env = {
         **os.environ,
