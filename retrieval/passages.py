@@ -32,12 +32,16 @@ HEADING_MAX_CHARS = 120
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace and
 # something that can start a sentence.
+_SENTENCE_STOPS = ".!?…"
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])")
 _ABBREVIATION_TEXT = """
 mr mrs ms dr prof st jr sr vs etc e.g i.e cf al fig no vol gen col lt sgt capt gov sen rep
     rev hon inc ltd co corp dept est approx ca c jan feb mar apr jun jul aug sep sept oct nov dec
     u.s u.k u.n a.d b.c p.m a.m"""
 _ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
+# A word longer than every abbreviation is none (case folding never shortens a word), so only this
+# many characters before a full stop need looking at.
+_ABBREVIATION_WINDOW = max(map(len, _ABBREVIATIONS)) + 1
 _HEADING_END = re.compile(r"[.!?…:;,\"'”’)\]]\s*$")
 
 
@@ -69,40 +73,66 @@ def _paragraph_spans(article: str) -> list[Span]:
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    """Whether the full stop at ``dot`` ends an abbreviation or an initial, not a sentence."""
-    word_start = dot
-    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
-        word_start -= 1
-    word = text[word_start:dot].casefold()
-    if not word:
+    """Whether the full stop at ``dot`` ends an abbreviation or an initial, not a sentence.
+
+    The word is the run of letters, digits and full stops before ``dot``. Usually a space comes
+    shortly before it, which finds the word in a few string operations; otherwise it is walked
+    back character by character.
+    """
+    space = text.rfind(" ", max(0, dot - _ABBREVIATION_WINDOW), dot)
+    if space >= 0 and text[space + 1 : dot].isalnum():
+        word_start = space + 1
+    else:
+        word_start = dot
+        while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+            word_start -= 1
+    if word_start == dot or dot - word_start >= _ABBREVIATION_WINDOW:
         return False
+    word = text[word_start:dot].casefold()
     if word in _ABBREVIATIONS:
         return True
     # A single capital letter ("J. R. R. Tolkien", "World War I." is the rare miss).
     return len(word) == 1 and text[word_start].isupper()
 
 
+def _stripped(text: str, start: int, end: int) -> Span | None:
+    """``(start, end)`` without outer whitespace, or None if nothing else is left."""
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return None
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + lead + len(stripped)
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans of ``text[start:end]`` as absolute offsets into ``text``, stripped."""
+    """Sentence spans of ``text[start:end]`` as absolute offsets into ``text``, stripped.
+
+    Only the first and last spans can need stripping: the others start after the whitespace that
+    follows a sentence end and end with its punctuation.
+    """
     end = len(text) if end is None else end
     spans: list[Span] = []
     begin = start
     for match in _SENTENCE_END.finditer(text, start, end):
         punct = match.start()
-        single_stop = len(match.group().rstrip("\"'”’)]")) == 1 and text[punct] == "."
-        if single_stop and _is_abbreviation(text, punct):
+        # A single full stop (the match always goes on past it) may end an abbreviation.
+        if text[punct] == "." and text[punct + 1] not in _SENTENCE_STOPS and _is_abbreviation(text, punct):
             continue
-        spans.append((begin, match.end()))
-        begin = match.end()
-    spans.append((begin, end))
-    out: list[Span] = []
-    for s, e in spans:
-        piece = text[s:e]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            out.append((s + lead, s + lead + len(stripped)))
-    return out
+        stop = match.end()
+        spans.append((begin, stop))
+        # Whitespace follows, then a non-space character before ``end`` (the match's lookahead).
+        begin = stop + 1
+        while text[begin].isspace():
+            begin += 1
+    if spans:
+        first = _stripped(text, *spans[0])
+        assert first is not None  # it holds the sentence end's punctuation
+        spans[0] = first
+    last = _stripped(text, begin, end)
+    if last is not None:
+        spans.append(last)
+    return spans
 
 
 def _break_long_sentence(text: str, span: Span, limit: int) -> list[Span]:
@@ -143,8 +173,12 @@ def _split_balanced(sentences: list[Span]) -> list[list[Span]]:
     return groups
 
 
-def cut_passages(article: str) -> list[Passage]:
-    """Paragraph-aware passages of ``article`` with offsets and sentence spans; blank body -> []."""
+def passage_spans(article: str) -> list[tuple[int, int, list[Span]]]:
+    """``(start, end, sentences)`` of each passage of ``article``, all offsets into the article.
+
+    What :func:`cut_passages` returns, without the text copies: the index build takes the
+    offsets only.
+    """
     if not article or not article.strip():
         return []
 
@@ -153,11 +187,10 @@ def cut_passages(article: str) -> list[Passage]:
     units: list[tuple[int, int, list[Span]]] = []
     pending_heading: tuple[int, list[Span]] | None = None
     for index, (p_start, p_end) in enumerate(paragraphs):
-        text = article[p_start:p_end]
         is_heading = (
-            len(text) <= HEADING_MAX_CHARS
-            and "\n" not in text
-            and not _HEADING_END.search(text)
+            p_end - p_start <= HEADING_MAX_CHARS
+            and "\n" not in article[p_start:p_end]
+            and not _HEADING_END.search(article[p_start:p_end])
             and index + 1 < len(paragraphs)
         )
         if is_heading:
@@ -200,16 +233,18 @@ def cut_passages(article: str) -> list[Passage]:
                 merged[-1] = (prev[0], piece[1], prev[2] + piece[2], prev[3] or piece[3])
                 continue
         merged.append(piece)
+    return [(start, end, sentences) for start, end, sentences, _ in merged]
 
-    passages: list[Passage] = []
-    for ordinal, (p_start, p_end, sentences, _) in enumerate(merged):
-        passages.append(
-            Passage(
-                ordinal=ordinal,
-                start=p_start,
-                end=p_end,
-                text=article[p_start:p_end],
-                sentences=tuple((s - p_start, e - p_start) for s, e in sentences),
-            )
+
+def cut_passages(article: str) -> list[Passage]:
+    """Paragraph-aware passages of ``article`` with offsets and sentence spans; blank body -> []."""
+    return [
+        Passage(
+            ordinal=ordinal,
+            start=start,
+            end=end,
+            text=article[start:end],
+            sentences=tuple((s - start, e - start) for s, e in sentences),
         )
-    return passages
+        for ordinal, (start, end, sentences) in enumerate(passage_spans(article))
+    ]

@@ -87,3 +87,55 @@ def test_offsets_hold_for_odd_whitespace() -> None:
         "  Title line\n\n\n  First para. Second sentence.  \n \n\tThird para with O\n2 inside.\r\n\r\nEnd"
     )
     _check_offsets(article)
+
+
+def _reference_sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The splitter's rules written the plain way: walk back over each stop's word, strip every span."""
+    from retrieval.passages import _ABBREVIATIONS, _SENTENCE_END
+
+    end = len(text) if end is None else end
+    spans, begin = [], start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        punct = match.start()
+        if len(match.group().rstrip("\"'”’)]")) == 1 and text[punct] == ".":
+            word_start = punct
+            while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "."):
+                word_start -= 1
+            word = text[word_start:punct].casefold()
+            if word and (word in _ABBREVIATIONS or (len(word) == 1 and text[word_start].isupper())):
+                continue
+        spans.append((begin, match.end()))
+        begin = match.end()
+    spans.append((begin, end))
+    out = []
+    for s, e in spans:
+        piece = text[s:e]
+        if piece.strip():
+            lead = len(piece) - len(piece.lstrip())
+            out.append((s + lead, s + lead + len(piece.strip())))
+    return out
+
+
+def test_sentence_spans_follow_the_plain_rules_on_random_text() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = ["Dr", "dr", "e.g", "U.S", "J", "approx", "approxx", "Sept", "ſt", "K", "x1", "a_b", "ß", "word"]
+    stops = [".", "..", "!", "?", "…", '."', ".”", ".)", ".'", ".’", ".]", ""]
+    gaps = [" ", "  ", "\n", "\n\n", "\t", "\u00a0", "\u3000", "\x1c", "-"]
+    openers = ["", '"', "“", "(", "[", "‘"]
+    for _ in range(3000):
+        parts = []
+        for _ in range(rng.randint(0, 40)):
+            parts.append(rng.choice(openers) if rng.random() < 0.2 else "")
+            parts.append(
+                rng.choice(words)
+                if rng.random() < 0.5
+                else "".join(rng.choices("abXYé1.", k=rng.randint(1, 9)))
+            )
+            parts.append(rng.choice(stops) if rng.random() < 0.5 else "")
+            parts.append(rng.choice(gaps))
+        text = "".join(parts)
+        assert sentence_spans(text) == _reference_sentence_spans(text), text
+        start, end = sorted(rng.randint(0, len(text)) for _ in range(2))
+        assert sentence_spans(text, start, end) == _reference_sentence_spans(text, start, end), text
