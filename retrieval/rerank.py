@@ -32,7 +32,7 @@ class ContextSource(Protocol):
 
     def __len__(self) -> int: ...
     def passage_tokens(self, pid: int) -> np.ndarray: ...
-    def article_index(self, pid: int) -> int: ...
+    def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
     def doc_lengths(self) -> np.ndarray: ...
 
 
@@ -179,8 +179,8 @@ def context_bm25(
     grid = np.asarray(pids, dtype=np.int64)[:, None] + np.array([-1, 0, 1])
     inside = (grid >= 0) & (grid < len(source))
     grid = np.clip(grid, 0, len(source) - 1)
-    article = np.fromiter((source.article_index(p) for p in grid.ravel().tolist()), np.int64, grid.size)
-    inside &= article.reshape(grid.shape) == article.reshape(grid.shape)[:, 1:2]
+    article = source.article_indexes(grid)
+    inside &= article == article[:, 1:2]
     window_of = np.nonzero(inside)[0]
     members, slot = np.unique(grid[inside], return_inverse=True)
 

@@ -46,8 +46,11 @@ class SnapshotLike(Protocol):
     def first_stage(self, term_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]: ...
     def passage(self, pid: int) -> Any: ...
     def passage_tokens(self, pid: int) -> np.ndarray: ...
+    def passages_tokens(self, pids: np.ndarray) -> dict[int, np.ndarray]: ...
     def sentence_token_starts(self, pid: int) -> np.ndarray: ...
     def article_index(self, pid: int) -> int: ...
+    def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
+    def title(self, pid: int) -> str: ...
     def idf(self) -> np.ndarray: ...
 
 
@@ -202,12 +205,13 @@ class Searcher:
             lookup = dict(zip(stems, weights.tolist(), strict=True))
             for row, pid in enumerate(pids.tolist()):
                 title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid))
+        source = _Prefetched(self.snapshot, pids)
         context = None
         if self.rerank.context:
             params = self.snapshot.params
-            context = context_bm25(self.snapshot, pids, ids, weights, k1=params.k1, b=params.b)
+            context = context_bm25(source, pids, ids, weights, k1=params.k1, b=params.b)
         return candidate_features(
-            self.snapshot, pids, first, ids, weights, self.rerank, title_mass=title_mass, context=context
+            source, pids, first, ids, weights, self.rerank, title_mass=title_mass, context=context
         )
 
     def _title_terms(self, pid: int) -> frozenset[str]:
@@ -215,7 +219,7 @@ class Searcher:
         article = self.snapshot.article_index(pid)
         terms = self._titles.get(article)
         if terms is None:
-            terms = frozenset(self.analyzer.terms(self.snapshot.passage(pid).title or ""))
+            terms = frozenset(self.analyzer.terms(self.snapshot.title(pid) or ""))
             if len(self._titles) > TITLE_CACHE:
                 self._titles.clear()
             self._titles[article] = terms
@@ -235,3 +239,29 @@ class Searcher:
             start=passage.start,
             end=passage.end,
         )
+
+
+class _Prefetched:
+    """The snapshot as one search's rerank sees it: the candidates' tokens and their article
+    neighbours' (which the context feature reads) fetched together up front."""
+
+    def __init__(self, snapshot: SnapshotLike, pids: np.ndarray) -> None:
+        self._snapshot = snapshot
+        self.avgdl = snapshot.avgdl
+        neighbours = (np.asarray(pids, dtype=np.int64)[:, None] + np.array([-1, 0, 1])).ravel()
+        self._tokens = snapshot.passages_tokens(neighbours[(neighbours >= 0) & (neighbours < len(snapshot))])
+
+    def __len__(self) -> int:
+        return len(self._snapshot)
+
+    def passage_tokens(self, pid: int) -> np.ndarray:
+        return self._tokens[pid]
+
+    def sentence_token_starts(self, pid: int) -> np.ndarray:
+        return self._snapshot.sentence_token_starts(pid)
+
+    def article_indexes(self, pids: np.ndarray) -> np.ndarray:
+        return self._snapshot.article_indexes(pids)
+
+    def doc_lengths(self) -> np.ndarray:
+        return self._snapshot.doc_lengths()

@@ -257,6 +257,27 @@ class Snapshot:
         start, end = self._token_offsets[pid], self._token_offsets[pid + 1]
         return np.frombuffer(self._tokens.read(start * _TOKEN_BYTES, end * _TOKEN_BYTES), np.int32)
 
+    def passages_tokens(self, pids: np.ndarray) -> dict[int, np.ndarray]:
+        """:meth:`passage_tokens` of many passages, each run of consecutive ids in one read.
+
+        A search reads its candidates and their article neighbours, so most runs hold three
+        passages: one ``pread`` per run instead of one per passage.
+        """
+        unique = np.unique(np.asarray(pids, dtype=np.int64))
+        out: dict[int, np.ndarray] = {}
+        if len(unique) == 0:
+            return out
+        for run in np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1):
+            bounds = self._token_offsets[run[0] : run[-1] + 2].astype(np.int64)
+            first = int(bounds[0])
+            tokens = np.frombuffer(
+                self._tokens.read(first * _TOKEN_BYTES, int(bounds[-1]) * _TOKEN_BYTES), np.int32
+            )
+            cuts = (bounds - first).tolist()
+            for i, pid in enumerate(run.tolist()):
+                out[pid] = tokens[cuts[i] : cuts[i + 1]]
+        return out
+
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         """For each sentence of the passage, the index in :meth:`passage_tokens` where it starts."""
         return self._sentence_tokens[self._sentence_offsets[pid] : self._sentence_offsets[pid + 1]]
@@ -264,6 +285,14 @@ class Snapshot:
     def article_index(self, pid: int) -> int:
         """Dense article number of a passage (for capping hits per article without decoding ids)."""
         return int(self._meta[pid, 0])
+
+    def article_indexes(self, pids: np.ndarray) -> np.ndarray:
+        """:meth:`article_index` of each of ``pids``."""
+        return np.asarray(self._meta[:, 0][np.asarray(pids, dtype=np.int64)], dtype=np.int64)
+
+    def title(self, pid: int) -> str:
+        """The passage's article title, without decoding the rest of the passage."""
+        return self._titles[int(self._meta[pid, 0])]
 
     # -- scoring statistics ------------------------------------------------------------------
 

@@ -210,8 +210,8 @@ class ArticleTokens:
     def passage_tokens(self, pid: int) -> np.ndarray:
         return self.tokens[pid]
 
-    def article_index(self, pid: int) -> int:
-        return self.articles[pid]
+    def article_indexes(self, pids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.articles)[pids]
 
     def doc_lengths(self) -> np.ndarray:
         return np.array([len(t) for t in self.tokens])
