@@ -7,10 +7,10 @@ numbers per passage stay in memory. The BM25 matrix is assembled at the end from
 term counts written along the way (:func:`retrieval.index.assemble_csc`).
 
 Analysis speed matters at a million passages (about 120 million words): calling the analyzer
-word by word costs ~1 µs a word. So each batch's text goes through the analyzer's own word
-pattern in one ``findall``, and the analyzer is asked only about each distinct word once per
-process (a word's terms do not depend on its neighbours, which a sampled self-check and the test
-suite verify; a batch that fails the check is analyzed the slow way).
+word by word costs ~1 µs a word. So a batch's passages go through the analyzer's word pattern as
+one array of code points (:mod:`retrieval.wordscan`), and the analyzer is asked only about each
+distinct word once per process (a word's terms do not depend on its neighbours, which a sampled
+self-check and the test suite verify; a batch that fails the check is analyzed the slow way).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Iterable
@@ -27,17 +26,20 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import analysis
 from retrieval.analysis import Analyzer
 from retrieval.arrays import ArrayWriter, StringTableWriter, fsync_dir
 from retrieval.index import BM25Params, assemble_csc, save_bm25s
-from retrieval.passages import Passage, cut_passages
+from retrieval.passages import passage_spans
+from retrieval.wordscan import PackedWordIds, code_points, find_words, pack_words
 
 # Separates text segments in a batch's joined text; never a word character, so the analyzer would
 # have split there anyway, and any occurrence in an article is blanked first.
 _MARK = "\x00"
+_MARK_CODE = 0
+_SPACE_CODE = ord(" ")
 _IS_MARK = -2
 _NO_TERM = -1
+_MARK_WORD = 0  # the word id of a mark in every WordTable
 _MAX_TF = np.iinfo(np.uint16).max
 
 # File names inside a snapshot folder, in one place for the writer and the reader.
@@ -129,15 +131,15 @@ class _Growing:
 class WordTable:
     """What the analyzer makes of each distinct word this process has seen, with process ids.
 
-    Every word match maps through one dict lookup (in C, via ``map``) to a word id, and word ids
-    map through arrays to term and surface-word ids; the analyzer runs once per new word.
+    Word matches map to word ids (through :class:`PackedWordIds`, or a dict for words that do not
+    pack), and word ids map through arrays to term and surface-word ids; the analyzer runs once
+    per new word.
     """
 
     def __init__(self, analyzer: Analyzer) -> None:
-        word = getattr(analyzer, "word_pattern", None) or analysis._WORD
         self.analyzer = analyzer
-        self.pattern = re.compile(f"(?:{word.pattern})|{_MARK}")
         self.word_ids: dict[str, int] = {}
+        self.packed = PackedWordIds()
         self._word_term = _Growing()
         self._word_surface = _Growing()
         self.term_ids: dict[str, int] = {}
@@ -236,39 +238,44 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
     article_ids: list[str] = []
     titles: list[str] = []
     title_terms: list[list[int]] = []
+    bodies: list[str] = []
     meta: list[tuple[int, int, int, int]] = []
     texts: list[bytes] = []
     sentence_counts: list[int] = []
-    sentences: list[tuple[int, int]] = []
-    segments: list[str] = []  # per passage: text before each sentence start, then the rest
+    sentences: list[tuple[int, int]] = []  # offsets into the article
     for article_id, title, body in articles:
-        passages = cut_passages(body or "")
-        if not passages:
+        spans = passage_spans(body or "")
+        if not spans:
             continue
         local = len(article_ids)
         article_ids.append(article_id)
         titles.append(title or "")
         title_terms.append([table.term_id(t) for t in analyzer.index_terms(title or "", "")])
-        for passage in passages:
-            meta.append((local, passage.ordinal, passage.start, passage.end))
-            texts.append(passage.text.encode("utf-8", "surrogatepass"))
-            sentence_counts.append(len(passage.sentences))
-            sentences.extend(passage.sentences)
-            segments.extend(_segments(passage))
+        bodies.append(body)
+        for ordinal, (start, end, passage_sentences) in enumerate(spans):
+            meta.append((local, ordinal, start, end))
+            texts.append(body[start:end].encode("utf-8", "surrogatepass"))
+            sentence_counts.append(len(passage_sentences))
+            sentences.extend(passage_sentences)
 
+    n_passages = len(meta)
+    meta_array = np.asarray(meta, np.int32).reshape(n_passages, 4)
+    counts = np.asarray(sentence_counts, np.int64)
+    sentence_array = np.fromiter(itertools.chain.from_iterable(sentences), np.int64, 2 * len(sentences))
+    sentence_array = sentence_array.reshape(-1, 2) - np.repeat(meta_array[:, 2], counts)[:, None]
+    layout = _Layout(bodies, meta_array, counts, sentence_array[:, 0])
     try:
-        term_of_match, word_ids, word_counts = _analyze_segments(segments, table)
-        fast = not meta or _agrees(table, segments, term_of_match, sentence_counts[0] + 1)
+        term_of_match, word_ids, word_counts = _analyze_codes(layout.codes(), table)
+        fast = not meta or _agrees(table, layout, term_of_match)
     except _NotWordLocal:
         fast = False
     if not fast:
-        term_of_match, word_ids, word_counts = _analyze_slowly(segments, table)
+        term_of_match, word_ids, word_counts = _analyze_slowly(layout.segments(), table)
 
     marks = np.flatnonzero(term_of_match == _IS_MARK)
     kept = term_of_match >= 0
     tokens = term_of_match[kept]
     tokens_through = np.cumsum(kept, dtype=np.int64)[marks] if marks.size else np.zeros(0, np.int64)
-    counts = np.asarray(sentence_counts, np.int64)
     last_segment = np.cumsum(counts + 1) - 1
     passage_end = tokens_through[last_segment] if counts.size else np.zeros(0, np.int64)
     passage_start = np.concatenate(([0], passage_end))[:-1].astype(np.int64)
@@ -278,8 +285,6 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
     sentence_segment = np.repeat(first_segment, counts) + _ranks(counts)
     sentence_token_starts = tokens_through[sentence_segment] - np.repeat(passage_start, counts)
 
-    n_passages = len(meta)
-    meta_array = np.asarray(meta, np.int32).reshape(n_passages, 4)
     title_flat = np.fromiter(itertools.chain.from_iterable(title_terms), np.int32)
     title_lengths = np.fromiter(map(len, title_terms), np.int64, len(title_terms))
     bag_terms, bag_tfs, bag_nnz, bag_len = _bags(
@@ -294,7 +299,7 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
         text_blob=b"".join(texts),
         text_lengths=np.fromiter(map(len, texts), np.int64, n_passages),
         sentence_counts=counts.astype(np.int32),
-        sentences=np.asarray(sentences, np.int32).reshape(-1, 2),
+        sentences=sentence_array.astype(np.int32),
         sentence_token_starts=sentence_token_starts.astype(np.int32),
         terms_from=terms_from,
         new_terms=new_terms,
@@ -311,12 +316,46 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
     )
 
 
-def _segments(passage: Passage) -> list[str]:
-    text = passage.text
-    if _MARK in text:
-        text = text.replace(_MARK, " ")
-    cuts = [0, *(start for start, _ in passage.sentences), len(text)]
-    return [text[a:b] for a, b in itertools.pairwise(cuts)]
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A batch's passages as text segments: each passage is cut before each of its sentences, and
+    every segment is analyzed on its own (followed by a mark in the joined text)."""
+
+    bodies: list[str]
+    meta: np.ndarray  # (P, 4): local article, ordinal, start, end
+    sentence_counts: np.ndarray  # (P,)
+    sentence_starts: np.ndarray  # (S,) relative to the passage
+
+    def codes(self) -> np.ndarray:
+        """Code points of every segment followed by a mark, passage after passage (what joining
+        :meth:`segments` with marks gives), with any mark character of the text blanked."""
+        bodies = code_points("".join(self.bodies))
+        body_starts = np.cumsum([0, *map(len, self.bodies)], dtype=np.int64)
+        starts = body_starts[self.meta[:, 0]] + self.meta[:, 2]
+        lengths = (self.meta[:, 3] - self.meta[:, 2]).astype(np.int64)
+        offsets = np.cumsum(lengths) - lengths  # of each passage in the concatenated passages
+        passages = bodies[np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))]
+        passages[passages == _MARK_CODE] = _SPACE_CODE
+        cuts = np.concatenate(
+            (np.repeat(offsets, self.sentence_counts) + self.sentence_starts, offsets + lengths)
+        )
+        return np.insert(passages, cuts, _MARK_CODE)
+
+    def passage_text(self, index: int) -> str:
+        article, _, start, end = self.meta[index].tolist()
+        return self.bodies[article][start:end]
+
+    def segments(self) -> list[str]:
+        out: list[str] = []
+        first = 0
+        for index, count in enumerate(self.sentence_counts.tolist()):
+            text = self.passage_text(index)
+            if _MARK in text:
+                text = text.replace(_MARK, " ")
+            cuts = [0, *self.sentence_starts[first : first + count].tolist(), len(text)]
+            out.extend(text[a:b] for a, b in itertools.pairwise(cuts))
+            first += count
+        return out
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
@@ -331,33 +370,83 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
 _Analysis = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _analyze_segments(segments: list[str], table: WordTable) -> _Analysis:
-    """Word matches of all segments (each followed by a mark) mapped to term ids.
+def _analyze_codes(codes: np.ndarray, table: WordTable) -> _Analysis:
+    """Word matches of the joined segments (code points, marks between) mapped to term ids.
 
-    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``) and the batch's surface-word
-    ids with their counts. Per-match work stays in C (``set``, ``map``, numpy).
+    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``), marks included in text order,
+    and the batch's surface-word ids with their counts. Per-word work stays in numpy except for
+    words new to this process and words that do not pack.
     """
-    matches = table.pattern.findall(_MARK.join(segments) + _MARK) if segments else []
-    new = set(matches).difference(table.word_ids)
-    if new:
-        table.learn(sorted(new))
-    word_of_match = np.fromiter(map(table.word_ids.__getitem__, matches), np.int64, len(matches))
-    surfaces = table.word_surfaces(word_of_match)
+    starts, ends = find_words(codes)
+    word_of_word = _word_ids(codes, starts, ends, table)
+    marks = np.flatnonzero(codes == _MARK_CODE)
+    # Matches in text order: words and marks interleaved by position.
+    word_of_match = np.empty(len(starts) + len(marks), np.int64)
+    word_of_match[np.arange(len(starts)) + np.searchsorted(marks, starts)] = word_of_word
+    word_of_match[np.arange(len(marks)) + np.searchsorted(starts, marks)] = _MARK_WORD
+    surfaces = table.word_surfaces(word_of_word)
     counts = np.bincount(surfaces[surfaces >= 0], minlength=len(table.surfaces))
     seen = np.flatnonzero(counts).astype(np.int32)
     return table.word_terms(word_of_match), seen, counts[seen].astype(np.int64)
 
 
-def _agrees(table: WordTable, segments: list[str], term_of_match: np.ndarray, first_segments: int) -> bool:
+def _word_ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: WordTable) -> np.ndarray:
+    """The process's word id of each match, learning the new words (in sorted order) first."""
+    low, high, fits = pack_words(codes, starts, ends)
+    packed = np.flatnonzero(fits)
+    ids = np.full(len(starts), -1, np.int64)
+    ids[packed] = table.packed.lookup(low[packed], high[packed])
+    loose = np.flatnonzero(~fits)
+    loose_words = _texts(codes, starts[loose], ends[loose])
+    found = table.word_ids.get
+    ids[loose] = np.fromiter((found(w, -1) for w in loose_words), np.int64, len(loose))
+
+    unknown = packed[ids[packed] < 0]
+    if unknown.size:
+        # One match of each distinct unknown packed word: sort by key, keep where the key changes.
+        order = unknown[np.lexsort((high[unknown], low[unknown]))]
+        change = np.ones(len(order), np.bool_)
+        change[1:] = (low[order][1:] != low[order][:-1]) | (high[order][1:] != high[order][:-1])
+        first = order[change]
+        new_packed = _texts(codes, starts[first], ends[first])
+    else:
+        first = unknown
+        new_packed = []
+    new_loose = {w for w, i in zip(loose_words, ids[loose].tolist(), strict=True) if i < 0}
+    if new_packed or new_loose:
+        table.learn(sorted({*new_packed, *new_loose}))
+        if new_packed:
+            learned = np.fromiter(map(table.word_ids.__getitem__, new_packed), np.int64, len(new_packed))
+            table.packed.insert(low[first], high[first], learned)
+            ids[unknown] = table.packed.lookup(low[unknown], high[unknown])
+        if new_loose:
+            still = loose[ids[loose] < 0]
+            ids[still] = [table.word_ids[w] for w in _texts(codes, starts[still], ends[still])]
+    return ids
+
+
+def _texts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+    """The strings at ``[starts, ends)`` (words: never a mark character), decoded in one go."""
+    if not len(starts):
+        return []
+    lengths = ends - starts
+    offsets = np.cumsum(lengths + 1) - (lengths + 1)
+    gathered = np.full(int(lengths.sum()) + len(starts) - 1, _MARK_CODE, np.uint32)
+    inside = np.repeat(offsets, lengths) + _ranks(lengths)
+    gathered[inside] = codes[np.repeat(starts, lengths) + _ranks(lengths)]
+    return gathered.tobytes().decode("utf-32-le", "surrogatepass").split(_MARK)
+
+
+def _agrees(table: WordTable, layout: _Layout, term_of_match: np.ndarray) -> bool:
     """Whether the fast path gave the first passage exactly the analyzer's own terms."""
-    expected = table.analyzer.terms("".join(segments[:first_segments]))
+    expected = table.analyzer.terms(layout.passage_text(0).replace(_MARK, " "))
     marks = np.flatnonzero(term_of_match == _IS_MARK)
-    ids = term_of_match[: marks[first_segments - 1]]
+    ids = term_of_match[: marks[int(layout.sentence_counts[0])]]
     return [table.terms[i] for i in ids[ids >= 0].tolist()] == expected
 
 
 def _analyze_slowly(segments: list[str], table: WordTable) -> _Analysis:
-    """The same outputs as :func:`_analyze_segments`, asking the analyzer segment by segment."""
+    """The same outputs as :func:`_analyze_codes`, asking the analyzer segment by segment."""
     analyzer = table.analyzer
     flat: list[int] = []
     surface_counts: dict[int, int] = {}
