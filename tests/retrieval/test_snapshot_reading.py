@@ -1,0 +1,39 @@
+"""Reading a loaded snapshot: the batched and partial readers agree with the per-passage ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.snapshot import Snapshot, build_snapshot, load_snapshot
+from tests.retrieval.corpus_factory import fill_store, make_records
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
+    folder = tmp_path_factory.mktemp("reading")
+    store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(40))
+    build_snapshot(store, folder / "snapshots", source_url="https://example.org/{article_id}")
+    return load_snapshot(folder / "snapshots")
+
+
+def test_passages_tokens_match_one_passage_reads_across_runs_gaps_and_repeats(snapshot: Snapshot) -> None:
+    last = len(snapshot) - 1
+    pids = np.array([5, 3, 4, 4, 0, last, 9, 11, 10])
+    batch = snapshot.passages_tokens(pids)
+    assert sorted(batch) == sorted(set(pids.tolist()))
+    for pid, tokens in batch.items():
+        assert tokens.tolist() == snapshot.passage_tokens(pid).tolist()
+
+
+def test_passages_tokens_of_nothing_is_empty(snapshot: Snapshot) -> None:
+    assert snapshot.passages_tokens(np.zeros(0, dtype=np.int64)) == {}
+
+
+def test_title_and_article_indexes_agree_with_the_whole_passage(snapshot: Snapshot) -> None:
+    pids = np.arange(len(snapshot))
+    indexes = snapshot.article_indexes(pids)
+    for pid in pids.tolist():
+        assert snapshot.title(pid) == snapshot.passage(pid).title
+        assert indexes[pid] == snapshot.article_index(pid)
+    assert len(set(indexes.tolist())) == 40
