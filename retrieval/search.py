@@ -16,7 +16,7 @@ import numpy as np
 from retrieval.analysis import Analyzer
 from retrieval.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
 from retrieval.hit import Hit, Span
-from retrieval.rerank import RerankParams, candidate_features, context_bm25, rerank_scores
+from retrieval.rerank import RerankParams, candidate_features, context_bm25, exact_word_mass, rerank_scores
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.
@@ -51,6 +51,7 @@ class SnapshotLike(Protocol):
     def article_index(self, pid: int) -> int: ...
     def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
     def title(self, pid: int) -> str: ...
+    def text(self, pid: int) -> str: ...
     def idf(self) -> np.ndarray: ...
 
 
@@ -154,7 +155,7 @@ class Searcher:
         pids, first = pids[keep], first[keep]
         if len(pids) == 0:
             return []
-        final = rerank_scores(self._features(pids, first, ids, weights, stems), self.rerank)
+        final = rerank_scores(self._features(question, pids, first, ids, weights, stems), self.rerank)
         passages: dict[int, Any] = {}
         if self.rerank.answer_type:
             self._prefer_asked_type(question, pids, final, ids, passages)
@@ -197,7 +198,13 @@ class Searcher:
                 final[row] += bonus
 
     def _features(
-        self, pids: np.ndarray, first: np.ndarray, ids: np.ndarray, weights: np.ndarray, stems: list[str]
+        self,
+        question: str,
+        pids: np.ndarray,
+        first: np.ndarray,
+        ids: np.ndarray,
+        weights: np.ndarray,
+        stems: list[str],
     ) -> np.ndarray:
         title_mass = None
         if self.rerank.title:
@@ -210,9 +217,30 @@ class Searcher:
         if self.rerank.context:
             params = self.snapshot.params
             context = context_bm25(source, pids, ids, weights, k1=params.k1, b=params.b)
+        exact_mass = None
+        if self.rerank.exact:
+            word_weights = self._word_weights(question, dict(zip(stems, weights.tolist(), strict=True)))
+            exact_mass = exact_word_mass([self.snapshot.text(pid) for pid in pids.tolist()], word_weights)
         return candidate_features(
-            source, pids, first, ids, weights, self.rerank, title_mass=title_mass, context=context
+            source,
+            pids,
+            first,
+            ids,
+            weights,
+            self.rerank,
+            title_mass=title_mass,
+            context=context,
+            exact_mass=exact_mass,
         )
+
+    def _word_weights(self, question: str, stem_weights: dict[str, float]) -> dict[str, float]:
+        """The question's surface words with their stem's weight, shared among a stem's forms."""
+        text = question[:MAX_QUESTION_CHARS]
+        forms: dict[str, set[str]] = {}
+        for word, stem in zip(self.analyzer.surface_words(text), self.analyzer.terms(text), strict=True):
+            if stem in stem_weights:
+                forms.setdefault(stem, set()).add(word)
+        return {word: stem_weights[stem] / len(words) for stem, words in forms.items() for word in words}
 
     def _title_terms(self, pid: int) -> frozenset[str]:
         """Distinct stems of the passage's article title, cached per article."""

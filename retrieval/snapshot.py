@@ -290,6 +290,10 @@ class Snapshot:
         """:meth:`article_index` of each of ``pids``."""
         return np.asarray(self._meta[:, 0][np.asarray(pids, dtype=np.int64)], dtype=np.int64)
 
+    def text(self, pid: int) -> str:
+        """The passage's text alone."""
+        return self._texts[pid]
+
     def title(self, pid: int) -> str:
         """The passage's article title, without decoding the rest of the passage."""
         return self._titles[int(self._meta[pid, 0])]

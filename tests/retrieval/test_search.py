@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.answer_type import asked_type, holds_type
 from retrieval.records import ArticleRecord
-from retrieval.rerank import FEATURES, RerankParams, candidate_features, context_bm25
+from retrieval.rerank import FEATURES, RerankParams, candidate_features, context_bm25, exact_word_mass
 from retrieval.search import MAX_QUESTION_CHARS, Searcher
 from retrieval.snapshot import build_snapshot, load_snapshot
 from retrieval.store import ArticleStore
@@ -228,6 +228,40 @@ def test_context_counts_neighbours_of_the_same_article_only() -> None:
     alone = ArticleTokens([[2, 9, 9, 9], [1, 9, 9, 9]], [0, 1])
     only_own = context_bm25(alone, np.array([0]), np.array([1, 2]), np.ones(2), k1=1.2, b=0.75)
     assert only_own[0] == pytest.approx(scores[1])
+
+
+def test_exact_words_count_whole_words_once_whatever_the_case() -> None:
+    weights = {"signed": 2.0, "treaty": 1.0, "luther": 0.5}
+    texts = [
+        "The Treaty was SIGNED; the treaty was signed again.",
+        "Signing the treaties was the plan.",
+        "Luther’s theses.",
+        "",
+    ]
+    assert exact_word_mass(texts, weights).tolist() == [3.0, 0.0, 0.5, 0.0]
+    assert exact_word_mass(texts, {}).tolist() == [0.0] * 4
+
+
+def test_exact_feature_prefers_the_question_s_own_word_forms(tmp_path) -> None:
+    store = ArticleStore(f"sqlite:///{tmp_path / 'store.db'}")
+    store.upsert(
+        [
+            ArticleRecord("P1", "Pact", "Signing of the pact by four states in Tashkent.", None),
+            ArticleRecord("P2", "Pact", "The pact was signed by four states in Tashkent.", None),
+        ],
+        source="test",
+    )
+    build_snapshot(store, tmp_path / "snapshots", source_url="https://wiki.example/")
+    store.close()
+    only = {name: 0.0 for name in FEATURES if name not in ("bm25", "exact")}
+    searcher = Searcher(load_snapshot(tmp_path / "snapshots"), rerank=RerankParams(**only, answer_type=0))
+    assert [h.article_id for h in searcher.search("Where was the pact signed?", k=2)] == ["P2", "P1"]
+    assert [h.article_id for h in searcher.search("Where was the pact signing?", k=2)] == ["P1", "P2"]
+
+
+def test_question_forms_of_one_stem_share_its_weight(searcher: Searcher) -> None:
+    words = searcher._word_weights("Signed or signing the treaty?", {"treati": 1.0, "sign": 2.0})
+    assert words == {"treaty": 1.0, "signed": 1.0, "signing": 1.0}
 
 
 @pytest.mark.parametrize(
