@@ -29,8 +29,8 @@ import numpy as np
 from retrieval.analysis import Analyzer
 from retrieval.arrays import ArrayWriter, StringTableWriter, fsync_dir
 from retrieval.index import BM25Params, assemble_csc, save_bm25s
-from retrieval.passages import passage_spans
-from retrieval.wordscan import PackedWordIds, code_points, find_words, pack_words
+from retrieval.passages import batch_passage_spans
+from retrieval.wordscan import PackedWordIds, find_words, pack_words
 
 # Separates text segments in a batch's joined text; never a word character, so the analyzer would
 # have split there anyway, and any occurrence in an article is blanked first.
@@ -238,20 +238,25 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
     article_ids: list[str] = []
     titles: list[str] = []
     title_terms: list[list[int]] = []
-    bodies: list[str] = []
     meta: list[tuple[int, int, int, int]] = []
     texts: list[bytes] = []
     sentence_counts: list[int] = []
     sentences: list[tuple[int, int]] = []  # offsets into the article
-    for article_id, title, body in articles:
-        spans = passage_spans(body or "")
+    bodies = [body or "" for _, _, body in articles]
+    codes, body_starts, passages = batch_passage_spans(bodies)
+    kept_bodies: list[str] = []  # of the articles that have passages
+    code_starts: list[int] = []  # where each starts in ``codes``
+    for (article_id, title, _), body, body_start, spans in zip(
+        articles, bodies, body_starts.tolist(), passages, strict=True
+    ):
         if not spans:
             continue
         local = len(article_ids)
         article_ids.append(article_id)
         titles.append(title or "")
         title_terms.append([table.term_id(t) for t in analyzer.index_terms(title or "", "")])
-        bodies.append(body)
+        kept_bodies.append(body)
+        code_starts.append(body_start)
         for ordinal, (start, end, passage_sentences) in enumerate(spans):
             meta.append((local, ordinal, start, end))
             texts.append(body[start:end].encode("utf-8", "surrogatepass"))
@@ -263,9 +268,11 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
     counts = np.asarray(sentence_counts, np.int64)
     sentence_array = np.fromiter(itertools.chain.from_iterable(sentences), np.int64, 2 * len(sentences))
     sentence_array = sentence_array.reshape(-1, 2) - np.repeat(meta_array[:, 2], counts)[:, None]
-    layout = _Layout(bodies, meta_array, counts, sentence_array[:, 0])
+    layout = _Layout(
+        kept_bodies, codes, np.asarray(code_starts, np.int64), meta_array, counts, sentence_array[:, 0]
+    )
     try:
-        term_of_match, word_ids, word_counts = _analyze_codes(layout.codes(), table)
+        term_of_match, word_ids, word_counts = _analyze_codes(layout.joined(), table)
         fast = not meta or _agrees(table, layout, term_of_match)
     except _NotWordLocal:
         fast = False
@@ -321,20 +328,20 @@ class _Layout:
     """A batch's passages as text segments: each passage is cut before each of its sentences, and
     every segment is analyzed on its own (followed by a mark in the joined text)."""
 
-    bodies: list[str]
+    bodies: list[str]  # of the articles that have passages
+    codes: np.ndarray  # code points of the batch's articles (all of them)
+    body_starts: np.ndarray  # where each of ``bodies`` starts in ``codes``
     meta: np.ndarray  # (P, 4): local article, ordinal, start, end
     sentence_counts: np.ndarray  # (P,)
     sentence_starts: np.ndarray  # (S,) relative to the passage
 
-    def codes(self) -> np.ndarray:
+    def joined(self) -> np.ndarray:
         """Code points of every segment followed by a mark, passage after passage (what joining
         :meth:`segments` with marks gives), with any mark character of the text blanked."""
-        bodies = code_points("".join(self.bodies))
-        body_starts = np.cumsum([0, *map(len, self.bodies)], dtype=np.int64)
-        starts = body_starts[self.meta[:, 0]] + self.meta[:, 2]
+        starts = self.body_starts[self.meta[:, 0]] + self.meta[:, 2]
         lengths = (self.meta[:, 3] - self.meta[:, 2]).astype(np.int64)
         offsets = np.cumsum(lengths) - lengths  # of each passage in the concatenated passages
-        passages = bodies[np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))]
+        passages = self.codes[np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))]
         passages[passages == _MARK_CODE] = _SPACE_CODE
         cuts = np.concatenate(
             (np.repeat(offsets, self.sentence_counts) + self.sentence_starts, offsets + lengths)

@@ -9,11 +9,19 @@ answer line and highlighting never re-split the text.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import re
+import sys
 from dataclasses import dataclass
 
+import numpy as np
+
+from retrieval.wordscan import code_points
+
 Span = tuple[int, int]
+PassageSpan = tuple[int, int, list[Span]]  # start, end, sentences
 
 # A paragraph at most this long is kept whole; longer ones are split at sentence boundaries.
 # Measured on SQuAD (idea table in the closing note): keeping paragraphs of up to 1,200
@@ -43,6 +51,15 @@ _ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 # many characters before a full stop need looking at.
 _ABBREVIATION_WINDOW = max(map(len, _ABBREVIATIONS)) + 1
 _HEADING_END = re.compile(r"[.!?…:;,\"'”’)\]]\s*$")
+
+# The sentence-end pattern's character classes as bit flags, for finding sentence ends in a whole
+# batch of articles with numpy (:func:`_paragraph_sentences`); a test keeps the two in step.
+_STOP, _CLOSER, _OPENER, _SPACE, _WORD, _ALNUM = 1, 2, 4, 8, 16, 32
+_CLASS_CHARS = {_STOP: _SENTENCE_STOPS, _CLOSER: "\"'”’)]", _OPENER: "\"'“‘(["}
+_CLASS_PATTERNS = {_SPACE: r"\s+", _WORD: r"\w+", _ALNUM: r"[^\W_]+"}
+# Articles of a batch are joined with this character between them: it is in no class, so no run
+# of stops, word or abbreviation crosses from one article into the next.
+_ARTICLE_SEPARATOR = "\x00"
 
 
 @dataclass(frozen=True)
@@ -173,17 +190,164 @@ def _split_balanced(sentences: list[Span]) -> list[list[Span]]:
     return groups
 
 
-def passage_spans(article: str) -> list[tuple[int, int, list[Span]]]:
+@functools.cache
+def _char_classes() -> np.ndarray:
+    """The class flags of every code point (space, word and alphanumeric found by the regex engine)."""
+    table = np.zeros(sys.maxunicode + 1, np.uint8)
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    for flag, pattern in _CLASS_PATTERNS.items():
+        for run in re.finditer(pattern, every):
+            table[run.start() : run.end()] |= flag
+    for flag, chars in _CLASS_CHARS.items():
+        table[[ord(c) for c in chars]] |= flag
+    return table
+
+
+def _abbreviation_key(codes: np.ndarray) -> int:
+    """An ASCII word (code points, lower case) packed one byte a character into an integer."""
+    return sum(int(c) << (8 * i) for i, c in enumerate(codes.tolist()))
+
+
+@functools.cache
+def _abbreviation_keys() -> np.ndarray:
+    return np.array(
+        sorted(_abbreviation_key(np.frombuffer(w.encode("ascii"), np.uint8)) for w in _ABBREVIATIONS),
+        np.uint64,
+    )
+
+
+def _advance(classes: np.ndarray, positions: np.ndarray, flag: int) -> np.ndarray:
+    """Each position moved past the run of characters of class ``flag`` that starts there."""
+    out = positions.copy()
+    moving = np.flatnonzero(classes[out] & flag)
+    while moving.size:
+        out[moving] += 1
+        moving = moving[(classes[out[moving]] & flag) != 0]
+    return out
+
+
+def _paragraph_sentences(
+    codes: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What :func:`sentence_spans` gives for each range ``[starts[i], ends[i])`` of ``codes``, at once.
+
+    The ranges are stripped paragraphs, sorted, and ``codes`` ends with a character of no class,
+    as does every article: no stop run starts before a range, nor crosses an article boundary.
+    Returns the sentence starts and ends (sorted) and the number of sentences of each range.
+
+    The regex, read as numpy: a match is a maximal run of stops (a run that fails also fails
+    from any later position inside it), then the maximal run of closers, then whitespace that
+    must reach a word character, or an opener and a word character, before the range ends.
+    """
+    classes = _char_classes()[codes]
+    stops = np.flatnonzero(classes & _STOP)
+    gaps = np.flatnonzero(np.diff(stops) != 1)
+    run_starts = stops[np.concatenate(([0], gaps + 1))] if stops.size else stops
+    run_ends = stops[np.concatenate((gaps, [len(stops) - 1]))] + 1 if stops.size else stops
+    paragraph = np.searchsorted(starts, run_starts, side="right") - 1
+    inside = paragraph >= 0
+    inside[inside] = run_starts[inside] < ends[paragraph[inside]]
+    run_starts, run_ends, paragraph = run_starts[inside], run_ends[inside], paragraph[inside]
+    limit = ends[paragraph]
+
+    match_ends = _advance(classes, run_ends, _CLOSER)
+    ok = (match_ends < limit) & ((classes[match_ends] & _SPACE) != 0)
+    following = _advance(classes, match_ends, _SPACE)  # the next sentence's first character
+    ok &= following < limit
+    after = classes[np.minimum(following, len(codes) - 1)]
+    after_next = classes[np.minimum(following + 1, len(codes) - 1)]
+    ok &= ((after & _WORD) != 0) | (
+        ((after & _OPENER) != 0) & (following + 1 < limit) & ((after_next & _WORD) != 0)
+    )
+    single = np.flatnonzero(ok & (run_ends - run_starts == 1) & (codes[run_starts] == ord(".")))
+    ok[single[_abbreviations(codes, classes, run_starts[single])]] = False
+
+    sentence_starts = np.sort(np.concatenate((starts, following[ok])))
+    sentence_ends = np.sort(np.concatenate((match_ends[ok], ends)))
+    counts = np.bincount(paragraph[ok], minlength=len(starts)) + 1
+    return sentence_starts, sentence_ends, counts
+
+
+def _abbreviations(codes: np.ndarray, classes: np.ndarray, dots: np.ndarray) -> np.ndarray:
+    """Which full stops at ``dots`` end an abbreviation or an initial (as :func:`_is_abbreviation`)."""
+    window = _ABBREVIATION_WINDOW
+    before = dots[:, None] - np.arange(1, window + 1)  # dot - 1, dot - 2, ...
+    valid = before >= 0
+    before = np.maximum(before, 0)
+    in_word = valid & (((classes[before] & _ALNUM) != 0) | (codes[before] == ord(".")))
+    lengths = np.where(in_word.all(axis=1), window, np.argmin(in_word, axis=1))
+    result = np.zeros(len(dots), np.bool_)
+    candidates = np.flatnonzero((lengths > 0) & (lengths < window))
+    if not candidates.size:
+        return result
+    words = codes[np.maximum(before[candidates], 0)][:, ::-1]  # the window in text order
+    length = lengths[candidates]
+    used = np.arange(window)[::-1] < length[:, None]  # the last ``length`` columns
+    ascii_word = ~(used & (words >= 0x80)).any(axis=1)
+    upper = (words >= ord("A")) & (words <= ord("Z"))
+    lower = np.where(used, words | (upper * 0x20), 0).astype(np.uint64)
+    shift = (np.arange(window)[None, :] - (window - length[:, None])) * 8
+    keys = (lower << np.maximum(shift, 0).astype(np.uint64)).sum(axis=1, dtype=np.uint64)
+    single_capital = (length == 1) & upper[:, -1]
+    result[candidates] = ascii_word & (np.isin(keys, _abbreviation_keys()) | single_capital)
+    for index in np.flatnonzero(~ascii_word).tolist():
+        dot = int(dots[candidates[index]])
+        text = codes[dot - int(length[index]) : dot + 1].tobytes().decode("utf-32-le", "surrogatepass")
+        result[candidates[index]] = _is_abbreviation(text, len(text) - 1)
+    return result
+
+
+def batch_passage_spans(articles: list[str]) -> tuple[np.ndarray, np.ndarray, list[list[PassageSpan]]]:
+    """:func:`passage_spans` of many articles, with sentence ends found for all of them at once.
+
+    Also returns the code points of the articles joined by a separator and where each article
+    starts in them, for the caller to analyze the same text.
+    """
+    codes = code_points(_ARTICLE_SEPARATOR.join(articles) + _ARTICLE_SEPARATOR)
+    article_starts = np.cumsum([0, *(len(a) + 1 for a in articles[:-1])], dtype=np.int64)
+    paragraphs = [_paragraph_spans(a) if a and not a.isspace() else [] for a in articles]
+    flat = np.fromiter(
+        (
+            x
+            for start, spans in zip(article_starts.tolist(), paragraphs, strict=True)
+            for s, e in spans
+            for x in (start + s, start + e)
+        ),
+        np.int64,
+    ).reshape(-1, 2)
+    sentence_starts, sentence_ends, counts = _paragraph_sentences(codes, flat[:, 0], flat[:, 1])
+    out: list[list[PassageSpan]] = []
+    first_paragraph = first_sentence = 0
+    for start, spans, article in zip(article_starts.tolist(), paragraphs, articles, strict=True):
+        these = counts[first_paragraph : first_paragraph + len(spans)].tolist()
+        last = first_sentence + sum(these)
+        pairs = list(
+            zip(
+                (sentence_starts[first_sentence:last] - start).tolist(),
+                (sentence_ends[first_sentence:last] - start).tolist(),
+                strict=True,
+            )
+        )
+        bounds = list(itertools.accumulate(these, initial=0))
+        per_paragraph = [pairs[a:b] for a, b in itertools.pairwise(bounds)]
+        out.append(_assemble(article, spans, per_paragraph))
+        first_paragraph += len(spans)
+        first_sentence = last
+    return codes, article_starts, out
+
+
+
+def passage_spans(article: str) -> list[PassageSpan]:
     """``(start, end, sentences)`` of each passage of ``article``, all offsets into the article.
 
-    What :func:`cut_passages` returns, without the text copies: the index build takes the
-    offsets only.
+    What :func:`cut_passages` returns, without the text copies.
     """
-    if not article or not article.strip():
-        return []
+    return batch_passage_spans([article])[2][0]
 
+
+def _assemble(article: str, paragraphs: list[Span], sentences_of: list[list[Span]]) -> list[PassageSpan]:
+    """Passages from the article's paragraphs and each paragraph's sentences."""
     # Units are (start, end, sentences) ranges; headings join the paragraph after them.
-    paragraphs = _paragraph_spans(article)
     units: list[tuple[int, int, list[Span]]] = []
     pending_heading: tuple[int, list[Span]] | None = None
     for index, (p_start, p_end) in enumerate(paragraphs):
@@ -199,12 +363,12 @@ def passage_spans(article: str) -> list[tuple[int, int, list[Span]]]:
             else:
                 pending_heading[1].append((p_start, p_end))
             continue
-        sentences = sentence_spans(article, p_start, p_end)
+        paragraph_sentences = sentences_of[index]
         if pending_heading is not None:
             p_start = pending_heading[0]
-            sentences = pending_heading[1] + sentences
+            paragraph_sentences = pending_heading[1] + paragraph_sentences
             pending_heading = None
-        units.append((p_start, p_end, sentences))
+        units.append((p_start, p_end, paragraph_sentences))
 
     # Long units are split at sentence boundaries; the rest stay whole.
     pieces: list[tuple[int, int, list[Span], bool]] = []  # (start, end, sentences, from a split)

@@ -139,3 +139,58 @@ def test_sentence_spans_follow_the_plain_rules_on_random_text() -> None:
         assert sentence_spans(text) == _reference_sentence_spans(text), text
         start, end = sorted(rng.randint(0, len(text)) for _ in range(2))
         assert sentence_spans(text, start, end) == _reference_sentence_spans(text, start, end), text
+
+
+def test_batch_splitter_reads_the_sentence_end_pattern_it_was_written_for() -> None:
+    from retrieval import passages
+
+    # _paragraph_sentences encodes this pattern's classes and runs; change both together.
+    assert passages._SENTENCE_END.pattern == r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])"
+    assert passages._CLASS_CHARS[passages._STOP] == passages._SENTENCE_STOPS == ".!?…"
+
+
+def test_batch_sentence_ends_are_sentence_spans_of_each_paragraph() -> None:
+    import random
+
+    import numpy as np
+
+    from retrieval.passages import (
+        _ARTICLE_SEPARATOR,
+        _paragraph_sentences,
+        _paragraph_spans,
+        batch_passage_spans,
+    )
+    from retrieval.wordscan import code_points
+
+    rng = random.Random(9)
+    words = ["Dr", "e.g", "U.S", "J", "Sept", "approx", "ſt", "Ünï", "ǅ", "word", "x" * 1300]
+    stops = [".", "..", "!", "?", "…", '."', ".”", ".)", ".]", ""]
+    gaps = [" ", "   ", "\n", "\n\n", "\n \n", "\t", "\u00a0", "\x00", "-"]
+    openers = ["", '"', "“", "(", "‘", "["]
+    for _ in range(400):
+        articles = [
+            "".join(
+                rng.choice(openers) + rng.choice(words) + rng.choice(stops) + rng.choice(gaps)
+                for _ in range(rng.randint(0, 60))
+            )
+            for _ in range(rng.randint(1, 8))
+        ]
+        starts, ends, expected, counts = [], [], [], []
+        offset = 0
+        for article in articles:
+            for start, end in _paragraph_spans(article):
+                starts.append(offset + start)
+                ends.append(offset + end)
+                found = sentence_spans(article, start, end)
+                expected.extend((offset + s, offset + e) for s, e in found)
+                counts.append(len(found))
+            offset += len(article) + 1
+        codes = code_points(_ARTICLE_SEPARATOR.join(articles) + _ARTICLE_SEPARATOR)
+        got_starts, got_ends, got_counts = _paragraph_sentences(
+            codes, np.array(starts, np.int64), np.array(ends, np.int64)
+        )
+        assert list(zip(got_starts.tolist(), got_ends.tolist(), strict=True)) == expected, articles
+        assert got_counts.tolist() == counts
+        # A batch gives each article what it gets alone.
+        _, _, batch = batch_passage_spans(articles)
+        assert batch == [batch_passage_spans([article])[2][0] for article in articles]
