@@ -39,7 +39,6 @@ _MARK_CODE = 0
 _SPACE_CODE = ord(" ")
 _IS_MARK = -2
 _NO_TERM = -1
-_MARK_WORD = 0  # the word id of a mark in every WordTable
 _MAX_TF = np.iinfo(np.uint16).max
 
 # File names inside a snapshot folder, in one place for the writer and the reader.
@@ -148,7 +147,6 @@ class WordTable:
         self.surfaces: list[str] = []
         self._terms_sent = 0
         self._surfaces_sent = 0
-        self._add(_MARK, _IS_MARK, -1)
 
     def _add(self, word: str, term: int, surface: int) -> None:
         self.word_ids[word] = len(self.word_ids)
@@ -272,17 +270,17 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
         kept_bodies, codes, np.asarray(code_starts, np.int64), meta_array, counts, sentence_array[:, 0]
     )
     try:
-        term_of_match, word_ids, word_counts = _analyze_codes(layout.joined(), table)
-        fast = not meta or _agrees(table, layout, term_of_match)
+        analysis = _analyze_codes(layout.joined(), table)
+        fast = not meta or _agrees(table, layout, analysis)
     except _NotWordLocal:
         fast = False
     if not fast:
-        term_of_match, word_ids, word_counts = _analyze_slowly(layout.segments(), table)
+        analysis = _analyze_slowly(layout.segments(), table)
 
-    marks = np.flatnonzero(term_of_match == _IS_MARK)
-    kept = term_of_match >= 0
-    tokens = term_of_match[kept]
-    tokens_through = np.cumsum(kept, dtype=np.int64)[marks] if marks.size else np.zeros(0, np.int64)
+    kept = analysis.terms >= 0
+    tokens = analysis.terms[kept]
+    # Tokens before each mark, i.e. up to the end of each segment.
+    tokens_through = np.concatenate(([0], np.cumsum(kept, dtype=np.int64)))[analysis.words_before_mark]
     last_segment = np.cumsum(counts + 1) - 1
     passage_end = tokens_through[last_segment] if counts.size else np.zeros(0, np.int64)
     passage_start = np.concatenate(([0], passage_end))[:-1].astype(np.int64)
@@ -318,8 +316,8 @@ def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> Ana
         bag_len=bag_len,
         words_from=words_from,
         new_words=new_words,
-        word_ids=word_ids,
-        word_counts=word_counts,
+        word_ids=analysis.surface_ids,
+        word_counts=analysis.surface_counts,
     )
 
 
@@ -374,27 +372,30 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) - starts
 
 
-_Analysis = tuple[np.ndarray, np.ndarray, np.ndarray]
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    """A batch's word matches as terms, where its segments end, and its surface words."""
+
+    terms: np.ndarray  # term id of each word match, or _NO_TERM
+    words_before_mark: np.ndarray  # word matches before the mark that ends each segment
+    surface_ids: np.ndarray  # int32 surface words seen in the batch
+    surface_counts: np.ndarray  # int64 their occurrences
 
 
 def _analyze_codes(codes: np.ndarray, table: WordTable) -> _Analysis:
-    """Word matches of the joined segments (code points, marks between) mapped to term ids.
+    """Word matches of the joined segments (code points, a mark after each) mapped to term ids.
 
-    Returns each match's term id (or ``_NO_TERM`` / ``_IS_MARK``), marks included in text order,
-    and the batch's surface-word ids with their counts. Per-word work stays in numpy except for
-    words new to this process and words that do not pack.
+    Per-word work stays in numpy except for words new to this process and words that do not pack.
     """
     starts, ends = find_words(codes)
     word_of_word = _word_ids(codes, starts, ends, table)
     marks = np.flatnonzero(codes == _MARK_CODE)
-    # Matches in text order: words and marks interleaved by position.
-    word_of_match = np.empty(len(starts) + len(marks), np.int64)
-    word_of_match[np.arange(len(starts)) + np.searchsorted(marks, starts)] = word_of_word
-    word_of_match[np.arange(len(marks)) + np.searchsorted(starts, marks)] = _MARK_WORD
     surfaces = table.word_surfaces(word_of_word)
     counts = np.bincount(surfaces[surfaces >= 0], minlength=len(table.surfaces))
     seen = np.flatnonzero(counts).astype(np.int32)
-    return table.word_terms(word_of_match), seen, counts[seen].astype(np.int64)
+    return _Analysis(
+        table.word_terms(word_of_word), np.searchsorted(starts, marks), seen, counts[seen].astype(np.int64)
+    )
 
 
 def _word_ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: WordTable) -> np.ndarray:
@@ -444,11 +445,10 @@ def _texts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]
     return gathered.tobytes().decode("utf-32-le", "surrogatepass").split(_MARK)
 
 
-def _agrees(table: WordTable, layout: _Layout, term_of_match: np.ndarray) -> bool:
+def _agrees(table: WordTable, layout: _Layout, analysis: _Analysis) -> bool:
     """Whether the fast path gave the first passage exactly the analyzer's own terms."""
     expected = table.analyzer.terms(layout.passage_text(0).replace(_MARK, " "))
-    marks = np.flatnonzero(term_of_match == _IS_MARK)
-    ids = term_of_match[: marks[int(layout.sentence_counts[0])]]
+    ids = analysis.terms[: analysis.words_before_mark[int(layout.sentence_counts[0])]]
     return [table.terms[i] for i in ids[ids >= 0].tolist()] == expected
 
 
@@ -465,7 +465,9 @@ def _analyze_slowly(segments: list[str], table: WordTable) -> _Analysis:
             surface_counts[index] = surface_counts.get(index, 0) + 1
     ids = np.fromiter(sorted(surface_counts), np.int32, len(surface_counts))
     counts = np.fromiter((surface_counts[i] for i in ids.tolist()), np.int64, len(ids))
-    return np.asarray(flat, np.int32), ids, counts
+    terms = np.asarray(flat, np.int64)
+    marks = np.flatnonzero(terms == _IS_MARK)
+    return _Analysis(terms[terms != _IS_MARK], marks - np.arange(len(marks)), ids, counts)
 
 
 def _bags(

@@ -183,6 +183,24 @@ def test_passage_tokens_and_sentence_starts_are_exactly_the_analyzers(
     assert words["john"] == 1 and words["strasse"] == 1 and words["don't"] == 2 and "the" not in words
 
 
+def test_batches_that_fail_the_self_check_are_analyzed_the_slow_way_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [ArticleRecord("tricky", "Bob’s Straße", TRICKY, None), *make_records(30, seed=12)]
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", records)
+    build_snapshot(store, tmp_path / "fast", source_url=SOURCE)
+    monkeypatch.setattr(build, "_agrees", lambda *_: False)
+    build_snapshot(store, tmp_path / "slow", source_url=SOURCE)
+    fast, slow = load_snapshot(tmp_path / "fast"), load_snapshot(tmp_path / "slow")
+    assert len(fast) == len(slow) and fast.info.vocabulary == slow.info.vocabulary
+    assert fast.words == slow.words
+    for pid in range(len(fast)):
+        assert fast.passage(pid) == slow.passage(pid)
+        terms = [fast.vocab.term(int(t)) for t in fast.passage_tokens(pid)]
+        assert terms == [slow.vocab.term(int(t)) for t in slow.passage_tokens(pid)]
+        np.testing.assert_array_equal(fast.sentence_token_starts(pid), slow.sentence_token_starts(pid))
+
+
 def test_vocabulary_maps_every_term_to_its_id(corpus_dir: Path) -> None:
     snapshot = load_snapshot(corpus_dir)
     vocab = snapshot.vocab
