@@ -6,15 +6,23 @@ switch interval to get it back on each one: replies queue behind answers and lat
 load. In worker processes the answers run on the other cores and the loop only pickles questions
 and answers. Each worker opens the live snapshot itself (memory-mapped, so the pages are shared)
 and follows reindexes on its own, exactly as an in-process ``Answerer`` would.
+
+The pool talks to each worker over one pipe that the event loop watches itself (``add_reader``),
+rather than through ``concurrent.futures.ProcessPoolExecutor``: the executor moves every call
+through a manager thread and a queue-feeder thread in the bot process, and each hand-over between
+those threads and the loop costs a wake-up and a GIL switch. On two busy cores that bookkeeping
+cost about as much CPU per answer as rendering and sending the reply.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +30,55 @@ from bot.answer import Answer
 
 log = logging.getLogger(__name__)
 
-_answerers: dict[bool, Any] = {}
+# Questions sent to a worker before its earlier ones are answered: one to work on and one waiting
+# in the pipe, so a worker never idles between answers, while the rest wait in the pool's own
+# queue and go to whichever worker frees up first.
+IN_FLIGHT_PER_WORKER = 2
+STOP_SECONDS = 2.0
 
 
-def _start_worker(snapshots_dir: str, quotes_per_page: int, inline_quotes: int) -> None:
+class WorkerDied(RuntimeError):
+    """An answer worker exited (killed, out of memory) before it answered."""
+
+
+# ----------------------------------------------------------------------------- the worker process
+def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inline_quotes: int) -> None:
+    """Answer ``(question, page, inline)`` requests from ``conn`` until it closes or sends None."""
     from bot.answer import Answerer
     from retrieval.snapshot import LiveSnapshot
 
     snapshots = LiveSnapshot(Path(snapshots_dir))
-    _answerers[False] = Answerer(snapshots, quotes_per_page=quotes_per_page)
-    _answerers[True] = Answerer(snapshots, quotes_per_page=inline_quotes)
+    answerers = {
+        False: Answerer(snapshots, quotes_per_page=quotes_per_page),
+        True: Answerer(snapshots, quotes_per_page=inline_quotes),
+    }
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        question, page, inline = request
+        try:
+            reply: tuple[bool, Any] = (True, answerers[inline].answer(question, page=page))
+        except Exception as err:  # the caller re-raises it; the worker stays up
+            reply = (False, err)
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception as err:  # an exception that cannot be pickled
+            conn.send((False, RuntimeError(f"{type(err).__name__}: {err}")))
 
 
-def _answer(question: str, page: int, inline: bool) -> Answer:
-    return _answerers[inline].answer(question, page=page)
+# ----------------------------------------------------------------------------- the bot side
+@dataclass(eq=False)
+class _Worker:
+    process: Any
+    conn: Connection
+    waiting: collections.deque[asyncio.Future] = field(default_factory=collections.deque)
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 class AnswerPool:
@@ -44,35 +87,123 @@ class AnswerPool:
     def __init__(
         self, snapshots_dir: Path, *, workers: int, quotes_per_page: int = 3, inline_quotes: int = 10
     ) -> None:
+        if workers < 1:
+            raise ValueError("an answer pool needs at least one worker")
         self.workers = workers
         self._args = (str(snapshots_dir), quotes_per_page, inline_quotes)
-        self._pool = self._new_pool()
+        # spawn, not fork: the bot process has threads (the journal writer).
+        self._context = multiprocessing.get_context("spawn")
+        self._pool = [self._start_worker() for _ in range(workers)]
+        self._queue: collections.deque[tuple[tuple[str, int, bool], asyncio.Future]] = collections.deque()
+        self._closed = False
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn, not fork: the bot process has threads (journal writer, answer pool manager).
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=self._args,
+    def _start_worker(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main, args=(theirs, *self._args), name="wikiqa-answer", daemon=True
         )
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
 
     async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
-        loop = asyncio.get_running_loop()
-        pool = self._pool
         try:
-            return await loop.run_in_executor(pool, _answer, question, page, inline)
-        except BrokenProcessPool:
-            # A worker died (out of memory, killed): start a fresh pool once and retry.
-            if pool is self._pool:
-                log.error("an answer worker died; starting a new pool of %d", self.workers)
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._new_pool()
-            return await loop.run_in_executor(self._pool, _answer, question, page, inline)
+            return await self._submit((question, page, inline))
+        except WorkerDied:
+            # The worker was replaced; try once more on the new one (or another).
+            return await self._submit((question, page, inline))
 
     async def warm_up(self) -> None:
         """Start every worker and load the snapshot in each before the first question."""
-        await asyncio.gather(*(self.answer("warm up") for _ in range(self.workers * 2)))
+        await asyncio.gather(*(self.answer("warm up") for _ in range(self.workers * IN_FLIGHT_PER_WORKER)))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers (they finish the answer in hand) and fail whatever still waits."""
+        self._closed = True
+        for worker in self._pool:
+            self._detach(worker)
+            with contextlib.suppress(OSError, ValueError):  # already gone
+                worker.conn.send(None)
+            worker.conn.close()
+        for worker in self._pool:
+            worker.process.join(STOP_SECONDS)
+            if worker.process.is_alive():
+                worker.process.terminate()
+            self._fail(worker.waiting, WorkerDied("the answer pool was closed"))
+        self._fail((future for _, future in self._queue), WorkerDied("the answer pool was closed"))
+        self._queue.clear()
+
+    # ----------------------------------------------------------------- dispatching
+    def _submit(self, request: tuple[str, int, bool]) -> asyncio.Future:
+        if self._closed:
+            raise RuntimeError("the answer pool is closed")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append((request, future))
+        self._dispatch(loop)
+        return future
+
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand queued questions to the least busy workers that have room."""
+        while self._queue:
+            worker = min(self._pool, key=lambda w: len(w.waiting))
+            if len(worker.waiting) >= IN_FLIGHT_PER_WORKER:
+                return
+            request, future = self._queue.popleft()
+            if future.done():  # the asker gave up (cancelled)
+                continue
+            self._attach(worker, loop)
+            try:
+                worker.conn.send(request)
+            except (OSError, ValueError):
+                self._queue.appendleft((request, future))
+                self._replace(worker)
+                continue
+            worker.waiting.append(future)
+
+    def _attach(self, worker: _Worker, loop: asyncio.AbstractEventLoop) -> None:
+        if worker.loop is not loop:
+            self._detach(worker)
+            loop.add_reader(worker.conn.fileno(), self._on_reply, worker)
+            worker.loop = loop
+
+    def _detach(self, worker: _Worker) -> None:
+        if worker.loop is not None and not worker.loop.is_closed():
+            worker.loop.remove_reader(worker.conn.fileno())
+        worker.loop = None
+
+    def _on_reply(self, worker: _Worker) -> None:
+        """The loop saw the worker's pipe readable: an answer, or the worker's end."""
+        loop = worker.loop
+        try:
+            ok, value = worker.conn.recv()
+        except (EOFError, OSError):
+            self._replace(worker)
+        else:
+            future = worker.waiting.popleft()
+            if not future.done():
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if loop is not None:
+            self._dispatch(loop)
+
+    def _replace(self, worker: _Worker) -> None:
+        """A worker died: start another in its place and fail what it had in hand."""
+        self._detach(worker)
+        worker.conn.close()
+        if worker.process.is_alive():  # its pipe broke but it still runs: make sure it ends
+            worker.process.terminate()
+        worker.process.join(STOP_SECONDS)
+        log.error(
+            "an answer worker died (exit code %s); starting a new one", worker.process.exitcode
+        )
+        self._pool[self._pool.index(worker)] = self._start_worker()
+        self._fail(worker.waiting, WorkerDied("an answer worker died"))
+
+    @staticmethod
+    def _fail(futures: Any, error: Exception) -> None:
+        for future in list(futures):
+            if not future.done():
+                future.set_exception(error)
