@@ -3,9 +3,11 @@
 The tables (``bot_question``, ``bot_feedback``) have their own metadata, separate from the article
 store's, and are created on first use. Writes never wait on the database in the event loop: they
 are queued and a writer thread commits them in batches, so a slow or briefly unavailable database
-costs journal rows, never answers. Readers (:meth:`Journal.stats`, :meth:`Journal.question`) first
-let the writer catch up, so they see everything recorded before the call; they are blocking and
-are run off the event loop.
+costs journal rows, never answers. The writer wakes on a timer (a few times a second), not on
+every record: waking a thread per question cost the busy bot a thread switch and a GIL hand-over
+each time, and one commit per question. Readers (:meth:`Journal.stats`, :meth:`Journal.question`)
+first wake the writer and let it catch up, so they see everything recorded before the call; they
+are blocking and are run off the event loop.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ MAX_STORED_QUESTION = 4000
 LATENCY_WINDOW = 10_000  # /stats percentiles are over this many most recent questions
 _CACHE_SIZE = 20_000
 _BATCH = 500
+WRITE_EVERY_SECONDS = 0.25  # how long a record may wait for the writer when nobody reads
 
 
 class JournalBase(DeclarativeBase):
@@ -143,6 +146,7 @@ class Journal:
         self._queue: queue.Queue[QuestionRecord | VoteRecord | None] = queue.Queue()
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="wikiqa-journal", daemon=True)
         self._writer.start()
 
@@ -164,6 +168,7 @@ class Journal:
     # ----------------------------------------------------------------- blocking readers
     def flush(self) -> None:
         """Wait until everything queued so far is written (or given up on)."""
+        self._wake.set()
         self._queue.join()
 
     def question(self, ref: str) -> str | None:
@@ -213,6 +218,7 @@ class Journal:
 
     def close(self) -> None:
         self._queue.put(None)
+        self._wake.set()
         self._writer.join(timeout=10)
         self._engine.dispose()
 
@@ -224,26 +230,31 @@ class Journal:
 
     def _write_loop(self) -> None:
         while True:
-            first = self._queue.get()
-            batch = [first]
-            while len(batch) < _BATCH:
+            self._wake.wait(WRITE_EVERY_SECONDS)
+            self._wake.clear()
+            batch: list[QuestionRecord | VoteRecord | None] = []
+            while True:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            try:
-                items = [item for item in batch if item is not None]
-                if items:
-                    self._write(items)
-            except SQLAlchemyError as err:
-                log.error("journal: %d rows not written: %s", len(batch), describe_db_error(self.url, err))
-            except Exception:
-                log.exception("journal: %d rows not written", len(batch))
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
+            for start in range(0, len(batch), _BATCH):
+                self._write_batch(batch[start : start + _BATCH])
             if any(item is None for item in batch):
                 return
+
+    def _write_batch(self, batch: list[QuestionRecord | VoteRecord | None]) -> None:
+        try:
+            items = [item for item in batch if item is not None]
+            if items:
+                self._write(items)
+        except SQLAlchemyError as err:
+            log.error("journal: %d rows not written: %s", len(batch), describe_db_error(self.url, err))
+        except Exception:
+            log.exception("journal: %d rows not written", len(batch))
+        finally:
+            for _ in batch:
+                self._queue.task_done()
 
     def _write(self, items: list[QuestionRecord | VoteRecord]) -> None:
         self._ensure_schema()

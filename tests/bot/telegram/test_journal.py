@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-from bot.telegram.journal import Journal, QuestionRecord, percentile
+from bot.telegram.journal import WRITE_EVERY_SECONDS, Journal, QuestionRecord, percentile
 
 
 def record(ref: str, latency: float, asked_at: datetime) -> QuestionRecord:
@@ -49,3 +50,15 @@ def test_percentile_by_nearest_rank() -> None:
     assert percentile([], 0.5) is None
     assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
     assert percentile([float(i) for i in range(100)], 0.99) == 98.0
+
+
+def test_records_reach_the_database_without_a_reader_asking(store_url: str) -> None:
+    journal = Journal(store_url)
+    journal.record_question(record("DDDDDDDDDDD", 5.0, datetime.now(UTC)))
+    other = Journal(store_url)  # another replica sees only what the writer has committed
+    deadline = time.monotonic() + 10 * WRITE_EVERY_SECONDS + 5
+    while other.question("DDDDDDDDDDD") is None and time.monotonic() < deadline:
+        time.sleep(WRITE_EVERY_SECONDS / 2)
+    assert other.question("DDDDDDDDDDD") == "Wann? ' \" <x> & ✓"
+    journal.close()
+    other.close()
