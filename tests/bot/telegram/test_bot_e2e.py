@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Any
 
 from bot.answer import Answer, Quote
+from bot.telegram.handlers import TYPING_AFTER_SECONDS
 from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
 from retrieval.store import ArticleStore
@@ -360,3 +362,27 @@ async def test_the_token_never_appears_in_logs(make_bot: Any, caplog: Any) -> No
     assert caplog.records, "expected debug logging from the bot and its HTTP client"
     assert TOKEN not in caplog.text
     assert TOKEN.split(":")[1] not in caplog.text
+
+
+class SlowAnswerer:
+    """Answers like ``real`` after ``delay`` seconds."""
+
+    def __init__(self, real: Any, delay: float) -> None:
+        self.real, self.delay = real, delay
+
+    def answer(self, question: str, *, page: int = 1) -> Answer:
+        time.sleep(self.delay)
+        return self.real.answer(question, page=page)
+
+
+async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(make_bot: Any) -> None:
+    bot: Harness = await make_bot()
+    await bot.ask(bot.standin.user(120), CSTO_QUESTION)
+    assert not bot.standin.calls_of("sendChatAction")  # a fast answer costs one request
+
+    bot.services.answerer = SlowAnswerer(bot.services.answerer, TYPING_AFTER_SECONDS + 0.5)
+    replies = await bot.ask(bot.standin.user(121), CSTO_QUESTION)
+    assert "May 15, 1992" in replies[-1]["text"]
+    typing = bot.standin.calls_of("sendChatAction")
+    assert [(c.params["chat_id"], c.params["action"]) for c in typing] == [(121, "typing")]
+    assert typing[0].at < bot.standin.sent_to(121)[0].at
