@@ -56,6 +56,7 @@ _HEADING_END = re.compile(r"[.!?…:;,\"'”’)\]]\s*$")
 # batch of articles with numpy (:func:`_paragraph_sentences`); a test keeps the two in step.
 _STOP, _CLOSER, _OPENER, _SPACE, _WORD, _ALNUM = 1, 2, 4, 8, 16, 32
 _CLASS_CHARS = {_STOP: _SENTENCE_STOPS, _CLOSER: "\"'”’)]", _OPENER: "\"'“‘(["}
+_STOP_CODES = [ord(c) for c in _SENTENCE_STOPS]
 _CLASS_PATTERNS = {_SPACE: r"\s+", _WORD: r"\w+", _ALNUM: r"[^\W_]+"}
 # Articles of a batch are joined with this character between them: it is in no class, so no run
 # of stops, word or abbreviation crosses from one article into the next.
@@ -216,13 +217,14 @@ def _abbreviation_keys() -> np.ndarray:
     )
 
 
-def _advance(classes: np.ndarray, positions: np.ndarray, flag: int) -> np.ndarray:
+def _advance(codes: np.ndarray, positions: np.ndarray, flag: int) -> np.ndarray:
     """Each position moved past the run of characters of class ``flag`` that starts there."""
+    classes = _char_classes()
     out = positions.copy()
-    moving = np.flatnonzero(classes[out] & flag)
+    moving = np.flatnonzero(classes[codes[out]] & flag)
     while moving.size:
         out[moving] += 1
-        moving = moving[(classes[out[moving]] & flag) != 0]
+        moving = moving[(classes[codes[out[moving]]] & flag) != 0]
     return out
 
 
@@ -239,8 +241,8 @@ def _paragraph_sentences(
     from any later position inside it), then the maximal run of closers, then whitespace that
     must reach a word character, or an opener and a word character, before the range ends.
     """
-    classes = _char_classes()[codes]
-    stops = np.flatnonzero(classes & _STOP)
+    classes = _char_classes()
+    stops = np.flatnonzero(functools.reduce(np.logical_or, [codes == c for c in _STOP_CODES]))
     gaps = np.flatnonzero(np.diff(stops) != 1)
     run_starts = stops[np.concatenate(([0], gaps + 1))] if stops.size else stops
     run_ends = stops[np.concatenate((gaps, [len(stops) - 1]))] + 1 if stops.size else stops
@@ -250,17 +252,17 @@ def _paragraph_sentences(
     run_starts, run_ends, paragraph = run_starts[inside], run_ends[inside], paragraph[inside]
     limit = ends[paragraph]
 
-    match_ends = _advance(classes, run_ends, _CLOSER)
-    ok = (match_ends < limit) & ((classes[match_ends] & _SPACE) != 0)
-    following = _advance(classes, match_ends, _SPACE)  # the next sentence's first character
+    match_ends = _advance(codes, run_ends, _CLOSER)
+    ok = (match_ends < limit) & ((classes[codes[match_ends]] & _SPACE) != 0)
+    following = _advance(codes, match_ends, _SPACE)  # the next sentence's first character
     ok &= following < limit
-    after = classes[np.minimum(following, len(codes) - 1)]
-    after_next = classes[np.minimum(following + 1, len(codes) - 1)]
+    after = classes[codes[np.minimum(following, len(codes) - 1)]]
+    after_next = classes[codes[np.minimum(following + 1, len(codes) - 1)]]
     ok &= ((after & _WORD) != 0) | (
         ((after & _OPENER) != 0) & (following + 1 < limit) & ((after_next & _WORD) != 0)
     )
     single = np.flatnonzero(ok & (run_ends - run_starts == 1) & (codes[run_starts] == ord(".")))
-    ok[single[_abbreviations(codes, classes, run_starts[single])]] = False
+    ok[single[_abbreviations(codes, run_starts[single])]] = False
 
     sentence_starts = np.sort(np.concatenate((starts, following[ok])))
     sentence_ends = np.sort(np.concatenate((match_ends[ok], ends)))
@@ -268,19 +270,20 @@ def _paragraph_sentences(
     return sentence_starts, sentence_ends, counts
 
 
-def _abbreviations(codes: np.ndarray, classes: np.ndarray, dots: np.ndarray) -> np.ndarray:
+def _abbreviations(codes: np.ndarray, dots: np.ndarray) -> np.ndarray:
     """Which full stops at ``dots`` end an abbreviation or an initial (as :func:`_is_abbreviation`)."""
     window = _ABBREVIATION_WINDOW
     before = dots[:, None] - np.arange(1, window + 1)  # dot - 1, dot - 2, ...
     valid = before >= 0
     before = np.maximum(before, 0)
-    in_word = valid & (((classes[before] & _ALNUM) != 0) | (codes[before] == ord(".")))
+    window_codes = codes[before]
+    in_word = valid & (((_char_classes()[window_codes] & _ALNUM) != 0) | (window_codes == ord(".")))
     lengths = np.where(in_word.all(axis=1), window, np.argmin(in_word, axis=1))
     result = np.zeros(len(dots), np.bool_)
     candidates = np.flatnonzero((lengths > 0) & (lengths < window))
     if not candidates.size:
         return result
-    words = codes[np.maximum(before[candidates], 0)][:, ::-1]  # the window in text order
+    words = window_codes[candidates][:, ::-1]  # the window in text order
     length = lengths[candidates]
     used = np.arange(window)[::-1] < length[:, None]  # the last ``length`` columns
     ascii_word = ~(used & (words >= 0x80)).any(axis=1)
@@ -305,36 +308,22 @@ def batch_passage_spans(articles: list[str]) -> tuple[np.ndarray, np.ndarray, li
     """
     codes = code_points(_ARTICLE_SEPARATOR.join(articles) + _ARTICLE_SEPARATOR)
     article_starts = np.cumsum([0, *(len(a) + 1 for a in articles[:-1])], dtype=np.int64)
-    paragraphs = [_paragraph_spans(a) if a and not a.isspace() else [] for a in articles]
-    flat = np.fromiter(
-        (
-            x
-            for start, spans in zip(article_starts.tolist(), paragraphs, strict=True)
-            for s, e in spans
-            for x in (start + s, start + e)
-        ),
-        np.int64,
-    ).reshape(-1, 2)
+    paragraphs = [_paragraph_spans(a) for a in articles]
+    per_article = np.fromiter(map(len, paragraphs), np.int64, len(articles))
+    offsets = np.repeat(article_starts, per_article)  # of each paragraph's article
+    flat = np.fromiter(itertools.chain.from_iterable(itertools.chain.from_iterable(paragraphs)), np.int64)
+    flat = flat.reshape(-1, 2) + offsets[:, None]
     sentence_starts, sentence_ends, counts = _paragraph_sentences(codes, flat[:, 0], flat[:, 1])
+    shift = np.repeat(offsets, counts)
+    pairs = list(zip((sentence_starts - shift).tolist(), (sentence_ends - shift).tolist(), strict=True))
+    bounds = [0, *itertools.accumulate(counts.tolist())]
     out: list[list[PassageSpan]] = []
-    first_paragraph = first_sentence = 0
-    for start, spans, article in zip(article_starts.tolist(), paragraphs, articles, strict=True):
-        these = counts[first_paragraph : first_paragraph + len(spans)].tolist()
-        last = first_sentence + sum(these)
-        pairs = list(
-            zip(
-                (sentence_starts[first_sentence:last] - start).tolist(),
-                (sentence_ends[first_sentence:last] - start).tolist(),
-                strict=True,
-            )
-        )
-        bounds = list(itertools.accumulate(these, initial=0))
-        per_paragraph = [pairs[a:b] for a, b in itertools.pairwise(bounds)]
-        out.append(_assemble(article, spans, per_paragraph))
-        first_paragraph += len(spans)
-        first_sentence = last
+    first = 0
+    for article, spans in zip(articles, paragraphs, strict=True):
+        last = first + len(spans)
+        out.append(_assemble(article, spans, [pairs[bounds[i] : bounds[i + 1]] for i in range(first, last)]))
+        first = last
     return codes, article_starts, out
-
 
 
 def passage_spans(article: str) -> list[PassageSpan]:

@@ -107,19 +107,26 @@ class PackedWordIds:
         return ((mixed * _MIX1) >> np.uint64(64 - self._bits)).astype(np.int64)
 
     def lookup(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """The id of each key, -1 where the key is not in the table."""
-        found = np.full(len(low), -1, np.int64)
-        slots = self._slots(low, high)
-        todo = np.arange(len(low))
+        """The id of each key, -1 where the key is not in the table.
+
+        The first probe is done on the whole arrays; only keys whose slot holds another key probe
+        on, a shrinking subset (an empty slot, id -1, ends a probe with a miss; no real key is
+        all zeros, so an empty slot never matches).
+        """
         mask = (1 << self._bits) - 1
+        at = self._slots(low, high)
+        ids = self._ids[at]
+        hit = (self._low[at] == low) & (self._high[at] == high)
+        found = np.where(hit, ids, -1)
+        todo = np.flatnonzero(~hit & (ids >= 0))
+        at = at[todo]
         while todo.size:
-            at = slots[todo]
+            at = (at + 1) & mask
             ids = self._ids[at]
-            hit = (self._low[at] == low[todo]) & (self._high[at] == high[todo]) & (ids >= 0)
+            hit = (self._low[at] == low[todo]) & (self._high[at] == high[todo])
             found[todo[hit]] = ids[hit]
-            occupied = ~hit & (ids >= 0)
-            todo = todo[occupied]
-            slots[todo] = (at[occupied] + 1) & mask
+            more = ~hit & (ids >= 0)
+            todo, at = todo[more], at[more]
         return found
 
     def insert(self, low: np.ndarray, high: np.ndarray, ids: np.ndarray) -> None:
