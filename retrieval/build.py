@@ -130,15 +130,15 @@ class _Growing:
 class WordTable:
     """What the analyzer makes of each distinct word this process has seen, with process ids.
 
-    Word matches map to word ids (through :class:`PackedWordIds`, or a dict for words that do not
-    pack), and word ids map through arrays to term and surface-word ids; the analyzer runs once
-    per new word.
+    Word matches map to word ids (through :class:`PackedWordIds`, or a dict for the few words that
+    do not pack), and word ids map through arrays to term and surface-word ids; the analyzer runs
+    once per new word.
     """
 
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
-        self.word_ids: dict[str, int] = {}
         self.packed = PackedWordIds()
+        self.loose_ids: dict[str, int] = {}
         self._word_term = _Growing()
         self._word_surface = _Growing()
         self.term_ids: dict[str, int] = {}
@@ -147,11 +147,6 @@ class WordTable:
         self.surfaces: list[str] = []
         self._terms_sent = 0
         self._surfaces_sent = 0
-
-    def _add(self, word: str, term: int, surface: int) -> None:
-        self.word_ids[word] = len(self.word_ids)
-        self._word_term.append(term)
-        self._word_surface.append(surface)
 
     def term_id(self, term: str) -> int:
         found = self.term_ids.get(term)
@@ -167,11 +162,12 @@ class WordTable:
             self.surfaces.append(surface)
         return found
 
-    def learn(self, words: list[str]) -> None:
-        """Ask the analyzer about words not seen before, all of them in one call.
+    def learn(self, words: list[str]) -> list[int]:
+        """Ask the analyzer about words not seen before, all of them in one call; their new ids.
 
         The words are joined by newlines (never part of a word) and analyzed together; each
         kept word's stem and surface form are matched back to the word by character offset.
+        The caller files the ids under the words' keys.
         """
         joined = "\n".join(words)
         starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
@@ -185,8 +181,11 @@ class WordTable:
         for (stem, _, _), surface, owner in zip(spans, surfaces, owners.tolist(), strict=True):
             terms[owner] = self.term_id(stem)
             surface_ids[owner] = self.surface_id(surface)
-        for word, term, surface_id in zip(words, terms, surface_ids, strict=True):
-            self._add(word, term, surface_id)
+        first = self._word_term.size
+        for term, surface_id in zip(terms, surface_ids, strict=True):
+            self._word_term.append(term)
+            self._word_surface.append(surface_id)
+        return list(range(first, first + len(words)))
 
     def word_terms(self, word_ids: np.ndarray) -> np.ndarray:
         return self._word_term.array[word_ids]
@@ -406,7 +405,7 @@ def _word_ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: Wo
     ids[packed] = table.packed.lookup(low[packed], high[packed])
     loose = np.flatnonzero(~fits)
     loose_words = _texts(codes, starts[loose], ends[loose])
-    found = table.word_ids.get
+    found = table.loose_ids.get
     ids[loose] = np.fromiter((found(w, -1) for w in loose_words), np.int64, len(loose))
 
     unknown = packed[ids[packed] < 0]
@@ -422,14 +421,16 @@ def _word_ids(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: Wo
         new_packed = []
     new_loose = {w for w, i in zip(loose_words, ids[loose].tolist(), strict=True) if i < 0}
     if new_packed or new_loose:
-        table.learn(sorted({*new_packed, *new_loose}))
+        words = sorted({*new_packed, *new_loose})
+        learned = dict(zip(words, table.learn(words), strict=True))
         if new_packed:
-            learned = np.fromiter(map(table.word_ids.__getitem__, new_packed), np.int64, len(new_packed))
-            table.packed.insert(low[first], high[first], learned)
+            new_ids = np.fromiter(map(learned.__getitem__, new_packed), np.int64, len(new_packed))
+            table.packed.insert(low[first], high[first], new_ids)
             ids[unknown] = table.packed.lookup(low[unknown], high[unknown])
         if new_loose:
+            table.loose_ids.update((w, learned[w]) for w in new_loose)
             still = loose[ids[loose] < 0]
-            ids[still] = [table.word_ids[w] for w in _texts(codes, starts[still], ends[still])]
+            ids[still] = [table.loose_ids[w] for w in _texts(codes, starts[still], ends[still])]
     return ids
 
 
