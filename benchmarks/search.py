@@ -5,8 +5,10 @@ vocabulary with English stop words at the top ranks, five paragraphs per article
 stores, then measures, each step in its own child process so peak memory is that step's alone:
 
 - wikiqa: ``build_snapshot`` time, snapshot size, peak RSS of the build (the builder and its
-  worker processes summed, sampled every 20 ms); fresh-process load time, first-stage latency
-  (top 100) and full ``Searcher.search`` latency (top 5), RSS while serving;
+  worker processes summed, sampled every 20 ms), CPU seconds, and how long its processes waited
+  for a CPU (other load on the machine: wall time then says little, CPU time still does);
+  fresh-process load time, first-stage latency (top 100) and full ``Searcher.search`` latency
+  (top 5), RSS while serving;
 - plain bm25s (its own tokenizer with English stop words and stemming): build, size, peak RSS,
   then load with mmap and first-stage latency (top 100) with its numpy and numba backends;
 - rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only.
@@ -325,8 +327,17 @@ def child_main(task: str, args: list[str]) -> None:
 # -- parent ------------------------------------------------------------------------------------
 
 
+def _cpu_wait_ns(pid: int) -> int | None:
+    """Nanoseconds the process has spent runnable but waiting for a CPU (Linux schedstat)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as file:
+            return int(file.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run_child(task: str, *args: str) -> dict:
-    """Run a task in a fresh interpreter; peak RSS is sampled over its whole process tree."""
+    """Run a task in a fresh interpreter; peak RSS and CPU wait are sampled over its process tree."""
     import psutil
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "DISABLE_TQDM": "1"}
@@ -334,6 +345,7 @@ def run_child(task: str, *args: str) -> dict:
         [sys.executable, __file__, "_child", task, *args], stdout=subprocess.PIPE, text=True, env=env
     )
     peak = 0
+    waits: dict[int, int] = {}  # last seen per process of the tree (workers come and go)
     done = threading.Event()
 
     def sample() -> None:
@@ -345,6 +357,10 @@ def run_child(task: str, *args: str) -> dict:
                 peak = max(peak, sum(p.memory_info().rss for p in tree))
             except psutil.Error:
                 pass
+            for p in tree:
+                wait = _cpu_wait_ns(p.pid)
+                if wait is not None:
+                    waits[p.pid] = wait
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -357,6 +373,8 @@ def run_child(task: str, *args: str) -> dict:
     line = next(line for line in output.splitlines() if line.startswith("RESULT "))
     result = json.loads(line[len("RESULT ") :])
     result["tree_peak_rss_mb"] = round(peak / 2**20, 1)
+    if waits:
+        result["cpu_wait_s"] = round(sum(waits.values()) / 1e9, 1)
     return result
 
 
@@ -387,7 +405,7 @@ def measure(label: str, workdir: Path, bm25s_too: bool, rank_bm25_too: bool) -> 
 HEADER = (
     "size",
     "engine",
-    "build s (CPU s)",
+    "build s (CPU s, s queued for a CPU)",
     "build peak RSS MB",
     "on disk MB",
     "load s",
@@ -402,7 +420,11 @@ def _row(*cells: object) -> str:
 
 
 def _seconds(build: dict) -> str:
-    return f"{build['build_s']} ({build['cpu_s']})" if "cpu_s" in build else str(build["build_s"])
+    """Wall seconds, then CPU seconds and seconds spent waiting for a CPU where known."""
+    extra = [
+        f"{build[key]} {label}" for key, label in (("cpu_s", "CPU"), ("cpu_wait_s", "queued")) if key in build
+    ]
+    return f"{build['build_s']} ({', '.join(extra)})" if extra else str(build["build_s"])
 
 
 def table(results: list[dict]) -> str:
