@@ -307,7 +307,7 @@ def batch_passage_spans(articles: list[str]) -> tuple[np.ndarray, np.ndarray, li
     starts in them, for the caller to analyze the same text.
     """
     codes = code_points(_ARTICLE_SEPARATOR.join(articles) + _ARTICLE_SEPARATOR)
-    article_starts = np.cumsum([0, *(len(a) + 1 for a in articles[:-1])], dtype=np.int64)
+    article_starts = np.cumsum([0, *(len(a) + 1 for a in articles)], dtype=np.int64)[:-1]
     paragraphs = [_paragraph_spans(a) for a in articles]
     per_article = np.fromiter(map(len, paragraphs), np.int64, len(articles))
     offsets = np.repeat(article_starts, per_article)  # of each paragraph's article
