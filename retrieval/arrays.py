@@ -30,7 +30,7 @@ class ArrayWriter:
 
     def append(self, values: np.ndarray) -> None:
         array = np.ascontiguousarray(values, dtype=self.dtype)
-        self._file.write(array.tobytes())
+        self._file.write(memoryview(array).cast("B"))  # the array's own bytes, not a copy
         self.count += array.size
 
     def close(self) -> None:
