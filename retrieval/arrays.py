@@ -30,7 +30,8 @@ class ArrayWriter:
 
     def append(self, values: np.ndarray) -> None:
         array = np.ascontiguousarray(values, dtype=self.dtype)
-        self._file.write(memoryview(array).cast("B"))  # the array's own bytes, not a copy
+        if array.size:
+            self._file.write(memoryview(array.reshape(-1)).cast("B"))  # the array's own bytes, no copy
         self.count += array.size
 
     def close(self) -> None:
