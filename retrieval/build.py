@@ -387,13 +387,13 @@ def _analyze_codes(codes: np.ndarray, table: WordTable) -> _Analysis:
     Per-word work stays in numpy except for words new to this process and words that do not pack.
     """
     starts, ends = find_words(codes)
-    word_of_word = _word_ids(codes, starts, ends, table)
+    word_of_match = _word_ids(codes, starts, ends, table)
     marks = np.flatnonzero(codes == _MARK_CODE)
-    surfaces = table.word_surfaces(word_of_word)
+    surfaces = table.word_surfaces(word_of_match)
     counts = np.bincount(surfaces[surfaces >= 0], minlength=len(table.surfaces))
     seen = np.flatnonzero(counts).astype(np.int32)
     return _Analysis(
-        table.word_terms(word_of_word), np.searchsorted(starts, marks), seen, counts[seen].astype(np.int64)
+        table.word_terms(word_of_match), np.searchsorted(starts, marks), seen, counts[seen].astype(np.int64)
     )
 
 

@@ -146,7 +146,8 @@ def test_batch_splitter_reads_the_sentence_end_pattern_it_was_written_for() -> N
 
     # _paragraph_sentences encodes this pattern's classes and runs; change both together.
     assert passages._SENTENCE_END.pattern == r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])"
-    assert passages._CLASS_CHARS[passages._STOP] == passages._SENTENCE_STOPS == ".!?…"
+    assert passages._SENTENCE_STOPS == ".!?…"
+    assert passages._CLASS_CHARS == {passages._CLOSER: "\"'”’)]", passages._OPENER: "\"'“‘(["}
 
 
 def test_batch_sentence_ends_are_sentence_spans_of_each_paragraph() -> None:
