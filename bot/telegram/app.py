@@ -125,6 +125,7 @@ def build_application(
     (for a local Bot API server); a 429 from Telegram is waited out up to ``max_retries`` times."""
     hide_in_logs(token)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    opt_in_to_timedelta_periods()
     base_url, base_file_url = api_urls(api_base_url)
     application = (
         ApplicationBuilder()
@@ -147,6 +148,17 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     add_handlers(application)
     return application
+
+
+def opt_in_to_timedelta_periods() -> None:
+    """Take python-telegram-bot's time periods as ``timedelta`` now, as its next major version will.
+
+    Until then, every ``RetryAfter`` it builds for a 429 reads its own deprecated integer
+    ``retry_after`` and logs a deprecation warning, although this bot never reads a time period
+    (the rate limiter uses the timedelta). Opting in is PTB's documented way out; an explicit
+    ``PTB_TIMEDELTA`` in the environment is left alone.
+    """
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def add_handlers(application: Application) -> None:

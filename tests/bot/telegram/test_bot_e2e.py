@@ -9,6 +9,8 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from typing import Any
 
+import pytest
+
 from bot.answer import Answer, Quote
 from bot.telegram.handlers import TYPING_AFTER_SECONDS
 from bot.telegram.keyboards import Action, ButtonPress
@@ -260,6 +262,7 @@ async def test_admin_stats_show_questions_latency_feedback_and_snapshot(bot: Har
     assert f"{len(ARTICLES)} articles" in reply["text"]
 
 
+@pytest.mark.filterwarnings("error::telegram.warnings.PTBDeprecationWarning")
 async def test_a_429_from_telegram_is_waited_out_not_dropped(bot: Harness) -> None:
     bot.standin.fail_next("sendMessage", retry_after=1)
     replies = await bot.ask(bot.standin.user(110), CSTO_QUESTION)
