@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.wordscan import code_points
+from retrieval.wordscan import code_points, every_character
 
 Span = tuple[int, int]
 PassageSpan = tuple[int, int, list[Span]]  # start, end, sentences
@@ -202,7 +202,7 @@ def _split_balanced(sentences: list[Span]) -> list[list[Span]]:
 def _char_classes() -> np.ndarray:
     """The class flags of every code point (space, word and alphanumeric found by the regex engine)."""
     table = np.zeros(sys.maxunicode + 1, np.uint8)
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    every = every_character()
     for flag, pattern in _CLASS_PATTERNS.items():
         for run in re.finditer(pattern, every):
             table[run.start() : run.end()] |= flag

@@ -29,12 +29,16 @@ _MIX1 = np.uint64(0x9E3779B97F4A7C15)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 
 
+def every_character() -> str:
+    """All code points in order, one string (for asking the regex engine about each at once)."""
+    return np.arange(sys.maxunicode + 1, dtype=np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+
+
 @functools.cache
 def word_characters() -> np.ndarray:
     """For every code point, whether ``\\w`` matches it (found with the regex engine itself)."""
     table = np.zeros(sys.maxunicode + 1, np.bool_)
-    every = "".join(map(chr, range(sys.maxunicode + 1)))
-    for run in re.finditer(r"\w+", every):
+    for run in re.finditer(r"\w+", every_character()):
         table[run.start() : run.end()] = True
     return table
 
