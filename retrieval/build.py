@@ -116,11 +116,14 @@ class _Growing:
         self._data = np.empty(1024, np.int32)
         self.size = 0
 
-    def append(self, value: int) -> None:
-        if self.size == len(self._data):
-            self._data = np.concatenate((self._data, np.empty(len(self._data), np.int32)))
-        self._data[self.size] = value
-        self.size += 1
+    def extend(self, values: list[int]) -> None:
+        end = self.size + len(values)
+        if end > len(self._data):
+            grown = np.empty(max(end, 2 * len(self._data)), np.int32)
+            grown[: self.size] = self.array
+            self._data = grown
+        self._data[self.size : end] = values
+        self.size = end
 
     @property
     def array(self) -> np.ndarray:
@@ -182,9 +185,8 @@ class WordTable:
             terms[owner] = self.term_id(stem)
             surface_ids[owner] = self.surface_id(surface)
         first = self._word_term.size
-        for term, surface_id in zip(terms, surface_ids, strict=True):
-            self._word_term.append(term)
-            self._word_surface.append(surface_id)
+        self._word_term.extend(terms)
+        self._word_surface.extend(surface_ids)
         return list(range(first, first + len(words)))
 
     def word_terms(self, word_ids: np.ndarray) -> np.ndarray:
