@@ -44,6 +44,8 @@ SHORT_CHARS = 400
 HEADING_MAX_CHARS = 120
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+# A text without its outer whitespace (\s is what str.strip removes): first to last non-space.
+_STRIPPED = re.compile(r"\S(?:[\s\S]*\S)?")
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace and
 # something that can start a sentence.
 _SENTENCE_STOPS = ".!?…"
@@ -87,11 +89,9 @@ def _paragraph_spans(article: str) -> list[Span]:
     position = 0
     for brk in [*_PARAGRAPH_BREAK.finditer(article), None]:
         stop = brk.start() if brk else len(article)
-        chunk = article[position:stop]
-        stripped = chunk.strip()
-        if stripped:
-            lead = len(chunk) - len(chunk.lstrip())
-            spans.append((position + lead, position + lead + len(stripped)))
+        inner = _STRIPPED.search(article, position, stop)
+        if inner:
+            spans.append(inner.span())
         if brk:
             position = brk.end()
     return spans
