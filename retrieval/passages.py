@@ -45,7 +45,8 @@ HEADING_MAX_CHARS = 120
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # A text without its outer whitespace (\s is what str.strip removes): first to last non-space.
-_STRIPPED = re.compile(r"\S(?:[\s\S]*\S)?")
+# (DOTALL ``.*`` rather than ``[\s\S]*``: the regex engine runs the former much faster.)
+_STRIPPED = re.compile(r"\S(?:.*\S)?", re.DOTALL)
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace and
 # something that can start a sentence.
 _SENTENCE_STOPS = ".!?…"
