@@ -15,6 +15,7 @@ self-check and the test suite verify; a batch that fails the check is analyzed t
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import os
@@ -228,7 +229,12 @@ def init_worker(analyzer_settings: dict, builder: int) -> None:
 
 def analyze_in_worker(articles: list[tuple[str, str, str]]) -> AnalyzedBatch:
     assert _TABLE is not None, "init_worker was not called"
-    return analyze_batch(articles, _TABLE)
+    batch = analyze_batch(articles, _TABLE)
+    # The word table only grows, by hundreds of thousands of entries: freezing what is alive now
+    # keeps the cyclic garbage collector from walking all of it again on every full collection
+    # (~8% of a worker's time at a million passages). Refcounting still frees the batch.
+    gc.freeze()
+    return batch
 
 
 def analyze_batch(articles: list[tuple[str, str, str]], table: WordTable) -> AnalyzedBatch:
