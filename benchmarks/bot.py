@@ -24,6 +24,7 @@ Usage::
     .venv/bin/python benchmarks/bot.py                      # 100k passages, 200 questions/s
     .venv/bin/python benchmarks/bot.py --passages 10000 --rate 300 --seconds 10
     .venv/bin/python benchmarks/bot.py --phases closed --seconds 10   # one phase, e.g. to profile
+    .venv/bin/python benchmarks/bot.py --webhook            # updates POSTed to the bot, not polled
 
 The synthetic corpus comes from benchmarks/search.py's generator and is cached in --workdir.
 """
@@ -37,11 +38,13 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -81,12 +84,18 @@ def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
     return store, home
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def bot_child() -> None:
     """The bot process: the production services and Application, flood ceiling lifted."""
     import logging
 
     from bot.settings import load_settings
-    from bot.telegram.app import build_application, services_from_settings
+    from bot.telegram.app import build_application, parse_listen, services_from_settings, webhook_secret
 
     logging.basicConfig(level=logging.WARNING, format="bot: %(levelname)s %(name)s: %(message)s")
     settings = load_settings(dotenv=False)
@@ -94,7 +103,18 @@ def bot_child() -> None:
     application = build_application(
         services, token=TOKEN, api_base_url=settings.telegram_api_base_url, overall_max_rate=0
     )
-    application.run_polling(timeout=timedelta(seconds=10))
+    webhook = os.environ.get("BENCH_WEBHOOK_URL")
+    if webhook:  # as `wikiqa serve --webhook URL --listen HOST:PORT` runs it
+        host, port = parse_listen(urlsplit(webhook).netloc)
+        application.run_webhook(
+            listen=host,
+            port=port,
+            url_path=urlsplit(webhook).path.lstrip("/"),
+            webhook_url=webhook,
+            secret_token=webhook_secret(TOKEN),
+        )
+    else:
+        application.run_polling(timeout=timedelta(seconds=10))
 
 
 class Load:
@@ -273,13 +293,17 @@ async def run(args: argparse.Namespace) -> None:
         "WIKIQA_ADMIN_IDS": str(ADMIN_ID),
         "WIKIQA_RATE_LIMIT": "0",
     }
+    if args.webhook:
+        env["BENCH_WEBHOOK_URL"] = f"http://127.0.0.1:{free_port()}/telegram-hook"
     bot = subprocess.Popen([sys.executable, __file__, "--bot-child"], env=env, cwd=args.workdir)
     try:
-        await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=120, what="the bot to poll")
+        ready = (lambda: standin.webhook) if args.webhook else (lambda: standin.calls_of("getUpdates"))
+        await standin.wait_for(ready, timeout=120, what="the bot to take updates")
         load = Load(standin, questions)
         await load.open_loop(50, 3)  # warm-up: snapshot pages, connections, code paths
         load.reset()
-        print(f"{args.passages:,} passages, {USERS} users, bot process pid {bot.pid}, 2 cores shared")
+        mode = "webhook" if args.webhook else "long polling"
+        print(f"{args.passages:,} passages, {USERS} users, {mode}, bot process pid {bot.pid}, 2 cores shared")
         print(
             f"| phase | asked | answered | failed | answers/s | p50 ms | p99 ms | s | {CPU_COLUMN} "
             "| Bot API calls per answer |"
@@ -321,6 +345,9 @@ def main() -> None:
         type=lambda text: [p for p in text.split(",") if p],
         default=list(PHASES),
         help=f"comma-separated, from {','.join(PHASES)} (default: all, in this order)",
+    )
+    parser.add_argument(
+        "--webhook", action="store_true", help="the bot behind a webhook (the stand-in POSTs updates)"
     )
     asyncio.run(run(parser.parse_args()))
 

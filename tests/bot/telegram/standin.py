@@ -4,7 +4,9 @@ The real ``Application`` polls it through its base URL, so the tests exercise th
 real HTTP, real JSON, real retries. The stand-in
 
 - queues the updates a test creates (``message``, ``callback``, ``inline_query``) and hands them out
-  through long-polled ``getUpdates``;
+  through long-polled ``getUpdates``, or, once the bot has called ``setWebhook``, POSTs each one to
+  the webhook URL with the secret token header, over at most ``max_connections`` keep-alive
+  connections, as Telegram does;
 - answers ``sendMessage`` and ``editMessageText`` with realistic messages: the HTML is parsed as
   Telegram parses it (only Telegram's tags, balanced, ``<``/``&`` escaped, at most 4,096 characters
   after parsing) into plain text plus entities with UTF-16 offsets, and refused with a 400 otherwise;
@@ -23,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 MAX_TEXT_LENGTH = 4096
 
@@ -152,6 +154,24 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     return text, entities
 
 
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, keep-alive) of one HTTP/1.1 response, its body read and dropped."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("the webhook closed the connection")
+    status = int(status_line.split()[1])
+    length, keep_alive = 0, True
+    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection":
+            keep_alive = value != "close"
+    await reader.readexactly(length)
+    return status, keep_alive
+
+
 def _command_entities(text: str) -> list[dict[str, Any]]:
     """The entities Telegram attaches to a user's message: bot commands and @mentions."""
     entities = []
@@ -197,6 +217,9 @@ class StandIn:
         self._changed: asyncio.Condition | None = None
         self._server: asyncio.AbstractServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._deliveries: asyncio.Queue[dict[str, Any]] | None = None
+        self._deliverers: list[asyncio.Task] = []
+        self.delivered: list[tuple[int, int]] = []  # (update_id, HTTP status) of webhook deliveries
         self.port = 0
 
     # ----------------------------------------------------------------- server lifecycle
@@ -207,6 +230,7 @@ class StandIn:
         return self
 
     async def stop(self) -> None:
+        self._stop_deliveries()
         if self._server is not None:
             self._server.close()
             for writer in list(self._writers):
@@ -316,8 +340,67 @@ class StandIn:
         return next(counter)
 
     def _queue(self, payload: dict[str, Any]) -> None:
-        self._updates.append({"update_id": next(self._update_ids), **payload})
+        update = {"update_id": next(self._update_ids), **payload}
+        if self._deliveries is not None:
+            self._deliveries.put_nowait(update)
+            return
+        self._updates.append(update)
         self._notify()
+
+    # ----------------------------------------------------------------- webhook delivery
+    def _start_deliveries(self, params: dict[str, Any]) -> None:
+        self._stop_deliveries()
+        self._deliveries = asyncio.Queue()
+        for update in self._updates:  # pending updates go to the webhook now
+            self._deliveries.put_nowait(update)
+        self._updates = []
+        connections = int(params.get("max_connections") or 40)
+        self._deliverers = [
+            asyncio.get_running_loop().create_task(self._deliver(params["url"], params.get("secret_token")))
+            for _ in range(connections)
+        ]
+
+    def _stop_deliveries(self) -> None:
+        for task in self._deliverers:
+            task.cancel()
+        self._deliverers, self._deliveries = [], None
+
+    async def _deliver(self, url: str, secret: str | None) -> None:
+        """One delivery connection: POST queued updates one after another, keep-alive."""
+        assert self._deliveries is not None
+        queue = self._deliveries
+        parts = urlsplit(url)
+        head = (
+            f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nConnection: keep-alive\r\n"
+            + (f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n" if secret else "")
+        )
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+        try:
+            while True:
+                update = await queue.get()
+                body = json.dumps(update, ensure_ascii=False).encode()
+                status = 0
+                for _ in range(2):  # once more on a fresh connection if the kept one was closed
+                    try:
+                        if writer is None:
+                            reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
+                        assert reader is not None
+                        writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                        status, keep_alive = await _read_response(reader)
+                        if not keep_alive:
+                            writer.close()
+                            writer = None
+                        break
+                    except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+                        if writer is not None:
+                            writer.close()
+                        writer = None
+                self.delivered.append((update["update_id"], status))
+        finally:
+            if writer is not None:
+                writer.close()
 
     def _notify(self) -> None:
         if self._changed is None:
@@ -448,12 +531,14 @@ class StandIn:
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None
+        self._stop_deliveries()
         return True
 
     async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
         if not str(params.get("url", "")).startswith(("https://", "http://")):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = params
+        self._start_deliveries(params)
         return True
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:

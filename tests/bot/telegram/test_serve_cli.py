@@ -140,6 +140,12 @@ async def test_webhook_mode_registers_the_hook_and_answers_updates_posted_to_it(
         assert "Dnieper" in replies[0].result["text"]
         assert len(standin.sent_to(503)) == 1  # the forged update was not handled
         assert not standin.calls_of("getUpdates")
+
+        # Updates users send from now on are delivered by the stand-in, as Telegram would.
+        standin.message(standin.user(504), "Who founded Lviv?")
+        replies = await standin.wait_for(lambda: standin.sent_to(504), timeout=30, what="a delivered answer")
+        assert "Daniel" in replies[0].result["text"]
+        assert [status for _, status in standin.delivered] == [200]
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
