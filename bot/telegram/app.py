@@ -215,9 +215,12 @@ def services_from_settings(
     from bot.telegram.ratelimit import UserRateLimiter
     from retrieval.snapshot import LiveSnapshot
 
-    snapshots = LiveSnapshot(settings.snapshots_dir)
     workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
     pool = AnswerPool(settings.snapshots_dir, workers=workers) if workers > 0 else None
+    # With a pool, this process only reads snapshot facts (/about, /help): it needs no compiled
+    # search kernel, whose loading holds the GIL for a third of a second and stalled every reply
+    # when the snapshot was first read after a reindex.
+    snapshots = LiveSnapshot(settings.snapshots_dir, accelerate=pool is None)
     return BotServices(
         answerer=Answerer(snapshots),
         inline_answerer=Answerer(snapshots, quotes_per_page=10),
