@@ -93,6 +93,11 @@ class Analyzer:
         stem = self._stem
         return [(stem(word), start, end) for word, start, end in self._tokens(text)]
 
+    def words_with_terms(self, text: str) -> list[tuple[str, str, int, int]]:
+        """``(surface word, stem, start, end)`` for each kept word: both views in one pass."""
+        stem = self._stem
+        return [(word, stem(word), start, end) for word, start, end in self._tokens(text)]
+
     def match_spans(self, text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
         """Character spans of the words of ``text`` whose stem is in ``stems`` (for highlighting).
 

@@ -175,14 +175,13 @@ class WordTable:
         """
         joined = "\n".join(words)
         starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
-        spans = self.analyzer.terms_with_spans(joined)
-        surfaces = self.analyzer.surface_words(joined)
-        owners = np.searchsorted(starts, [start for _, start, _ in spans], side="right") - 1
-        if len(surfaces) != len(spans) or len(set(owners.tolist())) != len(spans):
+        kept = self.analyzer.words_with_terms(joined)
+        owners = np.searchsorted(starts, [start for _, _, start, _ in kept], side="right") - 1
+        if len(set(owners.tolist())) != len(kept):
             raise _NotWordLocal(joined[:80])
         terms = [_NO_TERM] * len(words)
         surface_ids = [-1] * len(words)
-        for (stem, _, _), surface, owner in zip(spans, surfaces, owners.tolist(), strict=True):
+        for (surface, stem, _, _), owner in zip(kept, owners.tolist(), strict=True):
             terms[owner] = self.term_id(stem)
             surface_ids[owner] = self.surface_id(surface)
         first = self._word_term.size

@@ -237,7 +237,7 @@ class Searcher:
         """The question's surface words with their stem's weight, shared among a stem's forms."""
         text = question[:MAX_QUESTION_CHARS]
         forms: dict[str, set[str]] = {}
-        for word, stem in zip(self.analyzer.surface_words(text), self.analyzer.terms(text), strict=True):
+        for word, stem, _, _ in self.analyzer.words_with_terms(text):
             if stem in stem_weights:
                 forms.setdefault(stem, set()).add(word)
         return {word: stem_weights[stem] / len(words) for stem, words in forms.items() for word in words}

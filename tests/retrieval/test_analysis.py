@@ -23,6 +23,15 @@ def test_spans_point_at_the_surface_words() -> None:
     assert [stem for stem, _, _ in spans] == Analyzer().terms(text)
 
 
+def test_words_with_terms_pair_each_surface_word_with_its_stem_and_span() -> None:
+    text = "The Normans’ armies Conquered England's ports."
+    analyzer = Analyzer()
+    kept = analyzer.words_with_terms(text)
+    assert [w for w, _, _, _ in kept] == analyzer.surface_words(text)
+    assert [(t, s, e) for _, t, s, e in kept] == analyzer.terms_with_spans(text)
+    assert kept[2][:2] == ("conquered", "conquer")
+
+
 def test_stop_word_only_and_empty_text_give_no_terms() -> None:
     assert Analyzer().terms("What is it that they were?") == []
     assert Analyzer().terms("") == []
