@@ -48,10 +48,10 @@ RETRY_AFTER_RETRIES = 3
 # httpcore checks every pooled connection (and, for each idle one, counts all the others) each
 # time a request starts or ends, so the pool's CPU cost grows faster than its size. 8 is enough
 # for both deployments: at Telegram's 30 messages/s and ~100 ms round trips about 3 requests are
-# in flight, and a local Bot API server answers in about a millisecond. Measured with 64 requests
-# in flight against the stand-in: 8 connections 1.25-1.4 ms of CPU per sendMessage, 12, 16 or 32
-# ~1.5 ms, 4 ~1.5 ms (requests queued for a connection are rescanned too). Requests beyond the
-# pool wait up to POOL_TIMEOUT.
+# in flight, and a local Bot API server answers in about a millisecond. benchmarks/bot_http.py,
+# 64 requests in flight: 8 connections 1.2-1.4 ms of CPU per sendMessage; 4, 12 or 16 ~1.3-1.7 ms;
+# 32 ~1.5-2.2 ms (requests queued for a connection are rescanned too). Requests beyond the pool
+# wait up to POOL_TIMEOUT.
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT_SECONDS = 30.0
 HEARTBEAT_FILE = "bot.heartbeat"
