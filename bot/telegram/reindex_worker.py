@@ -3,8 +3,8 @@
 Building a snapshot is CPU-heavy Python; in a thread of the bot it would hold the GIL and slow
 every answer. As a separate process it uses the other core, and the bot only reads the JSON lines
 it prints: ``{"progress": text}``, then ``{"done": counts}`` or ``{"error": sentence}``. Settings
-come from the environment the bot passes down. It lowers its own CPU priority (and so its build
-workers'), so that when the cores are busy, answering users comes first and the rebuild waits.
+come from the environment the bot passes down. It lowers its own CPU priority and analyses in
+this one process, so that answering users keeps a core and the rebuild waits.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from typing import Any
 
 PROGRESS_EVERY_SECONDS = 0.5
 NICENESS = 10
+# Analysis stays in this one process: with build workers on both cores, answers queued behind
+# them (open loop at 200 questions/s on 2 cores, benchmarks/bot.py: reply p99 60-375 ms over
+# three runs, against 42-70 ms over six this way). The rebuild takes about twice as long.
+BUILD_WORKERS = 0
 
 
 def emit(payload: dict[str, Any]) -> None:
@@ -58,7 +62,11 @@ def main() -> int:
             started = time.perf_counter()
             total = store.counts()[0]
             info = build_snapshot(
-                store, settings.snapshots_dir, source_url=settings.source_url, on_progress=on_progress
+                store,
+                settings.snapshots_dir,
+                source_url=settings.source_url,
+                on_progress=on_progress,
+                workers=BUILD_WORKERS,
             )
         finally:
             store.close()
