@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, OrderedDict
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +33,20 @@ TERM_CACHE = 200_000
 TITLE_CACHE = 100_000
 
 DEFAULT_RERANK = RerankParams()
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """A question analyzed once for everything a search needs: known term ids with their weights
+    and stems (question order, the rarest kept), and every kept word with its stem."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+    stems: list[str]
+    words: list[tuple[str, str]]
+
+    def stem_weights(self) -> dict[str, float]:
+        return dict(zip(self.stems, self.weights.tolist(), strict=True))
 
 
 class SnapshotLike(Protocol):
@@ -75,12 +90,14 @@ class Searcher:
 
     def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """Distinct known term ids of ``question`` and their weights (idf times query frequency)."""
-        ids, weights, _ = self._query(question)
-        return ids, weights
+        query = self._query(question)
+        return query.ids, query.weights
 
-    def _query(self, question: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Term ids, weights and stems of ``question``, in question order, the rarest kept."""
-        counts = Counter(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
+    def _query(self, question: str) -> _Query:
+        words = [
+            (word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question[:MAX_QUESTION_CHARS])
+        ]
+        counts = Counter(stem for _, stem in words)
         ids: list[int] = []
         freqs: list[int] = []
         stems: list[str] = []
@@ -91,14 +108,14 @@ class Searcher:
                 freqs.append(count)
                 stems.append(term)
         if not ids:
-            return np.zeros(0, dtype=np.int64), np.zeros(0), []
+            return _Query(np.zeros(0, dtype=np.int64), np.zeros(0), [], words)
         id_array = np.asarray(ids, dtype=np.int64)
         weights = self._idf[id_array] * np.asarray(freqs, dtype=np.float64)
         if len(ids) > MAX_QUERY_TERMS:
             keep = np.sort(np.argsort(-self._idf[id_array], kind="stable")[:MAX_QUERY_TERMS])
             id_array, weights = id_array[keep], weights[keep]
             stems = [stems[i] for i in keep.tolist()]
-        return id_array, weights, stems
+        return _Query(id_array, weights, stems, words)
 
     def _term_id(self, term: str) -> int | None:
         """The snapshot's id of ``term``, remembered: a lookup in the mmap-backed vocabulary is a
@@ -144,21 +161,22 @@ class Searcher:
         return ranked
 
     def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float, Any]]:
-        ids, weights, stems = self._query(question)
-        if len(ids) == 0:
+        query = self._query(question)
+        if len(query.ids) == 0:
             return []
         depth = max(self.rerank.depth, want * 3)
-        pids, first = self.snapshot.first_stage(ids, depth)
+        pids, first = self.snapshot.first_stage(query.ids, depth)
         pids = np.asarray(pids)
         first = np.asarray(first)
         keep = first > 0
         pids, first = pids[keep], first[keep]
         if len(pids) == 0:
             return []
-        final = rerank_scores(self._features(question, pids, first, ids, weights, stems), self.rerank)
+        source = _Prefetched(self.snapshot, pids)
+        final = rerank_scores(self._features(query, pids, first, source), self.rerank)
         passages: dict[int, Any] = {}
         if self.rerank.answer_type:
-            self._prefer_asked_type(question, pids, final, ids, passages)
+            self._prefer_asked_type(question, query, pids, final, source, passages)
         order = np.argsort(-final, kind="stable")
         chosen: list[tuple[int, float, Any]] = []
         taken: dict[str, list[tuple[int, int]]] = {}
@@ -177,7 +195,13 @@ class Searcher:
         return chosen
 
     def _prefer_asked_type(
-        self, question: str, pids: np.ndarray, final: np.ndarray, ids: np.ndarray, passages: dict[int, Any]
+        self,
+        question: str,
+        query: _Query,
+        pids: np.ndarray,
+        final: np.ndarray,
+        source: _Prefetched,
+        passages: dict[int, Any],
     ) -> None:
         """Raise, in place, the best few candidates whose best sentence holds what the question
         asks for (a number for "how many", a date for "when", a name for "who")."""
@@ -186,10 +210,10 @@ class Searcher:
             return
         top = np.argsort(-final, kind="stable")[:ANSWER_TYPE_DEPTH]
         bonus = self.rerank.answer_type * float(final[top[0]])
-        question_words = set(self.analyzer.surface_words(question[:MAX_QUESTION_CHARS]))
+        question_words = {word for word, _ in query.words}
         for row in top:
             pid = int(pids[row])
-            number = best_sentence(self.snapshot, pid, ids)
+            number = best_sentence(source, pid, query.ids)
             passage = passages[pid] = self.snapshot.passage(pid)
             if number is None or number >= len(passage.sentences):
                 continue
@@ -198,49 +222,33 @@ class Searcher:
                 final[row] += bonus
 
     def _features(
-        self,
-        question: str,
-        pids: np.ndarray,
-        first: np.ndarray,
-        ids: np.ndarray,
-        weights: np.ndarray,
-        stems: list[str],
+        self, query: _Query, pids: np.ndarray, first: np.ndarray, source: _Prefetched
     ) -> np.ndarray:
+        stem_weights = query.stem_weights()
         title_mass = None
         if self.rerank.title:
             title_mass = np.zeros(len(pids))
-            lookup = dict(zip(stems, weights.tolist(), strict=True))
             for row, pid in enumerate(pids.tolist()):
-                title_mass[row] = sum(lookup.get(t, 0.0) for t in self._title_terms(pid))
-        source = _Prefetched(self.snapshot, pids)
+                title_mass[row] = sum(stem_weights.get(t, 0.0) for t in self._title_terms(pid))
         context = None
         if self.rerank.context:
             params = self.snapshot.params
-            context = context_bm25(source, pids, ids, weights, k1=params.k1, b=params.b)
+            context = context_bm25(source, pids, query.ids, query.weights, k1=params.k1, b=params.b)
         exact_mass = None
         if self.rerank.exact:
-            word_weights = self._word_weights(question, dict(zip(stems, weights.tolist(), strict=True)))
+            word_weights = _word_weights(query.words, stem_weights)
             exact_mass = exact_word_mass([self.snapshot.text(pid) for pid in pids.tolist()], word_weights)
         return candidate_features(
             source,
             pids,
             first,
-            ids,
-            weights,
+            query.ids,
+            query.weights,
             self.rerank,
             title_mass=title_mass,
             context=context,
             exact_mass=exact_mass,
         )
-
-    def _word_weights(self, question: str, stem_weights: dict[str, float]) -> dict[str, float]:
-        """The question's surface words with their stem's weight, shared among a stem's forms."""
-        text = question[:MAX_QUESTION_CHARS]
-        forms: dict[str, set[str]] = {}
-        for word, stem, _, _ in self.analyzer.words_with_terms(text):
-            if stem in stem_weights:
-                forms.setdefault(stem, set()).add(word)
-        return {word: stem_weights[stem] / len(words) for stem, words in forms.items() for word in words}
 
     def _title_terms(self, pid: int) -> frozenset[str]:
         """Distinct stems of the passage's article title, cached per article."""
@@ -267,6 +275,15 @@ class Searcher:
             start=passage.start,
             end=passage.end,
         )
+
+
+def _word_weights(words: list[tuple[str, str]], stem_weights: dict[str, float]) -> dict[str, float]:
+    """The question's surface words with their stem's weight, shared among a stem's forms."""
+    forms: dict[str, set[str]] = {}
+    for word, stem in words:
+        if stem in stem_weights:
+            forms.setdefault(stem, set()).add(word)
+    return {word: stem_weights[stem] / len(same) for stem, same in forms.items() for word in same}
 
 
 class _Prefetched:
