@@ -48,11 +48,9 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
     from bot.answer import Answerer
     from retrieval.snapshot import LiveSnapshot
 
-    snapshots = LiveSnapshot(Path(snapshots_dir))
-    answerers = {
-        False: Answerer(snapshots, quotes_per_page=quotes_per_page),
-        True: Answerer(snapshots, quotes_per_page=inline_quotes),
-    }
+    # One answerer for chat and inline answers (inline ones ask for more quotes per page), so both
+    # share one searcher's caches and one speller.
+    answerer = Answerer(LiveSnapshot(Path(snapshots_dir)), quotes_per_page=quotes_per_page)
     frozen = False
     while True:
         try:
@@ -63,7 +61,8 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
             return
         question, page, inline = request
         try:
-            reply: tuple[bool, Any] = (True, answerers[inline].answer(question, page=page))
+            k = inline_quotes if inline else None
+            reply: tuple[bool, Any] = (True, answerer.answer(question, page=page, k=k))
         except Exception as err:  # the caller re-raises it; the worker stays up
             reply = (False, err)
         if not frozen and reply[0]:
@@ -205,9 +204,7 @@ class AnswerPool:
         if worker.process.is_alive():  # its pipe broke but it still runs: make sure it ends
             worker.process.terminate()
         worker.process.join(STOP_SECONDS)
-        log.error(
-            "an answer worker died (exit code %s); starting a new one", worker.process.exitcode
-        )
+        log.error("an answer worker died (exit code %s); starting a new one", worker.process.exitcode)
         self._pool[self._pool.index(worker)] = self._start_worker()
         self._fail(worker.waiting, WorkerDied("an answer worker died"))
 
