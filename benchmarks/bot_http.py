@@ -1,26 +1,36 @@
-"""CPU per sendMessage of the bot's HTTP client (python-telegram-bot over httpx) by pool size.
+"""CPU per sendMessage of the bot's HTTP client, against python-telegram-bot's stock one.
 
-The bot spends most of its own CPU per answer in sending the reply; httpcore's connection pool
-scans every connection (and counts the others for each idle one) whenever a request starts or ends,
-so its size matters. This sends ``--requests`` answer-sized HTML messages with a keyboard, ``--in-flight``
-at a time, to the Bot API stand-in running in another process, and reports this process's CPU time
-per request for each pool size, in alternating rounds (compare rounds, not single figures, on a
-shared machine).
+The bot spends most of its own CPU per answer in sending the reply. This sends ``--requests``
+answer-sized HTML messages with a keyboard, ``--in-flight`` at a time, to the Bot API stand-in
+running in another process, through python-telegram-bot's ``ExtBot`` with each client in turn:
+
+- ``aiohttp``: the bot's own (:mod:`bot.telegram.transport`), 8 connections;
+- ``httpx``: python-telegram-bot's ``HTTPXRequest``, 8 connections;
+- ``none``: no network at all, every call answered with a stored reply: what python-telegram-bot
+  itself costs (building the request, parsing the reply into a ``Message``).
+
+It reports this process's CPU time per request, in alternating rounds (compare rounds, not single
+figures, on a shared machine).
 
 Usage::
 
-    .venv/bin/python benchmarks/bot_http.py                          # pools 4,8,16,32; 64 in flight
-    .venv/bin/python benchmarks/bot_http.py --pools 8,32 --in-flight 8 --rounds 3
+    .venv/bin/python benchmarks/bot_http.py                          # 64 in flight, 2 rounds
+    .venv/bin/python benchmarks/bot_http.py --in-flight 4 --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+from telegram.request import BaseRequest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,16 +58,59 @@ async def serve() -> None:
     await asyncio.Event().wait()
 
 
-async def measure(port: int, pool: int, requests: int, in_flight: int) -> float:
-    """CPU milliseconds per sendMessage with a connection pool of ``pool``."""
+class StoredReply(BaseRequest):
+    """No network: each call gets the reply the stand-in gave to a call of the same method."""
+
+    def __init__(self, replies: dict[str, bytes]) -> None:
+        self.replies = replies
+
+    @property
+    def read_timeout(self) -> float:
+        return 5.0
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, url: str, method: str, request_data=None, **_timeouts) -> tuple[int, bytes]:
+        if request_data is not None:
+            _ = request_data.json_payload  # the encoding a real client does too
+        return 200, self.replies[url.rpartition("/")[2]]
+
+
+def clients(port: int) -> dict[str, Callable[[], BaseRequest]]:
+    from telegram.request import HTTPXRequest
+
+    from bot.telegram.app import CONNECTION_POOL_SIZE
+    from bot.telegram.transport import AiohttpRequest
+
+    replies = {}
+    for method, params in (("getMe", {}), ("sendMessage", {"chat_id": FIRST_CHAT, "text": TEXT})):
+        sample = urllib.request.Request(
+            f"http://127.0.0.1:{port}/bot{TOKEN}/{method}",
+            data=json.dumps(params).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(sample) as response:
+            replies[method] = response.read()
+    return {
+        "aiohttp": lambda: AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=30),
+        "httpx": lambda: HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=30),
+        "none": lambda: StoredReply(replies),
+    }
+
+
+async def measure(port: int, client: BaseRequest, requests: int, in_flight: int) -> float:
+    """CPU milliseconds per sendMessage through ``client``."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
     from telegram.ext import AIORateLimiter, ExtBot
-    from telegram.request import HTTPXRequest
 
     bot = ExtBot(
         TOKEN,
         base_url=f"http://127.0.0.1:{port}/bot",
-        request=HTTPXRequest(connection_pool_size=pool, pool_timeout=30),
+        request=client,
         rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
     )
     await bot.initialize()
@@ -89,7 +142,6 @@ def main() -> None:
         asyncio.run(serve())
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pools", default="4,8,16,32", help="connection pool sizes to compare")
     parser.add_argument("--in-flight", type=int, default=64, help="requests sent at once")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2)
@@ -97,11 +149,12 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
     try:
         port = int(server.stdout.readline())
+        makers = clients(port)
         print(f"{args.requests} sendMessage, {args.in_flight} in flight: CPU ms per request of this process")
         for round_ in range(1, args.rounds + 1):
             figures = [
-                f"pool {pool}: {asyncio.run(measure(port, pool, args.requests, args.in_flight)):.2f}"
-                for pool in map(int, args.pools.split(","))
+                f"{name} {asyncio.run(measure(port, make(), args.requests, args.in_flight)):.2f}"
+                for name, make in makers.items()
             ]
             print(f"round {round_}: " + ", ".join(figures), flush=True)
     finally:

@@ -33,6 +33,7 @@ from bot.settings import Settings
 from bot.telegram import admin, handlers
 from bot.telegram.inline import inline_query
 from bot.telegram.services import SERVICES_KEY, BotServices
+from bot.telegram.transport import AiohttpRequest
 from retrieval.errors import WikiqaError
 
 log = logging.getLogger(__name__)
@@ -45,18 +46,15 @@ COMMANDS = (
     BotCommand("start", "Start talking to me"),
 )
 RETRY_AFTER_RETRIES = 3
-# httpcore checks every pooled connection (and, for each idle one, counts all the others) each
-# time a request starts or ends, so the pool's CPU cost grows faster than its size. 8 is enough
-# for both deployments: at Telegram's 30 messages/s and ~100 ms round trips about 3 requests are
-# in flight, and a local Bot API server answers in about a millisecond. benchmarks/bot_http.py,
-# 64 requests in flight: 8 connections 1.2-1.4 ms of CPU per sendMessage; 4, 12 or 16 ~1.3-1.7 ms;
-# 32 ~1.5-2.2 ms (requests queued for a connection are rescanned too). Requests beyond the pool
-# wait up to POOL_TIMEOUT.
+# At Telegram's 30 messages/s and ~100 ms round trips about 3 requests are in flight, and a local
+# Bot API server answers in about a millisecond, so 8 connections serve both deployments;
+# requests beyond them wait up to POOL_TIMEOUT.
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT_SECONDS = 30.0
 HEARTBEAT_FILE = "bot.heartbeat"
 HEARTBEAT_SECONDS = 15.0
 CONCURRENT_UPDATES = 64
+HTTP_CLIENTS_KEY = "http_clients"
 
 
 def api_urls(base_url: str | None) -> tuple[str, str]:
@@ -83,8 +81,8 @@ def redact(text: str) -> str:
 def hide_in_logs(secret: str) -> None:
     """Replace ``secret`` by ``<token>`` in every log record from now on, whoever logs it.
 
-    httpx logs each request URL, and the Bot API puts the token in the URL; a record factory
-    catches that and anything else (exception texts included) before any handler sees it.
+    The Bot API puts the token in every request URL, which HTTP clients log and put in their
+    exception texts; a record factory catches those and anything else before any handler sees it.
     """
     global _factory_installed
     if len(secret) >= 8:
@@ -125,9 +123,9 @@ def build_application(
     """The bot with every handler wired. ``overall_max_rate=0`` lifts the 30 messages/s ceiling
     (for a local Bot API server); a 429 from Telegram is waited out up to ``max_retries`` times."""
     hide_in_logs(token)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     opt_in_to_timedelta_periods()
     base_url, base_file_url = api_urls(api_base_url)
+    clients = (AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS), AiohttpRequest(1))
     application = (
         ApplicationBuilder()
         .token(token)
@@ -139,14 +137,15 @@ def build_application(
             )
         )
         .concurrent_updates(concurrent_updates)
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .pool_timeout(POOL_TIMEOUT_SECONDS)
+        .request(clients[0])
+        .get_updates_request(clients[1])
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    application.bot_data[HTTP_CLIENTS_KEY] = clients
     add_handlers(application)
     return application
 
@@ -201,6 +200,10 @@ async def _post_shutdown(application: Application) -> None:
     if heartbeat is not None:
         heartbeat.cancel()
     application.bot_data[SERVICES_KEY].close()
+    # The bot closes its clients only if it started; after a failed start (a rejected token)
+    # they would stay open and aiohttp would complain at exit.
+    for client in application.bot_data[HTTP_CLIENTS_KEY]:
+        await client.shutdown()
     log.info("wikiqa bot stopped")
 
 
