@@ -18,7 +18,6 @@ from bot.answer_line import CANDIDATE_PASSAGES, answer_line, matched_terms
 from retrieval.hit import Hit, Span
 
 if TYPE_CHECKING:
-    from bot.suggest import Speller
     from retrieval.snapshot import Snapshot
 
 QUOTES_PER_PAGE = 3
@@ -132,9 +131,7 @@ class Answerer:
         self.min_coverage = min_coverage
         self._make_searcher = make_searcher
         self._lock = threading.Lock()
-        self._speller_build = threading.Lock()
         self._searcher: tuple[Any, SearchLike] | None = None
-        self._speller: tuple[Any, Speller] | None = None
 
     def snapshot(self) -> Snapshot:
         return self._snapshots()
@@ -150,31 +147,6 @@ class Answerer:
                 else:
                     self._searcher = (snapshot, self._make_searcher(snapshot))
             return self._searcher[1]
-
-    def _speller_for(self, snapshot: Snapshot) -> Speller:
-        """One speller per snapshot. It takes seconds to build on a large corpus, so it is built
-        outside the lock (questions keep being answered meanwhile) and at most once at a time."""
-        cached = self._speller
-        if cached is not None and cached[0] is snapshot:
-            return cached[1]
-        with self._speller_build:
-            cached = self._speller
-            if cached is None or cached[0] is not snapshot:
-                from bot.suggest import Speller
-
-                cached = (snapshot, Speller(snapshot.words))
-                self._speller = cached
-            return cached[1]
-
-    def warm(self) -> None:
-        """Prepare everything the current snapshot needs (searcher, speller) before questions come.
-
-        A long-running front end calls this at start-up and after a reindex, in a thread, so no
-        user's first misspelled question waits for the speller.
-        """
-        snapshot = self.snapshot()
-        self._searcher_for(snapshot)
-        self._speller_for(snapshot)
 
     def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
         """One page of the answer to ``question``; ``k`` overrides quotes per page."""
@@ -225,8 +197,7 @@ class Answerer:
         ]
         if not unknown:
             return ()
-        speller = self._speller_for(snapshot)
-        options = [(start, end, speller.corrections(word)) for start, end, word in unknown]
+        options = [(start, end, snapshot.spelling.corrections(word)) for start, end, word in unknown]
         options = [(start, end, found) for start, end, found in options if found]
         if not options:
             return ()

@@ -31,6 +31,7 @@ from retrieval.analysis import Analyzer
 from retrieval.arrays import ArrayWriter, StringTableWriter, fsync_dir
 from retrieval.index import BM25Params, assemble_csc, save_bm25s
 from retrieval.passages import batch_passage_spans
+from retrieval.spelling import write_spelling_index
 from retrieval.wordscan import PackedWordIds, find_words, pack_words
 
 # Separates text segments in a batch's joined text; never a word character, so the analyzer would
@@ -70,7 +71,7 @@ FILES = {
     "bag_tfs": "bags.tf.u16",
     "bag_nnz": "bags.nnz.npy",
 }
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: the spelling index (retrieval/spelling.py) is part of it
 
 
 @dataclass(slots=True)
@@ -610,6 +611,9 @@ class SnapshotWriter:
         words.extend(list(self._words))
         words.close()
         np.save(folder / FILES["word_counts"], self._word_counts[: len(self._words)])
+        write_spelling_index(
+            zip(self._words, self._word_counts[: len(self._words)].tolist(), strict=True), folder
+        )
         if self.keep_bags:
             np.save(folder / FILES["bag_nnz"], doc_nnz)
         else:

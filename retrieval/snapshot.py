@@ -49,6 +49,7 @@ from retrieval.build import (
 from retrieval.errors import SnapshotError
 from retrieval.index import Bm25Index, BM25Params, RankBm25Index
 from retrieval.lock import BuildLock
+from retrieval.spelling import SpellingIndex
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -313,6 +314,11 @@ class Snapshot:
         """Surface words of the corpus (case-folded, stop words dropped) -> occurrences."""
         counts = self._word_counts.tolist()
         return {self._words[i]: counts[i] for i in range(len(self._words))}
+
+    @cached_property
+    def spelling(self) -> SpellingIndex:
+        """The "did you mean" index of the corpus's words, built with the snapshot."""
+        return SpellingIndex(self.folder)
 
 
 def _folder_size(folder: Path) -> int:

@@ -7,8 +7,10 @@ check the service's own decisions; the CLI tests run the real retrieval stack en
 from __future__ import annotations
 
 import math
+import tempfile
 import threading
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,6 +20,7 @@ from bot.answer import MAX_PAGE, Answer, Answerer
 from retrieval.analysis import Analyzer
 from retrieval.hit import Hit
 from retrieval.passages import sentence_spans
+from retrieval.spelling import SpellingIndex, write_spelling_index
 
 PASSAGES = [
     (
@@ -54,6 +57,9 @@ class FakeSnapshot:
             df.update(set(self.analyzer.index_terms(title, text)))
             self.words.update(self.analyzer.surface_words(f"{title} {text}"))
         self.vocab = {term: i for i, term in enumerate(df)}
+        self._spelling_dir = tempfile.TemporaryDirectory()  # removed with the fake
+        write_spelling_index(self.words.items(), Path(self._spelling_dir.name))
+        self.spelling = SpellingIndex(Path(self._spelling_dir.name))
         n = len(passages)
         self._idf = np.array([math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in df])
 
@@ -230,26 +236,3 @@ def test_json_object_has_exactly_the_documented_keys():
     assert list(payload) == ["question", "answer", "no_match", "suggestions", "quotes", "took_ms"]
     assert set(payload["quotes"][0]) == {"text", "title", "article_id", "link", "score", "spans"}
     assert all(isinstance(span, list) and len(span) == 2 for span in payload["quotes"][0]["spans"])
-
-
-class CountingSnapshot(FakeSnapshot):
-    reads = 0
-
-    @property
-    def words(self):
-        CountingSnapshot.reads += 1
-        return self._words
-
-    @words.setter
-    def words(self, value):
-        self._words = value
-
-
-def test_warm_builds_the_speller_before_the_first_misspelled_question():
-    service = answerer(CountingSnapshot())
-    CountingSnapshot.reads = 0  # building the fake read them
-    service.warm()
-    assert CountingSnapshot.reads == 1
-    assert service.answer("Colective Securty").suggestions
-    assert service.answer("Tashknet").suggestions
-    assert CountingSnapshot.reads == 1
