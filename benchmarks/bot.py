@@ -84,6 +84,17 @@ def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
     return store, home
 
 
+def yardstick_ms() -> float:
+    """Best of five timings of one fixed pure-Python loop: machines of the same kind differ
+    severalfold in speed (and a busy one shows here), which this puts beside the figures."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(1_000_000))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -304,6 +315,8 @@ async def run(args: argparse.Namespace) -> None:
         load.reset()
         mode = "webhook" if args.webhook else "long polling"
         print(f"{args.passages:,} passages, {USERS} users, {mode}, bot process pid {bot.pid}, 2 cores shared")
+        yardstick = yardstick_ms()
+        print(f"machine yardstick: {yardstick:.0f} ms for one fixed pure-Python loop (figures scale with it)")
         print(
             f"| phase | asked | answered | failed | answers/s | p50 ms | p99 ms | s | {CPU_COLUMN} "
             "| Bot API calls per answer |"
