@@ -27,8 +27,6 @@ MAX_QUERY_TERMS = 48
 # How many hits a ranked list is computed for at least, so that pages 2 and 3 are cached.
 MIN_RANKED = 15
 
-# Term ids looked up and kept per searcher.
-TERM_CACHE = 200_000
 # Titles analyzed and kept per searcher (a title is short; 100k of them is a few tens of MB).
 TITLE_CACHE = 100_000
 
@@ -86,7 +84,6 @@ class Searcher:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
-        self._term_ids: dict[str, int | None] = {}
 
     def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
         """Distinct known term ids of ``question`` and their weights (idf times query frequency)."""
@@ -101,8 +98,9 @@ class Searcher:
         ids: list[int] = []
         freqs: list[int] = []
         stems: list[str] = []
+        vocab = self.snapshot.vocab  # remembers its lookups: questions reuse their words
         for term, count in counts.items():
-            term_id = self._term_id(term)
+            term_id = vocab.get(term)
             if term_id is not None:
                 ids.append(int(term_id))
                 freqs.append(count)
@@ -116,19 +114,6 @@ class Searcher:
             id_array, weights = id_array[keep], weights[keep]
             stems = [stems[i] for i in keep.tolist()]
         return _Query(id_array, weights, stems, words)
-
-    def _term_id(self, term: str) -> int | None:
-        """The snapshot's id of ``term``, remembered: a lookup in the mmap-backed vocabulary is a
-        binary search costing tens of microseconds, and questions reuse their words."""
-        try:
-            return self._term_ids[term]
-        except KeyError:
-            pass
-        if len(self._term_ids) >= TERM_CACHE:
-            self._term_ids.clear()
-        term_id = self.snapshot.vocab.get(term)
-        self._term_ids[term] = None if term_id is None else int(term_id)
-        return self._term_ids[term]
 
     def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question``, no two quoting overlapping text.

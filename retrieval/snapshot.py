@@ -70,6 +70,8 @@ PARALLEL_FROM_ARTICLES = 20_000
 # Wiki-style paths stay readable: only characters that would break a URL are escaped.
 _LINK_SAFE = "/:()_,!*'-.~@$;"
 _TOKEN_BYTES = np.dtype(np.int32).itemsize
+# Term lookups remembered per snapshot before the memory is cleared (a few tens of MB at most).
+LOOKUP_CACHE = 200_000
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,37 @@ class TermVocabulary(Mapping[str, int]):
     """term -> term id, looked up by binary search over the stored terms (nothing to load up front).
 
     A million-term dict takes ~0.5 s to build from disk; a question needs a handful of lookups.
+    Each lookup is remembered (known and unknown terms alike): a binary search reads a stored
+    term per probe, ~20 probes costing tens of microseconds, and every answer looks the same
+    question terms up several times (search, coverage, spelling), as later questions reuse them.
     """
 
     def __init__(self, terms: StringTable, sorted_ids: np.ndarray) -> None:
         self._terms = terms
-        self._sorted = sorted_ids
+        # A plain array: indexing an ``np.memmap`` goes through Python code on every probe.
+        self._sorted = np.asarray(sorted_ids)
+        self._known: dict[str, int | None] = {}
+
+    def get(self, term: str, default: int | None = None) -> int | None:
+        try:
+            term_id = self._known[term]
+        except KeyError:
+            term_id = self._search(term)
+            if len(self._known) >= LOOKUP_CACHE:
+                self._known.clear()
+            self._known[term] = term_id
+        return default if term_id is None else term_id
 
     def __getitem__(self, term: str) -> int:
+        term_id = self.get(term)
+        if term_id is None:
+            raise KeyError(term)
+        return term_id
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and self.get(term) is not None
+
+    def _search(self, term: str) -> int | None:
         key = term.encode("utf-8", "surrogatepass")
         terms, order = self._terms, self._sorted
         lo, hi = 0, len(order)
@@ -127,7 +153,7 @@ class TermVocabulary(Mapping[str, int]):
                 hi = mid
         if lo < len(order) and terms.raw(int(order[lo])) == key:
             return int(order[lo])
-        raise KeyError(term)
+        return None
 
     def __iter__(self) -> Iterator[str]:
         return (self._terms[i] for i in range(len(self._terms)))

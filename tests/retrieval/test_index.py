@@ -210,6 +210,17 @@ def test_vocabulary_maps_every_term_to_its_id(corpus_dir: Path) -> None:
     assert "no-such-term" not in vocab and vocab.get("zzzz") is None
 
 
+def test_vocabulary_answers_repeated_lookups_alike(corpus_dir: Path) -> None:
+    vocab = load_snapshot(corpus_dir).vocab
+    term = vocab.term(len(vocab) // 2)
+    for _ in range(2):
+        assert vocab.get(term) == vocab[term] == len(vocab) // 2 and term in vocab
+        assert vocab.get("no-such-term") is None and "no-such-term" not in vocab
+        assert vocab.get("no-such-term", -1) == -1
+        with pytest.raises(KeyError):
+            vocab["no-such-term"]
+
+
 def test_passage_links_escape_the_article_id(tmp_path: Path) -> None:
     store = fill_store(
         f"sqlite:///{tmp_path / 's.db'}",
