@@ -30,6 +30,9 @@ FEATURES = (
     "exact",
 )
 _COLUMN = {name: column for column, name in enumerate(FEATURES)}
+# Word characters as ``\b`` tells them apart from the rest (Unicode-aware, like the analyzer's).
+_WORD_RUN = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
 
 
 class TokenSource(Protocol):
@@ -228,10 +231,21 @@ def exact_word_mass(texts: list[str], word_weights: dict[str, float]) -> np.ndar
     """Per text, the summed weight of the distinct ``word_weights`` words it holds as whole words.
 
     Words are the analyzer's surface forms (case-folded, typographic apostrophes made plain), so
-    texts are folded the same way; all words are found in one pass of one pattern per text.
+    texts are folded the same way. Whole-word matching means what one pattern
+    ``\\b(?:w1|w2|…)\\b`` finds in a text. When every word is a plain run of word characters,
+    that is exactly the words that occur as a maximal run of them, which a substring search per
+    word finds several times faster than a regular expression scanning every character (and
+    without compiling one per question). A word with other characters (an inner apostrophe) can
+    span runs and hide the words inside it, so then the pattern itself is run.
     """
     out = np.zeros(len(texts))
     if not word_weights:
+        return out
+    if all(_WORD_RUN.fullmatch(word) for word in word_weights):
+        for row, text in enumerate(texts):
+            folded = text.casefold()
+            found = {word for word in word_weights if _holds_run(folded, word)}
+            out[row] = sum(word_weights[word] for word in found)
         return out
     alternatives = "|".join(re.escape(word) for word in sorted(word_weights, key=len, reverse=True))
     pattern = re.compile(rf"\b(?:{alternatives})\b")
@@ -239,6 +253,18 @@ def exact_word_mass(texts: list[str], word_weights: dict[str, float]) -> np.ndar
         found = set(pattern.findall(text.casefold().replace("’", "'")))
         out[row] = sum(word_weights[word] for word in found)
     return out
+
+
+def _holds_run(text: str, word: str) -> bool:
+    """Whether ``word``, made of word characters only, occurs in ``text`` as a maximal run of
+    word characters (what ``\\bword\\b`` matches)."""
+    start = text.find(word)
+    while start >= 0:
+        before = start == 0 or not _WORD_CHAR.match(text, start - 1)
+        if before and not _WORD_CHAR.match(text, start + len(word)):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 def rerank_scores(features: np.ndarray, params: RerankParams) -> np.ndarray:

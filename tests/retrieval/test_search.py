@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -240,6 +241,35 @@ def test_exact_words_count_whole_words_once_whatever_the_case() -> None:
     ]
     assert exact_word_mass(texts, weights).tolist() == [3.0, 0.0, 0.5, 0.0]
     assert exact_word_mass(texts, {}).tolist() == [0.0] * 4
+
+
+def _whole_word_pattern_mass(texts: list[str], weights: dict[str, float]) -> list[float]:
+    """The plain definition of the exact feature: one ``\\b(?:w1|w2|…)\\b`` pattern per text."""
+    alternatives = "|".join(re.escape(w) for w in sorted(weights, key=len, reverse=True))
+    pattern = re.compile(rf"\b(?:{alternatives})\b")
+    return [
+        sum(weights[w] for w in set(pattern.findall(t.casefold().replace("’", "'")))) for t in texts
+    ]
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {"strasse": 1.0, "σοφοσ": 2.0, "café": 4.0, "x_1": 8.0, "2011": 16.0, "neill": 32.0},
+        {"o'neill": 1.0, "neill": 2.0, "don't": 4.0, "rock": 8.0},
+        {"i̇stanbul": 1.0, "istanbul": 2.0, "signed": 4.0},
+    ],
+)
+def test_exact_words_are_what_one_whole_word_pattern_finds(weights: dict[str, float]) -> None:
+    texts = [
+        "Straße, STRASSE and strasse-side; ΣΟΦΟΣ σοφος.",
+        "Café cafés CAFÉ_ x_1 x_12 _x_1 2011th 2011. 20112011",
+        "O’Neill and O'Neill met Neill; don’t rock'n'roll, rock.",
+        "İstanbul istanbul signed-off unsigned signed",
+        "neillneill oneill o' neill",
+        "",
+    ]
+    assert exact_word_mass(texts, weights).tolist() == _whole_word_pattern_mass(texts, weights)
 
 
 def test_exact_feature_prefers_the_question_s_own_word_forms(tmp_path) -> None:
