@@ -63,6 +63,7 @@ class SnapshotLike(Protocol):
     def sentence_token_starts(self, pid: int) -> np.ndarray: ...
     def article_index(self, pid: int) -> int: ...
     def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
+    def passage_bounds(self, pids: np.ndarray) -> np.ndarray: ...
     def title(self, pid: int) -> str: ...
     def text(self, pid: int) -> str: ...
     def idf(self) -> np.ndarray: ...
@@ -78,9 +79,7 @@ class Searcher:
         self.analyzer: Analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.idf())
-        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float, Any]]]] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float]]]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
@@ -127,9 +126,9 @@ class Searcher:
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
-        return [self._hit(pid, score, passage, stems) for pid, score, passage in ranked[:k]]
+        return [self._hit(pid, score, self.snapshot.passage(pid), stems) for pid, score in ranked[:k]]
 
-    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float, Any]]:
+    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
         key = (question, per_article)
         with self._cache_lock:
             cached = self._cache.get(key)
@@ -145,7 +144,10 @@ class Searcher:
                 self._cache.popitem(last=False)
         return ranked
 
-    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float, Any]]:
+    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float]]:
+        """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
+        from one article. Overlaps are told from the stored passage bounds, so only the passages
+        shown (a page of the list) are ever decoded."""
         query = self._query(question)
         if len(query.ids) == 0:
             return []
@@ -159,22 +161,20 @@ class Searcher:
             return []
         source = _Prefetched(self.snapshot, pids)
         final = rerank_scores(self._features(query, pids, first, source), self.rerank)
-        passages: dict[int, Any] = {}
         if self.rerank.answer_type:
-            self._prefer_asked_type(question, query, pids, final, source, passages)
+            self._prefer_asked_type(question, query, pids, final, source)
         order = np.argsort(-final, kind="stable")
-        chosen: list[tuple[int, float, Any]] = []
-        taken: dict[str, list[tuple[int, int]]] = {}
-        for index in order:
-            pid = int(pids[index])
-            passage = passages.get(pid) or self.snapshot.passage(pid)
-            ranges = taken.setdefault(passage.article_id, [])
+        chosen: list[tuple[int, float]] = []
+        taken: dict[int, list[tuple[int, int]]] = {}
+        bounds = self.snapshot.passage_bounds(pids[order]).tolist()
+        for index, (article, start, end) in zip(order.tolist(), bounds, strict=True):
+            ranges = taken.setdefault(article, [])
             if per_article is not None and len(ranges) >= per_article:
                 continue
-            if any(passage.start < end and start < passage.end for start, end in ranges):
+            if any(start < taken_end and taken_start < end for taken_start, taken_end in ranges):
                 continue
-            ranges.append((passage.start, passage.end))
-            chosen.append((pid, float(final[index]), passage))
+            ranges.append((start, end))
+            chosen.append((int(pids[index]), float(final[index])))
             if len(chosen) >= want:
                 break
         return chosen
@@ -186,7 +186,6 @@ class Searcher:
         pids: np.ndarray,
         final: np.ndarray,
         source: _Prefetched,
-        passages: dict[int, Any],
     ) -> None:
         """Raise, in place, the best few candidates whose best sentence holds what the question
         asks for (a number for "how many", a date for "when", a name for "who")."""
@@ -199,7 +198,7 @@ class Searcher:
         for row in top:
             pid = int(pids[row])
             number = best_sentence(source, pid, query.ids)
-            passage = passages[pid] = self.snapshot.passage(pid)
+            passage = self.snapshot.passage(pid)
             if number is None or number >= len(passage.sentences):
                 continue
             start, end = passage.sentences[number]

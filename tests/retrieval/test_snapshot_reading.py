@@ -37,3 +37,17 @@ def test_title_and_article_indexes_agree_with_the_whole_passage(snapshot: Snapsh
         assert snapshot.title(pid) == snapshot.passage(pid).title
         assert indexes[pid] == snapshot.article_index(pid)
     assert len(set(indexes.tolist())) == 40
+
+
+def test_passage_bounds_agree_with_the_whole_passage(snapshot: Snapshot) -> None:
+    pids = np.array([7, 0, len(snapshot) - 1, 7])
+    bounds = snapshot.passage_bounds(pids).tolist()
+    for pid, (article, start, end) in zip(pids.tolist(), bounds, strict=True):
+        passage = snapshot.passage(pid)
+        assert (article, start, end) == (snapshot.article_index(pid), passage.start, passage.end)
+
+
+def test_article_indexes_stand_for_article_ids_one_to_one(snapshot: Snapshot) -> None:
+    indexes = snapshot.article_indexes(np.arange(len(snapshot))).tolist()
+    pairs = {(index, snapshot.passage(pid).article_id) for pid, index in enumerate(indexes)}
+    assert len(pairs) == len({i for i, _ in pairs}) == len({a for _, a in pairs})
