@@ -288,22 +288,23 @@ class Snapshot:
         """:meth:`passage_tokens` of many passages, each run of consecutive ids in one read.
 
         A search reads its candidates and their article neighbours, so most runs hold three
-        passages: one ``pread`` per run instead of one per passage.
+        passages: one ``pread`` per run instead of one per passage. The offset arithmetic is done
+        for all runs at once, and the runs' bytes are joined into one array that each passage's
+        tokens are a slice of.
         """
         unique = np.unique(np.asarray(pids, dtype=np.int64))
-        out: dict[int, np.ndarray] = {}
         if len(unique) == 0:
-            return out
-        for run in np.split(unique, np.flatnonzero(np.diff(unique) != 1) + 1):
-            bounds = self._token_offsets[run[0] : run[-1] + 2].astype(np.int64)
-            first = int(bounds[0])
-            tokens = np.frombuffer(
-                self._tokens.read(first * _TOKEN_BYTES, int(bounds[-1]) * _TOKEN_BYTES), np.int32
-            )
-            cuts = (bounds - first).tolist()
-            for i, pid in enumerate(run.tolist()):
-                out[pid] = tokens[cuts[i] : cuts[i + 1]]
-        return out
+            return {}
+        starts = self._token_offsets[unique]
+        ends = self._token_offsets[unique + 1]
+        first = np.flatnonzero(np.diff(unique, prepend=unique[0] - 2) != 1)
+        last = np.append(first[1:], len(unique)) - 1
+        run_starts = (starts[first] * _TOKEN_BYTES).tolist()
+        run_ends = (ends[last] * _TOKEN_BYTES).tolist()
+        runs = b"".join(self._tokens.read(a, b) for a, b in zip(run_starts, run_ends, strict=True))
+        tokens = np.frombuffer(runs, np.int32)
+        cuts = np.concatenate(([0], np.cumsum(ends - starts))).tolist()
+        return {pid: tokens[cuts[i] : cuts[i + 1]] for i, pid in enumerate(unique.tolist())}
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         """For each sentence of the passage, the index in :meth:`passage_tokens` where it starts."""
