@@ -8,6 +8,7 @@ snapshot it reads is immutable, and the few caches it keeps are guarded by a loc
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -250,5 +251,5 @@ def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
             weight[term] = float(idf.max()) if len(idf) else 1.0
     present = {stem for stem, _, _ in matched_terms(hit, wanted, analyzer)}
     present |= wanted.intersection(analyzer.terms(hit.title))
-    total = sum(weight.values())
-    return sum(weight[t] for t in present) / total if total > 0 else 0.0
+    total = math.fsum(weight.values())
+    return math.fsum(weight[t] for t in present) / total if total > 0 else 0.0

@@ -146,7 +146,9 @@ def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer | None
         df.update(cand.terms | cand.title)
     n = len(candidates)
     weight = {term: math.log(1 + n / (df[term] or 1)) for term in wanted}
-    total = sum(weight.values())
+    # Sums over sets go through math.fsum, exactly rounded in any order: a set's order changes
+    # with each process's hash seed, and plain sums then differ in the last bit and flip near-ties.
+    total = math.fsum(weight.values())
     bigrams = set(pairwise(question_terms))
     kind = asked_type(question)
     question_words = {w.casefold() for w in re.findall(r"\w+", question)}
@@ -158,11 +160,11 @@ def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer | None
         present = cand.terms
         if not present:
             continue
-        coverage = sum(weight[t] for t in present) / total
-        coverage += TITLE_SHARE * sum(weight[t] for t in cand.title - present) / total
+        coverage = math.fsum(weight[t] for t in present) / total
+        coverage += TITLE_SHARE * math.fsum(weight[t] for t in cand.title - present) / total
         if bigrams:
             coverage += BIGRAM_BONUS * len(bigrams & cand.bigrams) / len(bigrams)
-        coverage += PREVIOUS_SENTENCE_BONUS * sum(weight[t] for t in cand.previous - present) / total
+        coverage += PREVIOUS_SENTENCE_BONUS * math.fsum(weight[t] for t in cand.previous - present) / total
         relative = max(hits[cand.rank].score, 0.0) / top_score
         score = coverage * relative**RANK_EXPONENT
         if kind and holds_type(kind, cand.text, question_words):

@@ -10,6 +10,7 @@ fifty passages costs well under a millisecond.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -245,13 +246,13 @@ def exact_word_mass(texts: list[str], word_weights: dict[str, float]) -> np.ndar
         for row, text in enumerate(texts):
             folded = text.casefold()
             found = {word for word in word_weights if _holds_run(folded, word)}
-            out[row] = sum(word_weights[word] for word in found)
+            out[row] = math.fsum(word_weights[word] for word in found)
         return out
     alternatives = "|".join(re.escape(word) for word in sorted(word_weights, key=len, reverse=True))
     pattern = re.compile(rf"\b(?:{alternatives})\b")
     for row, text in enumerate(texts):
         found = set(pattern.findall(text.casefold().replace("’", "'")))
-        out[row] = sum(word_weights[word] for word in found)
+        out[row] = math.fsum(word_weights[word] for word in found)
     return out
 
 

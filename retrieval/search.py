@@ -7,6 +7,7 @@ so asking again for a longer list (page 2, page 3) costs a slice, not a search.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -213,7 +214,7 @@ class Searcher:
         if self.rerank.title:
             title_mass = np.zeros(len(pids))
             for row, pid in enumerate(pids.tolist()):
-                title_mass[row] = sum(stem_weights.get(t, 0.0) for t in self._title_terms(pid))
+                title_mass[row] = math.fsum(stem_weights.get(t, 0.0) for t in self._title_terms(pid))
         context = None
         if self.rerank.context:
             params = self.snapshot.params
