@@ -65,6 +65,7 @@ class SnapshotLike(Protocol):
     def article_index(self, pid: int) -> int: ...
     def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
     def passage_bounds(self, pids: np.ndarray) -> np.ndarray: ...
+    def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]: ...
     def title(self, pid: int) -> str: ...
     def text(self, pid: int) -> str: ...
     def idf(self) -> np.ndarray: ...
@@ -199,11 +200,11 @@ class Searcher:
         for row in top:
             pid = int(pids[row])
             number = best_sentence(source, pid, query.ids)
-            passage = self.snapshot.passage(pid)
-            if number is None or number >= len(passage.sentences):
+            sentences = self.snapshot.sentence_spans(pid)
+            if number is None or number >= len(sentences):
                 continue
-            start, end = passage.sentences[number]
-            if holds_type(kind, passage.text[start:end], question_words):
+            start, end = sentences[number]
+            if holds_type(kind, source.text(pid)[start:end], question_words):
                 final[row] += bonus
 
     def _features(
@@ -222,7 +223,7 @@ class Searcher:
         exact_mass = None
         if self.rerank.exact:
             word_weights = _word_weights(query.words, stem_weights)
-            exact_mass = exact_word_mass([self.snapshot.text(pid) for pid in pids.tolist()], word_weights)
+            exact_mass = exact_word_mass([source.text(pid) for pid in pids.tolist()], word_weights)
         return candidate_features(
             source,
             pids,
@@ -273,19 +274,27 @@ def _word_weights(words: list[tuple[str, str]], stem_weights: dict[str, float]) 
 
 class _Prefetched:
     """The snapshot as one search's rerank sees it: the candidates' tokens and their article
-    neighbours' (which the context feature reads) fetched together up front."""
+    neighbours' (which the context feature reads) fetched together up front, and each text read
+    at most once (the exact-word feature and the answer-type check both read them)."""
 
     def __init__(self, snapshot: SnapshotLike, pids: np.ndarray) -> None:
         self._snapshot = snapshot
         self.avgdl = snapshot.avgdl
         neighbours = (np.asarray(pids, dtype=np.int64)[:, None] + np.array([-1, 0, 1])).ravel()
         self._tokens = snapshot.passages_tokens(neighbours[(neighbours >= 0) & (neighbours < len(snapshot))])
+        self._texts: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._snapshot)
 
     def passage_tokens(self, pid: int) -> np.ndarray:
         return self._tokens[pid]
+
+    def text(self, pid: int) -> str:
+        text = self._texts.get(pid)
+        if text is None:
+            text = self._texts[pid] = self._snapshot.text(pid)
+        return text
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         return self._snapshot.sentence_token_starts(pid)

@@ -266,7 +266,6 @@ class Snapshot:
     def passage(self, pid: int) -> StoredPassage:
         article, ordinal, start, end = (int(v) for v in self._meta[pid])
         article_id = self._article_ids[article]
-        first, last = self._sentence_offsets[pid], self._sentence_offsets[pid + 1]
         return StoredPassage(
             passage_id=int(pid),
             article_id=article_id,
@@ -276,8 +275,13 @@ class Snapshot:
             start=start,
             end=end,
             ordinal=ordinal,
-            sentences=tuple((int(s), int(e)) for s, e in self._sentences[first:last].tolist()),
+            sentences=self.sentence_spans(pid),
         )
+
+    def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]:
+        """``(start, end)`` of each sentence of the passage, relative to its text."""
+        first, last = self._sentence_offsets[pid], self._sentence_offsets[pid + 1]
+        return tuple((int(s), int(e)) for s, e in self._sentences[first:last].tolist())
 
     def passage_tokens(self, pid: int) -> np.ndarray:
         """Term ids of ``analyzer.terms(passage.text)``, in order."""
