@@ -49,7 +49,7 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
     from retrieval.snapshot import LiveSnapshot
 
     # One answerer for chat and inline answers (inline ones ask for more quotes per page), so both
-    # share one searcher's caches and one speller.
+    # share one searcher's caches.
     answerer = Answerer(LiveSnapshot(Path(snapshots_dir)), quotes_per_page=quotes_per_page)
     frozen = False
     while True:

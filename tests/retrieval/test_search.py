@@ -247,9 +247,7 @@ def _whole_word_pattern_mass(texts: list[str], weights: dict[str, float]) -> lis
     """The plain definition of the exact feature: one ``\\b(?:w1|w2|…)\\b`` pattern per text."""
     alternatives = "|".join(re.escape(w) for w in sorted(weights, key=len, reverse=True))
     pattern = re.compile(rf"\b(?:{alternatives})\b")
-    return [
-        sum(weights[w] for w in set(pattern.findall(t.casefold().replace("’", "'")))) for t in texts
-    ]
+    return [sum(weights[w] for w in set(pattern.findall(t.casefold().replace("’", "'")))) for t in texts]
 
 
 @pytest.mark.parametrize(
