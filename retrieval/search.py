@@ -257,7 +257,7 @@ class Searcher:
             text=passage.text,
             score=score,
             spans=spans,
-            sentences=tuple(tuple(s) for s in passage.sentences),
+            sentences=passage.sentences,
             start=passage.start,
             end=passage.end,
         )

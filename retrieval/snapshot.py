@@ -281,7 +281,7 @@ class Snapshot:
     def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]:
         """``(start, end)`` of each sentence of the passage, relative to its text."""
         first, last = self._sentence_offsets[pid], self._sentence_offsets[pid + 1]
-        return tuple((int(s), int(e)) for s, e in self._sentences[first:last].tolist())
+        return tuple(map(tuple, self._sentences[first:last].tolist()))
 
     def passage_tokens(self, pid: int) -> np.ndarray:
         """Term ids of ``analyzer.terms(passage.text)``, in order."""
