@@ -96,10 +96,10 @@ def _p(samples: list[float], q: float) -> float:
 
 def speed(size: str, workdir: Path, questions: int) -> None:
     from bot.answer import Answerer
-    from bot.answer_line import CANDIDATE_PASSAGES
-    from retrieval.search import Searcher
-    from retrieval.snapshot import build_snapshot, current_version, load_snapshot
-    from retrieval.store import ArticleStore
+    from retrieval.index.snapshot import build_snapshot, current_version, load_snapshot
+    from retrieval.search.answer_line import CANDIDATE_PASSAGES
+    from retrieval.search.searcher import Searcher
+    from retrieval.storage.articles import ArticleStore
 
     bench = search_benchmark
     workdir.mkdir(parents=True, exist_ok=True)
@@ -176,11 +176,11 @@ def startup(runs: int) -> None:
 
 def calibrate() -> None:
     from bot.answer import MIN_COVERAGE, Answerer
-    from bot.answer_line import answer_line
-    from retrieval.evaluate import contains_answer
-    from retrieval.records import ArticleRecord
-    from retrieval.snapshot import build_snapshot, load_snapshot
-    from retrieval.store import ArticleStore
+    from retrieval.index.snapshot import build_snapshot, load_snapshot
+    from retrieval.search.answer_line import answer_line
+    from retrieval.search.evaluate import contains_answer
+    from retrieval.storage.articles import ArticleStore
+    from retrieval.storage.records import ArticleRecord
 
     squad = EVAL / "squad"
     with tempfile.TemporaryDirectory() as tmp:

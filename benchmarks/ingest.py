@@ -105,8 +105,8 @@ def _sql_bytes(dump: Path) -> int:
 
 def child(dump: Path, database: Path) -> None:
     """Run one ingest and print its figures as JSON (this runs in its own process)."""
-    from retrieval.ingest import ingest_paths
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
+    from retrieval.storage.ingest import ingest_paths
 
     store = ArticleStore(f"sqlite:///{database}")
     started, cpu_started = time.perf_counter(), time.process_time()

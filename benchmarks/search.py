@@ -54,7 +54,7 @@ SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 
 def _vocabulary(rng: np.random.Generator) -> list[str]:
     """Stop words first (the most frequent ranks, as in English), then made-up words."""
-    from retrieval.analysis import ENGLISH_STOP_WORDS
+    from retrieval.text.analysis import ENGLISH_STOP_WORDS
 
     stop = [w for w in ENGLISH_STOP_WORDS if len(w) > 1][:100]
     consonants, vowels = list("bcdfghklmnprstvz"), list("aeiou")
@@ -85,8 +85,8 @@ def _paragraph(words: list[str], ids: np.ndarray) -> str:
 
 def make_corpus(passages: int, path: Path) -> None:
     """A SQLite store of ``passages / 5`` articles of five ~120-word paragraphs each."""
-    from retrieval.records import ArticleRecord
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
+    from retrieval.storage.records import ArticleRecord
 
     rng = np.random.default_rng(SEED)
     words = _vocabulary(rng)
@@ -161,8 +161,8 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def task_wikiqa_build(store_path: str, snapshots: str) -> dict:
-    from retrieval.snapshot import build_snapshot
-    from retrieval.store import ArticleStore
+    from retrieval.index.snapshot import build_snapshot
+    from retrieval.storage.articles import ArticleStore
 
     store = ArticleStore(f"sqlite:///{store_path}")
     started = time.perf_counter()
@@ -177,7 +177,7 @@ def task_wikiqa_build(store_path: str, snapshots: str) -> dict:
 
 def task_wikiqa_serve(snapshots: str) -> dict:
     started = time.perf_counter()
-    from retrieval.snapshot import load_snapshot
+    from retrieval.index.snapshot import load_snapshot
 
     imported = time.perf_counter()
     snapshot = load_snapshot(Path(snapshots))
@@ -203,7 +203,7 @@ def task_wikiqa_serve(snapshots: str) -> dict:
         result["accelerate_s"] = round(time.perf_counter() - t, 2)
         result["first_stage_numba"] = first_stage_latency()
     try:
-        from retrieval.search import Searcher
+        from retrieval.search.searcher import Searcher
     except ImportError:
         return result
     searcher = Searcher(snapshot, cache_size=0)
@@ -217,7 +217,7 @@ def task_wikiqa_serve(snapshots: str) -> dict:
 
 
 def _passage_texts(snapshots: str) -> list[str]:
-    from retrieval.snapshot import load_snapshot
+    from retrieval.index.snapshot import load_snapshot
 
     snapshot = load_snapshot(Path(snapshots))
     return [snapshot._texts[i] for i in range(len(snapshot))]

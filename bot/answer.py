@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.answer_line import CANDIDATE_PASSAGES, answer_line, matched_terms
-from retrieval.hit import Hit, Span
+from retrieval.search.answer_line import CANDIDATE_PASSAGES, answer_line, matched_terms
+from retrieval.search.hit import Hit, Span
 
 if TYPE_CHECKING:
-    from retrieval.snapshot import Snapshot
+    from retrieval.index.snapshot import Snapshot
 
 QUOTES_PER_PAGE = 3
 # Beyond this page there is nothing new worth reading; it also bounds the work a "More" costs.
@@ -142,7 +142,7 @@ class Answerer:
         with self._lock:
             if self._searcher is None or self._searcher[0] is not snapshot:
                 if self._make_searcher is None:
-                    from retrieval.search import Searcher
+                    from retrieval.search.searcher import Searcher
 
                     self._searcher = (snapshot, Searcher(snapshot))
                 else:

@@ -18,7 +18,7 @@ from retrieval.errors import WikiqaError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from retrieval.snapshot import Snapshot
+    from retrieval.index.snapshot import Snapshot
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,9 +45,9 @@ def _say_to_stderr(text: str, end: str = "\n") -> None:
 
 def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:
     """Ingest the bundled corpus into the (empty) store and build the snapshot, in one line of output."""
-    from retrieval.ingest import ingest_paths
-    from retrieval.snapshot import build_snapshot
-    from retrieval.store import ArticleStore
+    from retrieval.index.snapshot import build_snapshot
+    from retrieval.storage.articles import ArticleStore
+    from retrieval.storage.ingest import ingest_paths
 
     data = sample_data_dir()
     started = time.perf_counter()
@@ -66,7 +66,7 @@ def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) 
 
 
 def store_is_empty(settings: Settings) -> bool:
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
 
     store = ArticleStore(settings.database_url)
     try:
@@ -83,7 +83,7 @@ def open_snapshot(settings: Settings, *, first_run: bool = True) -> Snapshot:
     rather than having a possibly long build start behind a question; a damaged snapshot is
     reported, never silently rebuilt.
     """
-    from retrieval.snapshot import current_version, load_snapshot
+    from retrieval.index.snapshot import current_version, load_snapshot
 
     if first_run and current_version(settings.snapshots_dir) is None and store_is_empty(settings):
         bootstrap(settings)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
 
 
 class Advance(Protocol):
@@ -24,7 +24,7 @@ def settings() -> Settings:
 
 
 def open_store(database_url: str | None = None) -> ArticleStore:
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
 
     return ArticleStore(database_url or settings().database_url)
 

@@ -71,9 +71,9 @@ def eval_(
     recall@100 over articles, each article ranked by its best passage.
     """
     from retrieval.errors import WikiqaError
-    from retrieval.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
-    from retrieval.search import Searcher
-    from retrieval.snapshot import load_snapshot
+    from retrieval.index.snapshot import load_snapshot
+    from retrieval.search.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
+    from retrieval.search.searcher import Searcher
 
     items = load_questions(questions)
     if limit:
@@ -90,7 +90,7 @@ def eval_(
             assert qrels is not None
             report = evaluate_beir(searcher, items, load_qrels(qrels), on_question=advance)  # type: ignore[arg-type]
         else:
-            from bot.answer_line import answer_line
+            from retrieval.search.answer_line import answer_line
 
             report = evaluate_squad(
                 searcher,

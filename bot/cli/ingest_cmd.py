@@ -43,7 +43,7 @@ def ingest(
         raise click.UsageError("give either PATH... or --from-db URL (one of the two).")
     if table != "wiki_article" and not from_db:
         raise click.UsageError("--table only applies with --from-db.")
-    from retrieval.ingest import ingest_database, ingest_paths
+    from retrieval.storage.ingest import ingest_database, ingest_paths
 
     store = _common.open_store(database)
     try:

@@ -221,7 +221,7 @@ def services_from_settings(
     from bot.telegram.journal import Journal
     from bot.telegram.keyboards import ButtonCodec
     from bot.telegram.ratelimit import UserRateLimiter
-    from retrieval.snapshot import LiveSnapshot
+    from retrieval.index.snapshot import LiveSnapshot
 
     workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
     pool = AnswerPool(settings.snapshots_dir, workers=workers) if workers > 0 else None
@@ -275,8 +275,8 @@ def ensure_snapshot(settings: Settings) -> None:
     """
     from bot.corpus import open_snapshot
     from retrieval.errors import SnapshotError
-    from retrieval.snapshot import build_snapshot
-    from retrieval.store import ArticleStore
+    from retrieval.index.snapshot import build_snapshot
+    from retrieval.storage.articles import ArticleStore
 
     try:
         open_snapshot(settings)

@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from retrieval.store import describe_db_error, open_engine
+from retrieval.storage.articles import describe_db_error, open_engine
 
 log = logging.getLogger(__name__)
 

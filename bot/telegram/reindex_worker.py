@@ -67,8 +67,8 @@ def main() -> int:
             emit({"progress": f"{done:,} of {total:,} articles analysed"})
 
     try:
-        from retrieval.snapshot import build_snapshot
-        from retrieval.store import ArticleStore
+        from retrieval.index.snapshot import build_snapshot
+        from retrieval.storage.articles import ArticleStore
 
         store = ArticleStore(settings.database_url)
         try:

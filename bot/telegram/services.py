@@ -37,7 +37,7 @@ class AnswererLike(Protocol):
 
 
 class SnapshotSource(Protocol):
-    """A source of the live snapshot (``retrieval.snapshot.LiveSnapshot``)."""
+    """A source of the live snapshot (``retrieval.index.snapshot.LiveSnapshot``)."""
 
     def current(self) -> Any: ...
 

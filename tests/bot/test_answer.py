@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from bot.answer import MAX_PAGE, Answer, Answerer
-from retrieval.analysis import Analyzer
-from retrieval.hit import Hit
-from retrieval.passages import sentence_spans
-from retrieval.spelling import SpellingIndex, write_spelling_index
+from retrieval.index.spelling import SpellingIndex, write_spelling_index
+from retrieval.search.hit import Hit
+from retrieval.text.analysis import Analyzer
+from retrieval.text.passages import sentence_spans
 
 PASSAGES = [
     (

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.answer_line import answer_line
-from retrieval.hit import Hit
-from retrieval.passages import sentence_spans
+from retrieval.search.answer_line import answer_line
+from retrieval.search.hit import Hit
+from retrieval.text.passages import sentence_spans
 
 
 def hit(text: str, score: float, title: str = "Treaty", pid: int = 0) -> Hit:

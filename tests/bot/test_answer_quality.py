@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answerer
-from bot.answer_line import answer_line
-from retrieval.evaluate import contains_answer
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import build_snapshot, load_snapshot
-from retrieval.store import ArticleStore
+from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.search.answer_line import answer_line
+from retrieval.search.evaluate import contains_answer
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 pytestmark = pytest.mark.eval
 

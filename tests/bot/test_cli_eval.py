@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.errors import SnapshotError, WikiqaError
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import build_snapshot
-from retrieval.store import ArticleStore
+from retrieval.index.snapshot import build_snapshot
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 ARTICLES = [
     ArticleRecord("Kyiv", "Kyiv", "Kyiv is the capital of Ukraine. It stands on the Dnieper river.", None),

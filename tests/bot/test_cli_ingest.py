@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.settings import load_settings
 from retrieval.errors import SourceError
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SUMMARY = r"^\d+ new, \d+ updated, \d+ unchanged, \d+ empty in \d+\.\d s\n$"

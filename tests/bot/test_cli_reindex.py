@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import current_version, load_snapshot
+from retrieval.index.snapshot import current_version, load_snapshot
+from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
 WIKIQA = str(Path(sys.executable).parent / "wikiqa")

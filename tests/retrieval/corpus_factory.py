@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from retrieval.records import ArticleRecord
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 WORDS = tuple(
     [

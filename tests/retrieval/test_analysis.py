@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from retrieval.analysis import Analyzer
+from retrieval.text.analysis import Analyzer
 
 
 def test_terms_are_case_folded_stemmed_and_without_stop_words() -> None:

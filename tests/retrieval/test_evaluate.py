@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import evaluate as ev
 from retrieval.errors import SourceError
-from retrieval.hit import Hit
+from retrieval.search import evaluate as ev
+from retrieval.search.hit import Hit
 
 
 def _hit(text: str, article_id: str = "A", pid: int = 0) -> Hit:

@@ -9,11 +9,11 @@ import bm25s
 import numpy as np
 import pytest
 
-from retrieval import build
-from retrieval.analysis import Analyzer
-from retrieval.index import BM25Params, assemble_csc, idf_values, term_weights
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import Snapshot, build_snapshot, load_snapshot
+from retrieval.index import writer as build
+from retrieval.index.bm25 import BM25Params, assemble_csc, idf_values, term_weights
+from retrieval.index.snapshot import Snapshot, build_snapshot, load_snapshot
+from retrieval.storage.records import ArticleRecord
+from retrieval.text.analysis import Analyzer
 from tests.retrieval.corpus_factory import WORDS, fill_store, make_records
 
 SOURCE = "https://en.wikipedia.org/wiki/{article_id}"

@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from retrieval.errors import SourceError, StoreError
-from retrieval.ingest import ingest_database, ingest_paths
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.ingest import ingest_database, ingest_paths
 
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from retrieval.errors import SourceError
-from retrieval.ingest.jsonl import read_jsonl
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.jsonl import read_jsonl
+from retrieval.storage.records import ArticleRecord
 
 
 def read(data: bytes, on_bad=None) -> list[ArticleRecord]:

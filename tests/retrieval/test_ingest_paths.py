@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.errors import SourceError
-from retrieval.ingest import IngestReport, ingest_paths
-from retrieval.store import ArticleStore, UpsertCounts
+from retrieval.storage.articles import ArticleStore, UpsertCounts
+from retrieval.storage.ingest import IngestReport, ingest_paths
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SEED = DATA / "000_ecac3c3d765524ba.txt"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from retrieval.ingest import ingest_paths
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.ingest import ingest_paths
 
 SQUAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval" / "squad"
 

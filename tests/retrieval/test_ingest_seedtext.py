@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from retrieval.errors import SourceError
-from retrieval.ingest.seedtext import read_seed
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.seedtext import read_seed
+from retrieval.storage.records import ArticleRecord
 
 SEED = Path(__file__).resolve().parents[2] / "data" / "000_ecac3c3d765524ba.txt"
 INSERT = (

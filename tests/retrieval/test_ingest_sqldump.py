@@ -7,8 +7,8 @@ import io
 import pytest
 
 from retrieval.errors import SourceError
-from retrieval.ingest import sqldump
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest import sqldump
+from retrieval.storage.records import ArticleRecord
 
 HEADER = """/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB
 --
@@ -171,7 +171,7 @@ def test_rows_of_other_tables_and_qualified_names_are_told_apart() -> None:
 def test_a_gzip_stream_reads_like_the_plain_one(tmp_path) -> None:
     import gzip
 
-    from retrieval.ingest import read_path
+    from retrieval.storage.ingest import read_path
 
     path = tmp_path / "dump.sql.gz"
     path.write_bytes(gzip.compress(extended_dump()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 
-from retrieval.passages import HARD_CAP_CHARS, cut_passages, sentence_spans
+from retrieval.text.passages import HARD_CAP_CHARS, cut_passages, sentence_spans
 
 
 def _sentence(i: int) -> str:
@@ -91,7 +91,7 @@ def test_offsets_hold_for_odd_whitespace() -> None:
 
 def _reference_sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """The splitter's rules written the plain way: walk back over each stop's word, strip every span."""
-    from retrieval.passages import _ABBREVIATIONS, _SENTENCE_END
+    from retrieval.text.passages import _ABBREVIATIONS, _SENTENCE_END
 
     end = len(text) if end is None else end
     spans, begin = [], start
@@ -142,7 +142,7 @@ def test_sentence_spans_follow_the_plain_rules_on_random_text() -> None:
 
 
 def test_batch_splitter_reads_the_sentence_end_pattern_it_was_written_for() -> None:
-    from retrieval import passages
+    from retrieval.text import passages
 
     # _paragraph_sentences encodes this pattern's classes and runs; change both together.
     assert passages._SENTENCE_END.pattern == r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])"
@@ -155,13 +155,13 @@ def test_batch_sentence_ends_are_sentence_spans_of_each_paragraph() -> None:
 
     import numpy as np
 
-    from retrieval.passages import (
+    from retrieval.text.passages import (
         _ARTICLE_SEPARATOR,
         _paragraph_sentences,
         _paragraph_spans,
         batch_passage_spans,
     )
-    from retrieval.wordscan import code_points
+    from retrieval.text.wordscan import code_points
 
     rng = random.Random(9)
     words = ["Dr", "e.g", "U.S", "J", "Sept", "approx", "ſt", "Ünï", "ǅ", "word", "x" * 1300]

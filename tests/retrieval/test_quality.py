@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.evaluate import BeirQuery, SquadQuestion, evaluate_beir, evaluate_squad, load_qrels
-from retrieval.records import ArticleRecord
-from retrieval.search import Searcher
-from retrieval.snapshot import build_snapshot, load_snapshot
-from retrieval.store import ArticleStore
+from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.search.evaluate import BeirQuery, SquadQuestion, evaluate_beir, evaluate_squad, load_qrels
+from retrieval.search.searcher import Searcher
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 pytestmark = pytest.mark.eval
 

@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from retrieval.answer_type import asked_type, holds_type
-from retrieval.records import ArticleRecord
-from retrieval.rerank import FEATURES, RerankParams, candidate_features, context_bm25, exact_word_mass
-from retrieval.search import MAX_QUESTION_CHARS, Searcher, _word_weights
-from retrieval.snapshot import build_snapshot, load_snapshot
-from retrieval.store import ArticleStore
+from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.search.answer_type import asked_type, holds_type
+from retrieval.search.rerank import FEATURES, RerankParams, candidate_features, context_bm25, exact_word_mass
+from retrieval.search.searcher import MAX_QUESTION_CHARS, Searcher, _word_weights
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 FILLER = "The valley has farms, roads and small villages along the old trade route. " * 3
 

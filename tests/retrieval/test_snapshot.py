@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from retrieval.errors import SnapshotError
-from retrieval.lock import BuildLock, is_locked
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import (
+from retrieval.index.lock import BuildLock, is_locked
+from retrieval.index.snapshot import (
     CURRENT,
     LOCK_FILE,
     LiveSnapshot,
@@ -22,7 +21,8 @@ from retrieval.snapshot import (
     current_version,
     load_snapshot,
 )
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
 SOURCE = "https://en.wikipedia.org/wiki/{article_id}"
@@ -77,7 +77,7 @@ def test_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path) -> Non
 
 HOLD_LOCK = """
 import pathlib, sys
-from retrieval.lock import BuildLock
+from retrieval.index.lock import BuildLock
 BuildLock(pathlib.Path(sys.argv[1])).acquire()
 print("held", flush=True)
 sys.stdin.read()
@@ -124,7 +124,7 @@ def test_failed_build_leaves_the_live_snapshot_alone(tmp_path: Path, monkeypatch
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("retrieval.build.save_bm25s", broken)
+    monkeypatch.setattr("retrieval.index.writer.save_bm25s", broken)
     with pytest.raises(OSError, match="disk full"):
         _build(store, snapshots)
     assert current_version(snapshots) == live

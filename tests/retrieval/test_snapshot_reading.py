@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.snapshot import Snapshot, build_snapshot, load_snapshot
+from retrieval.index.snapshot import Snapshot, build_snapshot, load_snapshot
 from tests.retrieval.corpus_factory import fill_store, make_records
 
 

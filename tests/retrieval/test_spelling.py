@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from retrieval.spelling import (
+from retrieval.index.spelling import (
     MAX_DISTANCE,
     MAX_WORDS,
     SpellingIndex,

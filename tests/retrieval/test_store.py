@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from retrieval.errors import SourceError
-from retrieval.records import ArticleRecord
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 
 
 def rec(
@@ -63,7 +63,7 @@ def test_iter_articles_pages_through_everything_in_id_order(store_url: str) -> N
 
 
 def test_seen_keys_tell_recent_and_earlier_ids_apart(monkeypatch: pytest.MonkeyPatch) -> None:
-    from retrieval.store import SeenKeys
+    from retrieval.storage.articles import SeenKeys
 
     monkeypatch.setattr(SeenKeys, "RECENT", 4)
     seen = SeenKeys()
@@ -74,7 +74,7 @@ def test_seen_keys_tell_recent_and_earlier_ids_apart(monkeypatch: pytest.MonkeyP
 
 
 def test_a_duplicate_batches_apart_is_still_caught(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
-    import retrieval.store as store_module
+    import retrieval.storage.articles as store_module
 
     monkeypatch.setattr(store_module, "UPSERT_BATCH", 3)
     monkeypatch.setattr(store_module.SeenKeys, "RECENT", 2)

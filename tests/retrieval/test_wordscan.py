@@ -6,8 +6,8 @@ import random
 
 import numpy as np
 
-from retrieval import analysis
-from retrieval.wordscan import (
+from retrieval.text import analysis
+from retrieval.text.wordscan import (
     PACKED_CHARS,
     WORD_PATTERN,
     PackedWordIds,

@@ -14,9 +14,9 @@ import pytest
 from bot.settings import Settings
 from bot.telegram.app import build_application, services_from_settings
 from bot.telegram.services import BotServices
-from retrieval.records import ArticleRecord
-from retrieval.snapshot import build_snapshot
-from retrieval.store import ArticleStore
+from retrieval.index.snapshot import build_snapshot
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
 from tests.bot.telegram.standin import BOT_USER, StandIn
 
 TOKEN = "700000001:AAF-standin-secret-token-value"

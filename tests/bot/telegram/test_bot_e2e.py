@@ -15,7 +15,7 @@ from bot.answer import Answer, Quote
 from bot.telegram.handlers import TYPING_AFTER_SECONDS
 from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
-from retrieval.store import ArticleStore
+from retrieval.storage.articles import ArticleStore
 from tests.bot.telegram.conftest import ADMIN_ID, ARTICLES, TOKEN, Harness, keyboard_data, records
 from tests.bot.telegram.standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
 

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.ingest.sqldump import DumpReader
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.sqldump import DumpReader
+from retrieval.storage.records import ArticleRecord
 
 MAX_BYTES = 64 << 20
 _INSERT_LINE_RE = re.compile(r"^\s*(?:INSERT|REPLACE)\s", re.I)

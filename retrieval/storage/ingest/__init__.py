@@ -1,5 +1,5 @@
 """Ingestion: articles from seed text files, SQL dumps, JSONL, folders of these, or a live table,
-upserted into the :class:`~retrieval.store.ArticleStore`, one transaction per source.
+upserted into the :class:`~retrieval.storage.articles.ArticleStore`, one transaction per source.
 
 A bad row stops its source, and that source's transaction rolls back, unless ``skip_bad`` is
 set; then the row is listed in :attr:`IngestReport.skipped` and the rest is committed.
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import SourceError
-from retrieval.ingest.database import BATCH, read_table
-from retrieval.ingest.rows import TABLE
-from retrieval.ingest.sources import expand_paths, read_path
-from retrieval.records import ArticleRecord
-from retrieval.store import ArticleStore, UpsertCounts, raise_bad_row, safe_url
+from retrieval.storage.articles import ArticleStore, UpsertCounts, raise_bad_row, safe_url
+from retrieval.storage.ingest.live_table import BATCH, read_table
+from retrieval.storage.ingest.rows import TABLE
+from retrieval.storage.ingest.sources import expand_paths, read_path
+from retrieval.storage.records import ArticleRecord
 
 __all__ = ["IngestReport", "ingest_database", "ingest_paths", "read_path"]
 

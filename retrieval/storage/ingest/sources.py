@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.ingest.jsonl import read_jsonl
-from retrieval.ingest.seedtext import read_seed
-from retrieval.ingest.sqldump import read_dump
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.jsonl import read_jsonl
+from retrieval.storage.ingest.seedtext import read_seed
+from retrieval.storage.ingest.sqldump import read_dump
+from retrieval.storage.records import ArticleRecord
 
 Reader = Callable[[BinaryIO, str, Callable[[SourceError], None]], Iterator[ArticleRecord]]
 READERS: dict[str, Reader] = {".txt": read_seed, ".sql": read_dump, ".jsonl": read_jsonl}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.ingest.rows import BadRow
+from retrieval.storage.ingest.rows import BadRow
 
 # A quoted string's body: runs of plain bytes between escapes (\x) or doubled quotes ('').
 STRING_BODY = rb"[^'\\]*+(?:(?:\\.|'')[^'\\]*+)*+"

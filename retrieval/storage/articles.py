@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from retrieval.errors import SourceError, StoreError
-from retrieval.records import ArticleRecord
+from retrieval.storage.records import ArticleRecord
 
 UPSERT_BATCH = 1000
 READ_BATCH = 1000

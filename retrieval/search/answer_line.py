@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 
-from retrieval.analysis import Analyzer
-from retrieval.answer_type import asked_type, holds_type
-from retrieval.hit import Hit
+from retrieval.search.answer_type import asked_type, holds_type
+from retrieval.search.hit import Hit
+from retrieval.text.analysis import Analyzer
 
 CANDIDATE_PASSAGES = 4
 RANK_EXPONENT = 2.0

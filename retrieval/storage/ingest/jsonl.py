@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.ingest.rows import BadRow, record_from_row
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.rows import BadRow, record_from_row
+from retrieval.storage.records import ArticleRecord
 
 
 def read_jsonl(

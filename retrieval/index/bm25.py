@@ -208,7 +208,7 @@ class Bm25Index:
         """Score with the compiled kernel from now on (compiled or loaded from cache, and warmed up
         here); False when numba is not installed."""
         try:
-            from retrieval.accel import accumulate, take_best
+            from retrieval.index.bm25_kernel import accumulate, take_best
         except ImportError:
             return False
         self._columns = (self.data, self.indices, self.indptr)

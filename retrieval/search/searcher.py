@@ -15,10 +15,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval.analysis import Analyzer
-from retrieval.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
-from retrieval.hit import Hit, Span
-from retrieval.rerank import RerankParams, candidate_features, context_bm25, exact_word_mass, rerank_scores
+from retrieval.search.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
+from retrieval.search.hit import Hit, Span
+from retrieval.search.rerank import (
+    RerankParams,
+    candidate_features,
+    context_bm25,
+    exact_word_mass,
+    rerank_scores,
+)
+from retrieval.text.analysis import Analyzer
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.

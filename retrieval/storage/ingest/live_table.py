@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from retrieval.errors import SourceError
-from retrieval.ingest.rows import TABLE, TEXT_COLUMNS, BadRow, record_from_row
-from retrieval.records import ArticleRecord
-from retrieval.store import safe_url
+from retrieval.storage.articles import safe_url
+from retrieval.storage.ingest.rows import TABLE, TEXT_COLUMNS, BadRow, record_from_row
+from retrieval.storage.records import ArticleRecord
 
 BATCH = 1000
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.wordscan import code_points, every_character
+from retrieval.text.wordscan import code_points, every_character
 
 Span = tuple[int, int]
 PassageSpan = tuple[int, int, list[Span]]  # start, end, sentences

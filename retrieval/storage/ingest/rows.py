@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from retrieval.records import ArticleRecord
+from retrieval.storage.records import ArticleRecord
 
 TABLE = "wiki_article"
 COLUMNS = ("id", "article_id", "title", "article", "img_url")

@@ -33,9 +33,12 @@ from urllib.parse import quote
 
 import numpy as np
 
-from retrieval.analysis import Analyzer
-from retrieval.arrays import OFFSET_DTYPE, BlobReader, StringTable, fsync_dir, map_array
-from retrieval.build import (
+from retrieval.errors import SnapshotError
+from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, fsync_dir, map_array
+from retrieval.index.bm25 import Bm25Index, BM25Params, RankBm25Index
+from retrieval.index.lock import BuildLock
+from retrieval.index.spelling import SpellingIndex
+from retrieval.index.writer import (
     FILES,
     SNAPSHOT_FORMAT,
     AnalyzedBatch,
@@ -46,15 +49,12 @@ from retrieval.build import (
     article_batches,
     init_worker,
 )
-from retrieval.errors import SnapshotError
-from retrieval.index import Bm25Index, BM25Params, RankBm25Index
-from retrieval.lock import BuildLock
-from retrieval.spelling import SpellingIndex
+from retrieval.text.analysis import Analyzer
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from retrieval.store import ArticleStore
+    from retrieval.storage.articles import ArticleStore
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ A dump needs only a sliver of SQL understood: comments (``/*!...*/`` and ``/*M!.
 statement boundaries, ``DELIMITER``, ``CREATE TABLE`` column order and ``INSERT ... VALUES``
 tuples. Each is a compiled regex matched against a sliding byte buffer, and quoted strings are
 found with bytes.find, so the bulk of the bytes is scanned in C and Python runs once per value.
-Strings are unescaped and decoded one at a time (:mod:`retrieval.ingest.sqlvalues`), which lets
+Strings are unescaped and decoded one at a time (:mod:`retrieval.storage.ingest.sqlvalues`), which lets
 bad UTF-8 or a broken escape be reported with its line while the rest of the file carries on
 (``--skip-bad``).
 
@@ -28,9 +28,9 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.ingest.rows import COLUMNS, TABLE, TEXT_COLUMNS, BadRow, record_from_row
-from retrieval.ingest.sqlvalues import STRING_BODY, Value, decode_value, string_end
-from retrieval.records import ArticleRecord
+from retrieval.storage.ingest.rows import COLUMNS, TABLE, TEXT_COLUMNS, BadRow, record_from_row
+from retrieval.storage.ingest.sqlvalues import STRING_BODY, Value, decode_value, string_end
+from retrieval.storage.records import ArticleRecord
 
 CHUNK = 4 << 20
 MAX_PENDING = 64 << 20

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from retrieval.errors import SourceError
-from retrieval.hit import Hit
+from retrieval.search.hit import Hit
 
 AnswerLine = Callable[[str, list[Hit]], str | None]
 

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-# The analyzer's pattern (retrieval.analysis._WORD) that find_words reproduces; a test checks
+# The analyzer's pattern (retrieval.text.analysis._WORD) that find_words reproduces; a test checks
 # they agree.
 WORD_PATTERN = r"\w+(?:['’]\w+)*"
 _APOSTROPHES = (ord("'"), ord("’"))

@@ -4,11 +4,11 @@ Memory stays bounded however large the store: each batch of articles is cut into
 analyzed into integer arrays (:func:`analyze_batch`, which may run in worker processes), and
 :class:`SnapshotWriter` appends those arrays to files at once; only the vocabulary and a few
 numbers per passage stay in memory. The BM25 matrix is assembled at the end from the per-passage
-term counts written along the way (:func:`retrieval.index.assemble_csc`).
+term counts written along the way (:func:`retrieval.index.bm25.assemble_csc`).
 
 Analysis speed matters at a million passages (about 120 million words): calling the analyzer
 word by word costs ~1 µs a word. So a batch's passages go through the analyzer's word pattern as
-one array of code points (:mod:`retrieval.wordscan`), and the analyzer is asked only about each
+one array of code points (:mod:`retrieval.text.wordscan`), and the analyzer is asked only about each
 distinct word once per process (a word's terms do not depend on its neighbours, which a sampled
 self-check and the test suite verify; a batch that fails the check is analyzed the slow way).
 """
@@ -27,12 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.analysis import Analyzer
-from retrieval.arrays import ArrayWriter, StringTableWriter, fsync_dir
-from retrieval.index import BM25Params, assemble_csc, save_bm25s
-from retrieval.passages import batch_passage_spans
-from retrieval.spelling import write_spelling_index
-from retrieval.wordscan import PackedWordIds, find_words, pack_words
+from retrieval.index.arrays import ArrayWriter, StringTableWriter, fsync_dir
+from retrieval.index.bm25 import BM25Params, assemble_csc, save_bm25s
+from retrieval.index.spelling import write_spelling_index
+from retrieval.text.analysis import Analyzer
+from retrieval.text.passages import batch_passage_spans
+from retrieval.text.wordscan import PackedWordIds, find_words, pack_words
 
 # Separates text segments in a batch's joined text; never a word character, so the analyzer would
 # have split there anyway, and any occurrence in an article is blanked first.
