@@ -96,7 +96,8 @@ def _p(samples: list[float], q: float) -> float:
 
 def speed(size: str, workdir: Path, questions: int) -> None:
     from bot.answer import Answerer
-    from retrieval.index.snapshot import build_snapshot, current_version, load_snapshot
+    from retrieval.index.build import build_snapshot
+    from retrieval.index.publish import current_version, load_snapshot
     from retrieval.search.answer_line import CANDIDATE_PASSAGES
     from retrieval.search.searcher import Searcher
     from retrieval.storage.articles import ArticleStore
@@ -176,7 +177,8 @@ def startup(runs: int) -> None:
 
 def calibrate() -> None:
     from bot.answer import MIN_COVERAGE, Answerer
-    from retrieval.index.snapshot import build_snapshot, load_snapshot
+    from retrieval.index.build import build_snapshot
+    from retrieval.index.publish import load_snapshot
     from retrieval.search.answer_line import answer_line
     from retrieval.search.evaluate import contains_answer
     from retrieval.storage.articles import ArticleStore

@@ -63,7 +63,8 @@ CPU_COLUMN = "CPU ms per answer (bot + workers + bench); cores busy"
 
 def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
     """The store (a copy of the cached synthetic corpus) and a home with its snapshot built."""
-    from retrieval.index.snapshot import build_snapshot, current_version
+    from retrieval.index.build import build_snapshot
+    from retrieval.index.publish import current_version
     from retrieval.storage.articles import ArticleStore
 
     bench = search_benchmark

@@ -161,7 +161,7 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def task_wikiqa_build(store_path: str, snapshots: str) -> dict:
-    from retrieval.index.snapshot import build_snapshot
+    from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
 
     store = ArticleStore(f"sqlite:///{store_path}")
@@ -177,19 +177,19 @@ def task_wikiqa_build(store_path: str, snapshots: str) -> dict:
 
 def task_wikiqa_serve(snapshots: str) -> dict:
     started = time.perf_counter()
-    from retrieval.index.snapshot import load_snapshot
+    from retrieval.index.publish import load_snapshot
 
     imported = time.perf_counter()
     snapshot = load_snapshot(Path(snapshots))
     loaded = time.perf_counter()
     questions = make_questions(QUESTIONS)
-    ids = [np.unique(snapshot.term_ids(snapshot.analyzer.terms(q))) for q in questions]
+    ids = [np.unique(snapshot.index.term_ids(snapshot.analyzer.terms(q))) for q in questions]
 
     def first_stage_latency() -> dict:
         samples = []
         for query in ids:
             t = time.perf_counter()
-            snapshot.first_stage(query, TOP)
+            snapshot.index.first_stage(query, TOP)
             samples.append(time.perf_counter() - t)
         return _percentiles(samples)
 
@@ -199,7 +199,7 @@ def task_wikiqa_serve(snapshots: str) -> dict:
         "first_stage": first_stage_latency(),
     }
     t = time.perf_counter()
-    if snapshot.accelerate():
+    if snapshot.index.accelerate():
         result["accelerate_s"] = round(time.perf_counter() - t, 2)
         result["first_stage_numba"] = first_stage_latency()
     try:
@@ -217,7 +217,7 @@ def task_wikiqa_serve(snapshots: str) -> dict:
 
 
 def _passage_texts(snapshots: str) -> list[str]:
-    from retrieval.index.snapshot import load_snapshot
+    from retrieval.index.publish import load_snapshot
 
     snapshot = load_snapshot(Path(snapshots))
     return [snapshot._texts[i] for i in range(len(snapshot))]
@@ -282,7 +282,7 @@ def task_rank_bm25(snapshots: str) -> dict:
 
     texts = _passage_texts(snapshots)
     tokens = _bm25s_tokens(texts)
-    inverse = {i: t for t, i in tokens.vocab.items()}
+    inverse = {i: t for t, i in tokens.index.vocab.items()}
     corpus = [[inverse[i] for i in doc] for doc in tokens.ids]
     del texts, tokens
     started = time.perf_counter()

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.search.answer_line import CANDIDATE_PASSAGES, answer_line, matched_terms
+from retrieval.search.answer_line import CANDIDATE_PASSAGES, matched_terms
 from retrieval.search.hit import Hit, Span
 
 if TYPE_CHECKING:
-    from retrieval.index.snapshot import Snapshot
+    from retrieval.index.reader import Snapshot
 
 QUOTES_PER_PAGE = 3
 # Beyond this page there is nothing new worth reading; it also bounds the work a "More" costs.
@@ -96,6 +96,7 @@ SnapshotSource = Callable[[], "Snapshot"]
 
 class SearchLike(Protocol):
     def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]: ...
+    def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
 
 
 def _as_source(snapshots: Any) -> SnapshotSource:
@@ -161,14 +162,15 @@ class Answerer:
         snapshot = self.snapshot()
         version = str(snapshot.info.version)
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)
-        hits = self._searcher_for(snapshot).search(question, k=wanted) if question else []
+        searcher = self._searcher_for(snapshot)
+        hits = searcher.search(question, k=wanted) if question else []
         coverage = _coverage(question, hits[0], snapshot) if hits else 0.0
         no_match = coverage < self.min_coverage
         suggestions = self.suggestions(question, snapshot) if question else ()
         if no_match:
             line, shown, has_more = None, (), False
         else:
-            line = answer_line(question, hits, analyzer=snapshot.analyzer)
+            line = searcher.answer_line(question, hits)
             shown = tuple(_quote(h) for h in hits[(page - 1) * per_page : page * per_page])
             has_more = len(hits) > page * per_page and page < MAX_PAGE
         return Answer(
@@ -194,7 +196,7 @@ class Answerer:
         unknown = [
             (start, end, question[start:end])
             for stem, start, end in snapshot.analyzer.terms_with_spans(question)
-            if stem not in snapshot.vocab and question[start:end].isalpha()
+            if stem not in snapshot.index.vocab and question[start:end].isalpha()
         ]
         if not unknown:
             return ()
@@ -241,10 +243,10 @@ def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
     wanted = set(analyzer.terms(question))
     if not wanted:
         return 0.0
-    idf = snapshot.idf()
+    idf = snapshot.index.idf
     weight = {}
     for term in wanted:
-        term_id = snapshot.vocab.get(term)
+        term_id = snapshot.index.vocab.get(term)
         if term_id is not None:
             weight[term] = float(idf[term_id])
         else:  # rare in questions, so the scan over the whole vocabulary is paid rarely

@@ -18,7 +18,7 @@ from retrieval.errors import WikiqaError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from retrieval.index.snapshot import Snapshot
+    from retrieval.index.reader import Snapshot
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -45,7 +45,7 @@ def _say_to_stderr(text: str, end: str = "\n") -> None:
 
 def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:
     """Ingest the bundled corpus into the (empty) store and build the snapshot, in one line of output."""
-    from retrieval.index.snapshot import build_snapshot
+    from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
     from retrieval.storage.ingest import ingest_paths
 
@@ -83,7 +83,7 @@ def open_snapshot(settings: Settings, *, first_run: bool = True) -> Snapshot:
     rather than having a possibly long build start behind a question; a damaged snapshot is
     reported, never silently rebuilt.
     """
-    from retrieval.index.snapshot import current_version, load_snapshot
+    from retrieval.index.publish import current_version, load_snapshot
 
     if first_run and current_version(settings.snapshots_dir) is None and store_is_empty(settings):
         bootstrap(settings)

@@ -71,7 +71,7 @@ def eval_(
     recall@100 over articles, each article ranked by its best passage.
     """
     from retrieval.errors import WikiqaError
-    from retrieval.index.snapshot import load_snapshot
+    from retrieval.index.publish import load_snapshot
     from retrieval.search.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
     from retrieval.search.searcher import Searcher
 
@@ -90,15 +90,7 @@ def eval_(
             assert qrels is not None
             report = evaluate_beir(searcher, items, load_qrels(qrels), on_question=advance)  # type: ignore[arg-type]
         else:
-            from retrieval.search.answer_line import answer_line
-
-            report = evaluate_squad(
-                searcher,
-                items,  # type: ignore[arg-type]
-                quotes=quotes,
-                answer_line=lambda question, hits: answer_line(question, hits, analyzer=snapshot.analyzer),
-                on_question=advance,
-            )
+            report = evaluate_squad(searcher, items, quotes=quotes, on_question=advance)  # type: ignore[arg-type]
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
             for row in report.rows:

@@ -35,7 +35,7 @@ def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
     keep being answered meanwhile, and an interrupted reindex leaves the live snapshot as it was.
     Only one reindex runs at a time.
     """
-    from retrieval.index.snapshot import build_snapshot
+    from retrieval.index.build import build_snapshot
 
     config = settings()
     store = open_store(database_url)

@@ -70,7 +70,7 @@ def collect(now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
     except WikiqaError as err:
         problems.append(f"article store: {err}")
     try:
-        from retrieval.index.snapshot import load_snapshot
+        from retrieval.index.publish import load_snapshot
 
         info = load_snapshot(config.snapshots_dir).info
     except WikiqaError as err:

@@ -46,7 +46,7 @@ class WorkerDied(RuntimeError):
 def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inline_quotes: int) -> None:
     """Answer ``(question, page, inline)`` requests from ``conn`` until it closes or sends None."""
     from bot.answer import Answerer
-    from retrieval.index.snapshot import LiveSnapshot
+    from retrieval.index.live import LiveSnapshot
 
     # One answerer for chat and inline answers (inline ones ask for more quotes per page), so both
     # share one searcher's caches.

@@ -221,7 +221,7 @@ def services_from_settings(
     from bot.telegram.journal import Journal
     from bot.telegram.keyboards import ButtonCodec
     from bot.telegram.ratelimit import UserRateLimiter
-    from retrieval.index.snapshot import LiveSnapshot
+    from retrieval.index.live import LiveSnapshot
 
     workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
     pool = AnswerPool(settings.snapshots_dir, workers=workers) if workers > 0 else None
@@ -275,7 +275,7 @@ def ensure_snapshot(settings: Settings) -> None:
     """
     from bot.corpus import open_snapshot
     from retrieval.errors import SnapshotError
-    from retrieval.index.snapshot import build_snapshot
+    from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
 
     try:

@@ -67,7 +67,7 @@ def main() -> int:
             emit({"progress": f"{done:,} of {total:,} articles analysed"})
 
     try:
-        from retrieval.index.snapshot import build_snapshot
+        from retrieval.index.build import build_snapshot
         from retrieval.storage.articles import ArticleStore
 
         store = ArticleStore(settings.database_url)

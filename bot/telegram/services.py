@@ -37,7 +37,7 @@ class AnswererLike(Protocol):
 
 
 class SnapshotSource(Protocol):
-    """A source of the live snapshot (``retrieval.index.snapshot.LiveSnapshot``)."""
+    """A source of the live snapshot (``retrieval.index.live.LiveSnapshot``)."""
 
     def current(self) -> Any: ...
 
@@ -128,7 +128,7 @@ class BotServices:
             count = len(snapshot)
             titles: list[str] = []
             for i in range(HELP_EXAMPLES * 4):
-                title = snapshot.passage((i * 7919) % count).title.strip()
+                title = snapshot.passages.title((i * 7919) % count).strip()
                 if title and title not in titles and len(title) <= 60:
                     titles.append(title)
                 if len(titles) == HELP_EXAMPLES:

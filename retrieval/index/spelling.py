@@ -20,17 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.index.format import FILES
+
 MAX_DISTANCE = 2
 MIN_WORD_CHARS = 4
 MAX_SUGGESTIONS = 3
 # Only the most frequent words are indexed: a corpus's rarest words are mostly its own typos and
 # one-off names, and each indexed word files about ten keys.
 MAX_WORDS = 50_000
-FILES = {
-    "words": "spelling.words.txt",  # indexed words, most frequent first, one per line
-    "keys": "spelling.keys.npy",  # uint64 key hashes, sorted
-    "key_words": "spelling.key_words.npy",  # int32: the word (line number) each key files
-}
 
 
 def _deletes(word: str) -> set[str]:
@@ -90,9 +87,9 @@ def write_spelling_index(words: Iterable[tuple[str, int]], directory: Path) -> N
         owners.extend([number] * len(keys))
     key_array = np.array(hashes, dtype=np.uint64)
     order = np.argsort(key_array, kind="stable")
-    (directory / FILES["words"]).write_text("".join(f"{word}\n" for word in kept), encoding="utf-8")
-    np.save(directory / FILES["keys"], key_array[order])
-    np.save(directory / FILES["key_words"], np.array(owners, dtype=np.int32)[order])
+    (directory / FILES["spelling_words"]).write_text("".join(f"{word}\n" for word in kept), encoding="utf-8")
+    np.save(directory / FILES["spelling_keys"], key_array[order])
+    np.save(directory / FILES["spelling_key_words"], np.array(owners, dtype=np.int32)[order])
 
 
 class SpellingIndex:
@@ -103,10 +100,10 @@ class SpellingIndex:
     """
 
     def __init__(self, directory: Path) -> None:
-        self._words = (directory / FILES["words"]).read_text(encoding="utf-8").splitlines()
+        self._words = (directory / FILES["spelling_words"]).read_text(encoding="utf-8").splitlines()
         self._known = frozenset(self._words)
-        self._keys = np.load(directory / FILES["keys"], mmap_mode="r")
-        self._key_words = np.load(directory / FILES["key_words"], mmap_mode="r")
+        self._keys = np.load(directory / FILES["spelling_keys"], mmap_mode="r")
+        self._key_words = np.load(directory / FILES["spelling_key_words"], mmap_mode="r")
 
     def __contains__(self, word: str) -> bool:
         return word.casefold() in self._known

@@ -29,7 +29,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 
 from retrieval.search.answer_type import asked_type, holds_type
@@ -47,11 +46,6 @@ ADJACENT_GAP_CHARS = 24
 
 LONG_SENTENCE_CHARS = 300
 _CLAUSE_END = re.compile(r";\s+")
-
-
-@lru_cache(maxsize=1)
-def _default_analyzer() -> Analyzer:
-    return Analyzer()
 
 
 def matched_terms(hit: Hit, wanted: set[str], analyzer: Analyzer) -> list[tuple[str, int, int]]:
@@ -123,16 +117,15 @@ def _candidates(hits: Sequence[Hit], wanted: set[str], analyzer: Analyzer) -> li
     return out
 
 
-def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer | None = None) -> str | None:
+def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer) -> str | None:
     """The sentence of ``hits`` (best first) that best answers ``question``, or ``None``.
 
     ``None`` when there are no hits, the question has no content words, or no candidate sentence
-    shares a single term with it. ``analyzer`` should be the snapshot's; the default is the
-    production analyzer, which is what ``wikiqa eval`` calls this with.
+    shares a single term with it. ``analyzer`` is the snapshot's, so that the question is read as
+    the passages were.
     """
     if not hits:
         return None
-    analyzer = analyzer or _default_analyzer()
     question_terms = analyzer.terms(question)
     wanted = set(question_terms)
     if not wanted:

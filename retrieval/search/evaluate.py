@@ -21,8 +21,6 @@ from typing import Any, Protocol
 from retrieval.errors import SourceError
 from retrieval.search.hit import Hit
 
-AnswerLine = Callable[[str, list[Hit]], str | None]
-
 SQUAD_KS = (1, 3, 5)
 MRR_DEPTH = 10
 NDCG_DEPTH = 10
@@ -33,6 +31,7 @@ _SPACES = re.compile(r"\s+")
 
 class SearchFn(Protocol):
     def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]: ...
+    def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
 
 
 def normalize_answer(text: str) -> str:
@@ -162,10 +161,10 @@ def evaluate_squad(
     questions: list[SquadQuestion],
     *,
     quotes: int = 5,
-    answer_line: AnswerLine | None = None,
     on_question: Callable[[], None] | None = None,
 ) -> Report:
-    """answer@1/3/5, article@1, MRR@10, mean quote length over the top ``quotes`` and latency."""
+    """answer@1/3/5, article@1, MRR@10, mean quote length over the top ``quotes``, the answer
+    line's hit rate and latency."""
     depth = max(MRR_DEPTH, quotes, *SQUAD_KS)
     found = dict.fromkeys(SQUAD_KS, 0)
     article_hits = 0
@@ -196,10 +195,9 @@ def evaluate_squad(
                 for h in hits[:quotes]
             ],
         }
-        if answer_line is not None:
-            line = answer_line(question.question, hits[:quotes])
-            row["answer_line"] = line
-            line_hits += line is not None and contains_answer(line, question.answers)
+        line = searcher.answer_line(question.question, hits[:quotes])
+        row["answer_line"] = line
+        line_hits += line is not None and contains_answer(line, question.answers)
         rows.append(row)
         if on_question:
             on_question()
@@ -208,8 +206,7 @@ def evaluate_squad(
     summary["article@1"] = round(article_hits / n, 4)
     summary["mrr"] = round(reciprocal / n, 4)
     summary["quote_chars_mean"] = round(sum(quote_chars) / len(quote_chars), 1) if quote_chars else 0.0
-    if answer_line is not None:
-        summary["answer_line"] = round(line_hits / n, 4)
+    summary["answer_line"] = round(line_hits / n, 4)
     summary["questions"] = len(questions)
     summary["latency_ms"] = _latency(latencies)
     return Report(summary, rows)

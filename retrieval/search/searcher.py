@@ -11,10 +11,11 @@ import math
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrieval.search.answer_line import answer_line
 from retrieval.search.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
 from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import (
@@ -24,7 +25,6 @@ from retrieval.search.rerank import (
     exact_word_mass,
     rerank_scores,
 )
-from retrieval.text.analysis import Analyzer
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.
@@ -38,6 +38,9 @@ MIN_RANKED = 15
 TITLE_CACHE = 100_000
 
 DEFAULT_RERANK = RerankParams()
+
+if TYPE_CHECKING:
+    from retrieval.index.reader import Snapshot, StoredPassage
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,39 +57,14 @@ class _Query:
         return dict(zip(self.stems, self.weights.tolist(), strict=True))
 
 
-class SnapshotLike(Protocol):
-    analyzer: Analyzer
-    vocab: Any
-    params: Any
-    avgdl: float
-
-    def __len__(self) -> int: ...
-    def doc_lengths(self) -> np.ndarray: ...
-
-    def first_stage(self, term_ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]: ...
-    def passage(self, pid: int) -> Any: ...
-    def passage_tokens(self, pid: int) -> np.ndarray: ...
-    def passages_tokens(self, pids: np.ndarray) -> dict[int, np.ndarray]: ...
-    def sentence_token_starts(self, pid: int) -> np.ndarray: ...
-    def article_index(self, pid: int) -> int: ...
-    def article_indexes(self, pids: np.ndarray) -> np.ndarray: ...
-    def passage_bounds(self, pids: np.ndarray) -> np.ndarray: ...
-    def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]: ...
-    def title(self, pid: int) -> str: ...
-    def text(self, pid: int) -> str: ...
-    def idf(self) -> np.ndarray: ...
-
-
 class Searcher:
     """Ranks a snapshot's passages for questions; cheap to construct, safe to share between threads."""
 
-    def __init__(
-        self, snapshot: SnapshotLike, *, rerank: RerankParams = DEFAULT_RERANK, cache_size: int = 256
-    ):
+    def __init__(self, snapshot: Snapshot, *, rerank: RerankParams = DEFAULT_RERANK, cache_size: int = 256):
         self.snapshot = snapshot
-        self.analyzer: Analyzer = snapshot.analyzer
+        self.analyzer = snapshot.analyzer
         self.rerank = rerank
-        self._idf = np.asarray(snapshot.idf())
+        self._idf = np.asarray(snapshot.index.idf)
         self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float]]]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
@@ -105,7 +83,7 @@ class Searcher:
         ids: list[int] = []
         freqs: list[int] = []
         stems: list[str] = []
-        vocab = self.snapshot.vocab  # remembers its lookups: questions reuse their words
+        vocab = self.snapshot.index.vocab  # remembers its lookups: questions reuse their words
         for term, count in counts.items():
             term_id = vocab.get(term)
             if term_id is not None:
@@ -134,7 +112,11 @@ class Searcher:
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
-        return [self._hit(pid, score, self.snapshot.passage(pid), stems) for pid, score in ranked[:k]]
+        return [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked[:k]]
+
+    def answer_line(self, question: str, hits: list[Hit]) -> str | None:
+        """The one sentence of ``hits`` (best first) that best answers ``question``, or None."""
+        return answer_line(question[:MAX_QUESTION_CHARS], hits, analyzer=self.analyzer)
 
     def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
         key = (question, per_article)
@@ -160,7 +142,7 @@ class Searcher:
         if len(query.ids) == 0:
             return []
         depth = max(self.rerank.depth, want * 3)
-        pids, first = self.snapshot.first_stage(query.ids, depth)
+        pids, first = self.snapshot.index.first_stage(query.ids, depth)
         pids = np.asarray(pids)
         first = np.asarray(first)
         keep = first > 0
@@ -174,7 +156,7 @@ class Searcher:
         order = np.argsort(-final, kind="stable")
         chosen: list[tuple[int, float]] = []
         taken: dict[int, list[tuple[int, int]]] = {}
-        bounds = self.snapshot.passage_bounds(pids[order]).tolist()
+        bounds = self.snapshot.passages.bounds(pids[order]).tolist()
         for index, (article, start, end) in zip(order.tolist(), bounds, strict=True):
             ranges = taken.setdefault(article, [])
             if per_article is not None and len(ranges) >= per_article:
@@ -206,7 +188,7 @@ class Searcher:
         for row in top:
             pid = int(pids[row])
             number = best_sentence(source, pid, query.ids)
-            sentences = self.snapshot.sentence_spans(pid)
+            sentences = self.snapshot.passages.sentence_spans(pid)
             if number is None or number >= len(sentences):
                 continue
             start, end = sentences[number]
@@ -244,16 +226,16 @@ class Searcher:
 
     def _title_terms(self, pid: int) -> frozenset[str]:
         """Distinct stems of the passage's article title, cached per article."""
-        article = self.snapshot.article_index(pid)
+        article = self.snapshot.passages.article_index(pid)
         terms = self._titles.get(article)
         if terms is None:
-            terms = frozenset(self.analyzer.terms(self.snapshot.title(pid) or ""))
+            terms = frozenset(self.analyzer.terms(self.snapshot.passages.title(pid) or ""))
             if len(self._titles) > TITLE_CACHE:
                 self._titles.clear()
             self._titles[article] = terms
         return terms
 
-    def _hit(self, pid: int, score: float, passage: Any, stems: frozenset[str]) -> Hit:
+    def _hit(self, pid: int, score: float, passage: StoredPassage, stems: frozenset[str]) -> Hit:
         spans: tuple[Span, ...] = tuple(self.analyzer.match_spans(passage.text, stems))
         return Hit(
             passage_id=pid,
@@ -283,11 +265,12 @@ class _Prefetched:
     neighbours' (which the context feature reads) fetched together up front, and each text read
     at most once (the exact-word feature and the answer-type check both read them)."""
 
-    def __init__(self, snapshot: SnapshotLike, pids: np.ndarray) -> None:
+    def __init__(self, snapshot: Snapshot, pids: np.ndarray) -> None:
         self._snapshot = snapshot
         self.avgdl = snapshot.avgdl
         neighbours = (np.asarray(pids, dtype=np.int64)[:, None] + np.array([-1, 0, 1])).ravel()
-        self._tokens = snapshot.passages_tokens(neighbours[(neighbours >= 0) & (neighbours < len(snapshot))])
+        inside = neighbours[(neighbours >= 0) & (neighbours < len(snapshot))]
+        self._tokens = snapshot.tokens.passages_tokens(inside)
         self._texts: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -299,14 +282,14 @@ class _Prefetched:
     def text(self, pid: int) -> str:
         text = self._texts.get(pid)
         if text is None:
-            text = self._texts[pid] = self._snapshot.text(pid)
+            text = self._texts[pid] = self._snapshot.passages.text(pid)
         return text
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
-        return self._snapshot.sentence_token_starts(pid)
+        return self._snapshot.tokens.sentence_token_starts(pid)
 
     def article_indexes(self, pids: np.ndarray) -> np.ndarray:
-        return self._snapshot.article_indexes(pids)
+        return self._snapshot.passages.article_indexes(pids)
 
     def doc_lengths(self) -> np.ndarray:
-        return self._snapshot.doc_lengths()
+        return self._snapshot.index.doc_lengths

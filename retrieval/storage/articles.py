@@ -1,52 +1,48 @@
 """The article store: the ``wiki_article`` table in SQLite, MariaDB/MySQL or PostgreSQL.
 
 Writes go through :meth:`ArticleStore.upsert`, one transaction per source, so a bad row or a
-dropped connection leaves nothing half-written. Reads stream by keyset pagination so a reindex
-of millions of articles runs in constant memory.
+dropped connection leaves nothing half-written. A reindex reads through :meth:`ArticleStore.reading`:
+one read transaction on a snapshot of the table (repeatable read on MariaDB and PostgreSQL; on
+SQLite, whose WAL mode keeps a reader from blocking writers, one read transaction), paged by key
+so that millions of articles are read in constant memory, all of them as of one moment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import (
+    Connection,
     DateTime,
-    Engine,
     Integer,
     String,
     Text,
     bindparam,
-    create_engine,
-    event,
     func,
     insert,
     select,
     update,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from retrieval.errors import SourceError, StoreError
+from retrieval.storage.database import (
+    DEFAULT_TIMEOUTS,
+    MYSQL_TABLE_ARGS,
+    Timeouts,
+    describe_db_error,
+    mysql_variant,
+    open_engine,
+)
 from retrieval.storage.records import ArticleRecord
 
 UPSERT_BATCH = 1000
 READ_BATCH = 1000
-
-_MYSQL_TABLE_ARGS = {
-    "mysql_engine": "InnoDB",
-    "mysql_charset": "utf8mb4",
-    "mariadb_engine": "InnoDB",
-    "mariadb_charset": "utf8mb4",
-}
-
-
-def _mysql_variant(generic, specific):
-    return generic.with_variant(specific, "mysql", "mariadb")
 
 
 class Base(DeclarativeBase):
@@ -61,67 +57,23 @@ class Article(Base):
     """
 
     __tablename__ = "wiki_article"
-    __table_args__ = _MYSQL_TABLE_ARGS
+    __table_args__ = MYSQL_TABLE_ARGS
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     article_id: Mapped[str] = mapped_column(
-        _mysql_variant(String(255), mysql.VARCHAR(255, collation="utf8mb4_bin")),
+        mysql_variant(String(255), mysql.VARCHAR(255, collation="utf8mb4_bin")),
         unique=True,
         nullable=False,
     )
-    title: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.TEXT()), nullable=True)
-    article: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.LONGTEXT()), nullable=True)
-    img_url: Mapped[str | None] = mapped_column(_mysql_variant(Text(), mysql.TEXT()), nullable=True)
+    title: Mapped[str | None] = mapped_column(mysql_variant(Text(), mysql.TEXT()), nullable=True)
+    article: Mapped[str | None] = mapped_column(mysql_variant(Text(), mysql.LONGTEXT()), nullable=True)
+    img_url: Mapped[str | None] = mapped_column(mysql_variant(Text(), mysql.TEXT()), nullable=True)
     content_hash: Mapped[str] = mapped_column(String(32), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 ARTICLES = Article.__table__
-
-
-def safe_url(url: str) -> str:
-    """The URL as it may be shown to a user: the password hidden."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable database URL>"
-
-
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings each backend needs to behave the same."""
-    try:
-        parsed = make_url(url)
-    except Exception as err:
-        raise StoreError(f"'{url}' is not a database URL ({err}).") from None
-    kwargs: dict = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
-    elif parsed.get_backend_name() in ("mysql", "mariadb"):
-        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    try:
-        engine = create_engine(parsed, **kwargs)
-    except (SQLAlchemyError, ImportError) as err:
-        raise StoreError(f"cannot use database {safe_url(url)}: {err}") from None
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def describe_db_error(url: str, err: BaseException) -> str:
-    """One sentence for a database failure: which database, and the driver's own reason."""
-    reason = getattr(err, "orig", None) or err
-    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    return f"database {safe_url(url)} failed: {text}"
 
 
 @dataclass(slots=True)
@@ -213,9 +165,9 @@ def raise_bad_row(error: SourceError) -> None:
 class ArticleStore:
     """The ``wiki_article`` table behind one database URL; the schema is created on first use."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, timeouts=timeouts)
         self._schema_ready = False
 
     def close(self) -> None:
@@ -333,10 +285,45 @@ class ArticleStore:
                 updates,
             )
 
-    def iter_articles(self, batch_size: int = READ_BATCH) -> Iterator[StoredArticle]:
-        """Every article in id order, fetched ``batch_size`` at a time (keyset pagination)."""
+    @contextmanager
+    def reading(self) -> Iterator[StoreReader]:
+        """The store as of one moment, for as long as the block runs (one read transaction)."""
         self.ensure_schema()
-        last_id = 0
+        try:
+            with self.engine.connect() as conn:
+                if conn.dialect.name == "sqlite":
+                    # pysqlite opens no transaction for a SELECT: each would see the database as
+                    # of its own moment. A deferred BEGIN takes one read snapshot at the first read.
+                    conn.exec_driver_sql("BEGIN")
+                else:
+                    conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                    conn.begin()
+                yield StoreReader(conn)
+                conn.rollback()
+        except DBAPIError as err:
+            raise StoreError(describe_db_error(self.url, err)) from None
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, articles with an empty body)."""
+        with self.reading() as read:
+            return read.counts()
+
+
+class StoreReader:
+    """Reads of one transaction (see :meth:`ArticleStore.reading`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def counts(self) -> tuple[int, int]:
+        """(articles, articles with an empty body)."""
+        body = func.coalesce(func.trim(ARTICLES.c.article), "")
+        total = self._conn.execute(select(func.count()).select_from(ARTICLES)).scalar_one()
+        empty = self._conn.execute(select(func.count()).select_from(ARTICLES).where(body == "")).scalar_one()
+        return int(total), int(empty)
+
+    def articles(self, batch_size: int = READ_BATCH) -> Iterator[StoredArticle]:
+        """Every article in id order, fetched ``batch_size`` at a time (keyset pagination)."""
         columns = (
             ARTICLES.c.id,
             ARTICLES.c.article_id,
@@ -345,36 +332,16 @@ class ArticleStore:
             ARTICLES.c.img_url,
             ARTICLES.c.content_hash,
         )
-        try:
-            while True:
-                with self.engine.connect() as conn:
-                    rows = conn.execute(
-                        select(*columns)
-                        .where(ARTICLES.c.id > last_id)
-                        .order_by(ARTICLES.c.id)
-                        .limit(batch_size)
-                    ).all()
-                if not rows:
-                    return
-                for row in rows:
-                    yield StoredArticle(*row)
-                last_id = rows[-1].id
-        except DBAPIError as err:
-            raise StoreError(describe_db_error(self.url, err)) from None
-
-    def counts(self) -> tuple[int, int]:
-        """(articles, articles with an empty body)."""
-        self.ensure_schema()
-        body = func.coalesce(func.trim(ARTICLES.c.article), "")
-        try:
-            with self.engine.connect() as conn:
-                total = conn.execute(select(func.count()).select_from(ARTICLES)).scalar_one()
-                empty = conn.execute(
-                    select(func.count()).select_from(ARTICLES).where(body == "")
-                ).scalar_one()
-        except DBAPIError as err:
-            raise StoreError(describe_db_error(self.url, err)) from None
-        return int(total), int(empty)
+        last_id = 0
+        while True:
+            rows = self._conn.execute(
+                select(*columns).where(ARTICLES.c.id > last_id).order_by(ARTICLES.c.id).limit(batch_size)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield StoredArticle(*row)
+            last_id = rows[-1].id
 
 
 def _line_of(origin: str) -> int | None:

@@ -18,6 +18,7 @@ import pytest
 
 from bot.answer import MAX_PAGE, Answer, Answerer
 from retrieval.index.spelling import SpellingIndex, write_spelling_index
+from retrieval.search.answer_line import answer_line
 from retrieval.search.hit import Hit
 from retrieval.text.analysis import Analyzer
 from retrieval.text.passages import sentence_spans
@@ -49,22 +50,20 @@ PASSAGES = [
 class FakeSnapshot:
     def __init__(self, passages=PASSAGES, version="v1"):
         self.analyzer = Analyzer()
-        self.passages = passages
+        self.rows = passages
         self.info = SimpleNamespace(version=version)
         df: Counter[str] = Counter()
         self.words: Counter[str] = Counter()
         for _, title, text in passages:
             df.update(set(self.analyzer.index_terms(title, text)))
             self.words.update(self.analyzer.surface_words(f"{title} {text}"))
-        self.vocab = {term: i for i, term in enumerate(df)}
+        vocab = {term: i for i, term in enumerate(df)}
         self._spelling_dir = tempfile.TemporaryDirectory()  # removed with the fake
         write_spelling_index(self.words.items(), Path(self._spelling_dir.name))
         self.spelling = SpellingIndex(Path(self._spelling_dir.name))
         n = len(passages)
-        self._idf = np.array([math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in df])
-
-    def idf(self):
-        return self._idf
+        idf = np.array([math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in df])
+        self.index = SimpleNamespace(vocab=vocab, idf=idf)
 
 
 class FakeSearcher:
@@ -79,15 +78,15 @@ class FakeSearcher:
         snap = self.snapshot
         wanted = set(snap.analyzer.terms(question))
         scored = []
-        for pid, (_, title, text) in enumerate(snap.passages):
+        for pid, (_, title, text) in enumerate(snap.rows):
             terms = set(snap.analyzer.index_terms(title, text)) & wanted
-            score = sum(snap._idf[snap.vocab[t]] for t in terms)
+            score = sum(snap.index.idf[snap.index.vocab[t]] for t in terms)
             if score > 0:
                 scored.append((score, pid))
         scored.sort(key=lambda item: (-item[0], item[1]))
         hits = []
         for score, pid in scored[:k]:
-            article_id, title, text = snap.passages[pid]
+            article_id, title, text = snap.rows[pid]
             spans = tuple((s, e) for t, s, e in snap.analyzer.terms_with_spans(text) if t in wanted)
             link = f"https://uk.wikipedia.org/wiki/{article_id}"
             hits.append(
@@ -105,6 +104,9 @@ class FakeSearcher:
                 )
             )
         return hits
+
+    def answer_line(self, question, hits):
+        return answer_line(question, hits, analyzer=self.snapshot.analyzer)
 
 
 def answerer(snapshot=None, **options) -> Answerer:

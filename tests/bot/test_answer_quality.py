@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Answerer
-from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
 from retrieval.search.answer_line import answer_line
 from retrieval.search.evaluate import contains_answer
 from retrieval.storage.articles import ArticleStore

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from retrieval.errors import SnapshotError, WikiqaError
-from retrieval.index.snapshot import build_snapshot
+from retrieval.index.build import build_snapshot
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 

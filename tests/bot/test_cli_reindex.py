@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from retrieval.index.snapshot import current_version, load_snapshot
+from retrieval.index.publish import current_version, load_snapshot
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
@@ -36,8 +36,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _first_hit(snapshots: Path, question: str) -> str:
     snapshot = load_snapshot(snapshots)
-    pids, _ = snapshot.first_stage(snapshot.term_ids(snapshot.analyzer.terms(question)), 1)
-    return snapshot.passage(int(pids[0])).article_id
+    pids, _ = snapshot.index.first_stage(snapshot.index.term_ids(snapshot.analyzer.terms(question)), 1)
+    return snapshot.passages.get(int(pids[0])).article_id
 
 
 @pytest.fixture

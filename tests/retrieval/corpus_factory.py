@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from retrieval.storage.articles import ArticleStore
+from retrieval.storage.articles import ArticleStore, StoredArticle
 from retrieval.storage.records import ArticleRecord
 
 WORDS = tuple(
@@ -152,3 +152,9 @@ def fill_store(url: str, records: list[ArticleRecord]) -> ArticleStore:
     store = ArticleStore(url)
     store.upsert(records, source="test corpus")
     return store
+
+
+def stored_articles(store: ArticleStore, **kwargs: int) -> list[StoredArticle]:
+    """Every article of the store, as a reindex reads them (one read transaction)."""
+    with store.reading() as read:
+        return list(read.articles(**kwargs))

@@ -9,9 +9,11 @@ import bm25s
 import numpy as np
 import pytest
 
-from retrieval.index import writer as build
+from retrieval.index import analyze as build
 from retrieval.index.bm25 import BM25Params, assemble_csc, idf_values, term_weights
-from retrieval.index.snapshot import Snapshot, build_snapshot, load_snapshot
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
+from retrieval.index.reader import Snapshot
 from retrieval.storage.records import ArticleRecord
 from retrieval.text.analysis import Analyzer
 from tests.retrieval.corpus_factory import WORDS, fill_store, make_records
@@ -35,7 +37,7 @@ def _queries(snapshot: Snapshot, count: int = 40) -> list[list[int]]:
     for _ in range(count):
         words = rng.sample(WORDS, rng.randint(1, 5))
         words.append(words[0]) if rng.random() < 0.3 else None  # some repeated terms
-        queries.append(snapshot.term_ids(snapshot.analyzer.terms(" ".join(words))))
+        queries.append(snapshot.index.term_ids(snapshot.analyzer.terms(" ".join(words))))
     return queries
 
 
@@ -51,7 +53,8 @@ def _same_up_to_ties(ids_a, scores_a, ids_b, scores_b, k: int = 10) -> None:
 def _bags(snapshot: Snapshot) -> list[list[str]]:
     analyzer = snapshot.analyzer
     return [
-        analyzer.index_terms(p.title, p.text) for p in (snapshot.passage(i) for i in range(len(snapshot)))
+        analyzer.index_terms(p.title, p.text)
+        for p in (snapshot.passages.get(i) for i in range(len(snapshot)))
     ]
 
 
@@ -61,9 +64,9 @@ def test_first_stage_scores_equal_bm25s_built_from_token_strings(corpus_dir: Pat
     reference = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
     reference.index(_bags(snapshot), show_progress=False)
     for ids in _queries(snapshot):
-        terms = [snapshot.vocab.term(i) for i in ids]
+        terms = [snapshot.index.vocab.term(i) for i in ids]
         expected = reference.get_scores(terms)
-        got_ids, got_scores = snapshot.first_stage(ids, 10)
+        got_ids, got_scores = snapshot.index.first_stage(ids, 10)
         order = np.argsort(-expected, kind="stable")[:10]
         _same_up_to_ties(got_ids, got_scores, order, expected[order])
 
@@ -73,7 +76,7 @@ def test_snapshot_index_folder_is_a_valid_bm25s_index(corpus_dir: Path) -> None:
     model = bm25s.BM25.load(snapshot.info.path / "bm25s", mmap=True)
     for ids in _queries(snapshot, 10):
         expected = model.get_scores_from_ids(ids)
-        got_ids, got_scores = snapshot.first_stage(ids, 10)
+        got_ids, got_scores = snapshot.index.first_stage(ids, 10)
         np.testing.assert_allclose(expected[got_ids], got_scores, rtol=1e-5)
 
 
@@ -82,15 +85,17 @@ def test_rank_bm25_engine_gives_the_same_top10_as_bm25s(corpus_dir: Path) -> Non
     reference = load_snapshot(corpus_dir, engine="rank-bm25")
     assert reference.info.engine == "rank-bm25"
     for ids in _queries(fast):
-        _same_up_to_ties(*fast.first_stage(ids, 10), *reference.first_stage(ids, 10))
+        _same_up_to_ties(*fast.index.first_stage(ids, 10), *reference.index.first_stage(ids, 10))
 
 
 def test_repeated_query_term_counts_twice(corpus_dir: Path) -> None:
     snapshot = load_snapshot(corpus_dir, engine="bm25s")
-    treaty, river = snapshot.vocab["treati"], snapshot.vocab["river"]
-    once = dict(zip(*(a.tolist() for a in snapshot.first_stage([treaty, river], 1000)), strict=True))
-    twice = dict(zip(*(a.tolist() for a in snapshot.first_stage([treaty, river, treaty], 1000)), strict=True))
-    only_treaty = dict(zip(*(a.tolist() for a in snapshot.first_stage([treaty], 1000)), strict=True))
+    treaty, river = snapshot.index.vocab["treati"], snapshot.index.vocab["river"]
+    once = dict(zip(*(a.tolist() for a in snapshot.index.first_stage([treaty, river], 1000)), strict=True))
+    twice = dict(
+        zip(*(a.tolist() for a in snapshot.index.first_stage([treaty, river, treaty], 1000)), strict=True)
+    )
+    only_treaty = dict(zip(*(a.tolist() for a in snapshot.index.first_stage([treaty], 1000)), strict=True))
     for pid, score in twice.items():
         assert score == pytest.approx(once[pid] + only_treaty.get(pid, 0.0), rel=1e-5)
 
@@ -98,9 +103,9 @@ def test_repeated_query_term_counts_twice(corpus_dir: Path) -> None:
 def test_first_stage_returns_nothing_for_unknown_or_no_terms(corpus_dir: Path) -> None:
     snapshot = load_snapshot(corpus_dir)
     for ids in ([], [-1], [10**9]):
-        pids, scores = snapshot.first_stage(ids, 10)
+        pids, scores = snapshot.index.first_stage(ids, 10)
         assert pids.size == 0 and scores.size == 0
-    assert snapshot.first_stage([snapshot.vocab["river"]], 0)[0].size == 0
+    assert snapshot.index.first_stage([snapshot.index.vocab["river"]], 0)[0].size == 0
 
 
 def test_chunked_matrix_assembly_equals_single_chunk() -> None:
@@ -158,7 +163,7 @@ TRICKY = (
 
 
 def test_passage_tokens_and_sentence_starts_are_exactly_the_analyzers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_words: list[dict[str, int]]
 ) -> None:
     # The batch analysis must get there on its fast path, not by falling back to the slow one.
     monkeypatch.setattr(build, "_analyze_slowly", None)
@@ -172,19 +177,19 @@ def test_passage_tokens_and_sentence_starts_are_exactly_the_analyzers(
     analyzer = Analyzer()
     checked = 0
     for pid in range(len(snapshot)):
-        passage = snapshot.passage(pid)
-        tokens = [snapshot.vocab.term(int(t)) for t in snapshot.passage_tokens(pid)]
+        passage = snapshot.passages.get(pid)
+        tokens = [snapshot.index.vocab.term(int(t)) for t in snapshot.tokens.passage_tokens(pid)]
         assert tokens == analyzer.terms(passage.text)
-        starts = snapshot.sentence_token_starts(pid).tolist()
+        starts = snapshot.tokens.sentence_token_starts(pid).tolist()
         assert starts == [len(analyzer.terms(passage.text[:s])) for s, _ in passage.sentences]
         checked += 1
     assert checked > 20
-    words = snapshot.words
+    (words,) = built_words
     assert words["john"] == 1 and words["strasse"] == 1 and words["don't"] == 2 and "the" not in words
 
 
 def test_batches_that_fail_the_self_check_are_analyzed_the_slow_way_with_the_same_result(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_words: list[dict[str, int]]
 ) -> None:
     records = [ArticleRecord("tricky", "Bob’s Straße", TRICKY, None), *make_records(30, seed=12)]
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", records)
@@ -193,17 +198,20 @@ def test_batches_that_fail_the_self_check_are_analyzed_the_slow_way_with_the_sam
     build_snapshot(store, tmp_path / "slow", source_url=SOURCE)
     fast, slow = load_snapshot(tmp_path / "fast"), load_snapshot(tmp_path / "slow")
     assert len(fast) == len(slow) and fast.info.vocabulary == slow.info.vocabulary
-    assert fast.words == slow.words
+    fast_words, slow_words = built_words
+    assert fast_words == slow_words
     for pid in range(len(fast)):
-        assert fast.passage(pid) == slow.passage(pid)
-        terms = [fast.vocab.term(int(t)) for t in fast.passage_tokens(pid)]
-        assert terms == [slow.vocab.term(int(t)) for t in slow.passage_tokens(pid)]
-        np.testing.assert_array_equal(fast.sentence_token_starts(pid), slow.sentence_token_starts(pid))
+        assert fast.passages.get(pid) == slow.passages.get(pid)
+        terms = [fast.index.vocab.term(int(t)) for t in fast.tokens.passage_tokens(pid)]
+        assert terms == [slow.index.vocab.term(int(t)) for t in slow.tokens.passage_tokens(pid)]
+        np.testing.assert_array_equal(
+            fast.tokens.sentence_token_starts(pid), slow.tokens.sentence_token_starts(pid)
+        )
 
 
 def test_vocabulary_maps_every_term_to_its_id(corpus_dir: Path) -> None:
     snapshot = load_snapshot(corpus_dir)
-    vocab = snapshot.vocab
+    vocab = snapshot.index.vocab
     assert len(vocab) == snapshot.info.vocabulary
     for term_id, term in enumerate(vocab):
         assert vocab[term] == term_id
@@ -211,7 +219,7 @@ def test_vocabulary_maps_every_term_to_its_id(corpus_dir: Path) -> None:
 
 
 def test_vocabulary_answers_repeated_lookups_alike(corpus_dir: Path) -> None:
-    vocab = load_snapshot(corpus_dir).vocab
+    vocab = load_snapshot(corpus_dir).index.vocab
     term = vocab.term(len(vocab) // 2)
     for _ in range(2):
         assert vocab.get(term) == vocab[term] == len(vocab) // 2 and term in vocab
@@ -227,7 +235,7 @@ def test_passage_links_escape_the_article_id(tmp_path: Path) -> None:
         [ArticleRecord("Київ (місто)", "Kyiv", "Kyiv is the capital of Ukraine.", None)],
     )
     build_snapshot(store, tmp_path / "snapshots", source_url="https://uk.wikipedia.org/wiki/{article_id}")
-    passage = load_snapshot(tmp_path / "snapshots").passage(0)
+    passage = load_snapshot(tmp_path / "snapshots").passages.get(0)
     assert (
         passage.link
         == "https://uk.wikipedia.org/wiki/%D0%9A%D0%B8%D1%97%D0%B2%20(%D0%BC%D1%96%D1%81%D1%82%D0%BE)"
@@ -244,9 +252,9 @@ def test_compiled_first_stage_gives_the_numpy_results(corpus_dir: Path) -> None:
     pytest.importorskip("numba", reason="numba (the 'numba' extra) is not installed")
     plain = load_snapshot(corpus_dir, engine="bm25s")
     compiled = load_snapshot(corpus_dir, engine="bm25s")
-    assert compiled.accelerate()
+    assert compiled.index.accelerate()
     for ids in _queries(plain):
-        expected_ids, expected_scores = plain.first_stage(ids, 10)
-        got_ids, got_scores = compiled.first_stage(ids, 10)
+        expected_ids, expected_scores = plain.index.first_stage(ids, 10)
+        got_ids, got_scores = compiled.index.first_stage(ids, 10)
         np.testing.assert_array_equal(got_ids, expected_ids)
         np.testing.assert_allclose(got_scores, expected_scores, rtol=1e-6)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from retrieval.errors import SourceError, StoreError
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.ingest import ingest_database, ingest_paths
+from tests.retrieval.corpus_factory import stored_articles
 
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 
@@ -52,7 +53,7 @@ def fill(url: str, table: str, data: list[dict], ddl: str | None = None) -> None
 def stored(store: ArticleStore) -> list[dict]:
     return [
         {"article_id": a.article_id, "title": a.title, "article": a.article, "img_url": a.img_url}
-        for a in store.iter_articles()
+        for a in stored_articles(store)
     ]
 
 

@@ -12,6 +12,7 @@ import pytest
 from retrieval.errors import SourceError
 from retrieval.storage.articles import ArticleStore, UpsertCounts
 from retrieval.storage.ingest import IngestReport, ingest_paths
+from tests.retrieval.corpus_factory import stored_articles
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SEED = DATA / "000_ecac3c3d765524ba.txt"
@@ -36,7 +37,7 @@ def store(sqlite_url: str):
 
 
 def stored(store: ArticleStore) -> dict[str, str | None]:
-    return {a.article_id: a.article for a in store.iter_articles()}
+    return {a.article_id: a.article for a in stored_articles(store)}
 
 
 def test_a_folder_is_walked_recursively_skipping_hidden_and_foreign_files(store, tmp_path: Path) -> None:

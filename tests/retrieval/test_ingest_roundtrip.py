@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.ingest import ingest_paths
+from tests.retrieval.corpus_factory import stored_articles
 
 SQUAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval" / "squad"
 
@@ -71,7 +72,7 @@ def test_mariadb_dump_round_trip_gives_back_every_article_exactly(
 
     store = ArticleStore(f"sqlite:///{tmp_path / 'store.db'}")
     report = ingest_paths(store, [path])
-    articles = list(store.iter_articles())
+    articles = list(stored_articles(store))
     store.close()
 
     want = expected(squad)

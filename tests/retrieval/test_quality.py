@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
 from retrieval.search.evaluate import BeirQuery, SquadQuestion, evaluate_beir, evaluate_squad, load_qrels
 from retrieval.search.searcher import Searcher
 from retrieval.storage.articles import ArticleStore

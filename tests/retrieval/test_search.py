@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from retrieval.index.snapshot import build_snapshot, load_snapshot
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
 from retrieval.search.answer_type import asked_type, holds_type
 from retrieval.search.rerank import FEATURES, RerankParams, candidate_features, context_bm25, exact_word_mass
 from retrieval.search.searcher import MAX_QUESTION_CHARS, Searcher, _word_weights
@@ -135,7 +136,7 @@ def test_without_reranking_order_is_bm25(snapshot) -> None:
         snapshot, rerank=RerankParams(**{name: 0.0 for name in FEATURES if name != "bm25"}, answer_type=0)
     )
     ids, _ = plain.query_terms("river city Ukraine")
-    pids, _ = snapshot.first_stage(ids, 5)
+    pids, _ = snapshot.index.first_stage(ids, 5)
     assert [h.passage_id for h in plain.search("river city Ukraine", k=5)] == [
         int(p) for p in np.asarray(pids)
     ]

@@ -12,15 +12,10 @@ import numpy as np
 import pytest
 
 from retrieval.errors import SnapshotError
+from retrieval.index.build import build_snapshot
+from retrieval.index.live import LiveSnapshot
 from retrieval.index.lock import BuildLock, is_locked
-from retrieval.index.snapshot import (
-    CURRENT,
-    LOCK_FILE,
-    LiveSnapshot,
-    build_snapshot,
-    current_version,
-    load_snapshot,
-)
+from retrieval.index.publish import CURRENT, LOCK_FILE, current_version, load_snapshot
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
@@ -34,8 +29,8 @@ def _build(store: ArticleStore, snapshots: Path, **kwargs):
 
 def _answers(snapshots: Path, word: str) -> list[str]:
     snapshot = load_snapshot(snapshots)
-    pids, _ = snapshot.first_stage(snapshot.term_ids(snapshot.analyzer.terms(word)), 5)
-    return [snapshot.passage(int(p)).article_id for p in pids]
+    pids, _ = snapshot.index.first_stage(snapshot.index.term_ids(snapshot.analyzer.terms(word)), 5)
+    return [snapshot.passages.get(int(p)).article_id for p in pids]
 
 
 def test_build_makes_a_self_contained_live_snapshot(tmp_path: Path) -> None:
@@ -125,7 +120,7 @@ def test_failed_build_leaves_the_live_snapshot_alone(tmp_path: Path, monkeypatch
         raise OSError("disk full")
 
     monkeypatch.setattr("retrieval.index.writer.save_bm25s", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(SnapshotError, match=r"cannot write the index snapshot .* \(disk full\); the live"):
         _build(store, snapshots)
     assert current_version(snapshots) == live
     assert not [p for p in snapshots.iterdir() if p.name.startswith(".build-")]
@@ -136,10 +131,10 @@ def test_damaged_snapshot_gives_a_clear_error(tmp_path: Path) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
     info = _build(store, tmp_path / "snapshots")
     (info.path / "passages.meta.i32").write_bytes(b"")
-    with pytest.raises(SnapshotError, match="damaged or incomplete"):
+    with pytest.raises(SnapshotError, match="is damaged"):
         load_snapshot(tmp_path / "snapshots")
     (info.path / "manifest.json").unlink()
-    with pytest.raises(SnapshotError, match="damaged or incomplete"):
+    with pytest.raises(SnapshotError, match="is damaged"):
         load_snapshot(tmp_path / "snapshots")
 
 
@@ -173,13 +168,15 @@ def test_live_snapshot_picks_up_a_new_build_without_restart(tmp_path: Path) -> N
     assert results == [second.version] * 8
     after = live.current()
     assert after is not before and after.info.articles == 11
-    pids, _ = after.first_stage(after.term_ids(["zanzibar"]), 3)
-    assert after.passage(int(pids[0])).article_id == "Zanzibar"
+    pids, _ = after.index.first_stage(after.index.term_ids(["zanzibar"]), 3)
+    assert after.passages.get(int(pids[0])).article_id == "Zanzibar"
     # The old snapshot object still answers for whoever holds it.
-    assert before.first_stage(before.term_ids(["treati"]), 3)[0].size
+    assert before.index.first_stage(before.index.term_ids(["treati"]), 3)[0].size
 
 
-def test_build_in_worker_processes_gives_the_same_index(tmp_path: Path) -> None:
+def test_build_in_worker_processes_gives_the_same_index(
+    tmp_path: Path, built_words: list[dict[str, int]]
+) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(1200, seed=3))
     _build(store, tmp_path / "serial", workers=0)
     _build(store, tmp_path / "parallel", workers=2)
@@ -189,15 +186,16 @@ def test_build_in_worker_processes_gives_the_same_index(tmp_path: Path) -> None:
         parallel.info.vocabulary,
     )
     assert serial.info.fingerprint == parallel.info.fingerprint
-    assert serial.words == parallel.words
+    serial_words, parallel_words = built_words
+    assert serial_words == parallel_words
     for pid in (0, 1, len(serial) // 2, len(serial) - 1):
-        assert serial.passage(pid) == parallel.passage(pid)
-        terms = [serial.vocab.term(int(t)) for t in serial.passage_tokens(pid)]
-        assert terms == [parallel.vocab.term(int(t)) for t in parallel.passage_tokens(pid)]
+        assert serial.passages.get(pid) == parallel.passages.get(pid)
+        terms = [serial.index.vocab.term(int(t)) for t in serial.tokens.passage_tokens(pid)]
+        assert terms == [parallel.index.vocab.term(int(t)) for t in parallel.tokens.passage_tokens(pid)]
     for words in ("treaty river", "castle museum bridge", "coal"):
         terms = serial.analyzer.terms(words)
-        got = parallel.first_stage(parallel.term_ids(terms), 10)
-        expected = serial.first_stage(serial.term_ids(terms), 10)
+        got = parallel.index.first_stage(parallel.index.term_ids(terms), 10)
+        expected = serial.index.first_stage(serial.index.term_ids(terms), 10)
         np.testing.assert_array_equal(got[0], expected[0])
         np.testing.assert_allclose(got[1], expected[1], rtol=1e-6)
 

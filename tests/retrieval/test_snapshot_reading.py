@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.index.snapshot import Snapshot, build_snapshot, load_snapshot
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
+from retrieval.index.reader import Snapshot
 from tests.retrieval.corpus_factory import fill_store, make_records
 
 
@@ -20,34 +22,34 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Snapshot:
 def test_passages_tokens_match_one_passage_reads_across_runs_gaps_and_repeats(snapshot: Snapshot) -> None:
     last = len(snapshot) - 1
     pids = np.array([5, 3, 4, 4, 0, last, 9, 11, 10])
-    batch = snapshot.passages_tokens(pids)
+    batch = snapshot.tokens.passages_tokens(pids)
     assert sorted(batch) == sorted(set(pids.tolist()))
     for pid, tokens in batch.items():
-        assert tokens.tolist() == snapshot.passage_tokens(pid).tolist()
+        assert tokens.tolist() == snapshot.tokens.passage_tokens(pid).tolist()
 
 
 def test_passages_tokens_of_nothing_is_empty(snapshot: Snapshot) -> None:
-    assert snapshot.passages_tokens(np.zeros(0, dtype=np.int64)) == {}
+    assert snapshot.tokens.passages_tokens(np.zeros(0, dtype=np.int64)) == {}
 
 
 def test_title_and_article_indexes_agree_with_the_whole_passage(snapshot: Snapshot) -> None:
     pids = np.arange(len(snapshot))
-    indexes = snapshot.article_indexes(pids)
+    indexes = snapshot.passages.article_indexes(pids)
     for pid in pids.tolist():
-        assert snapshot.title(pid) == snapshot.passage(pid).title
-        assert indexes[pid] == snapshot.article_index(pid)
+        assert snapshot.passages.title(pid) == snapshot.passages.get(pid).title
+        assert indexes[pid] == snapshot.passages.article_index(pid)
     assert len(set(indexes.tolist())) == 40
 
 
 def test_passage_bounds_agree_with_the_whole_passage(snapshot: Snapshot) -> None:
     pids = np.array([7, 0, len(snapshot) - 1, 7])
-    bounds = snapshot.passage_bounds(pids).tolist()
+    bounds = snapshot.passages.bounds(pids).tolist()
     for pid, (article, start, end) in zip(pids.tolist(), bounds, strict=True):
-        passage = snapshot.passage(pid)
-        assert (article, start, end) == (snapshot.article_index(pid), passage.start, passage.end)
+        passage = snapshot.passages.get(pid)
+        assert (article, start, end) == (snapshot.passages.article_index(pid), passage.start, passage.end)
 
 
 def test_article_indexes_stand_for_article_ids_one_to_one(snapshot: Snapshot) -> None:
-    indexes = snapshot.article_indexes(np.arange(len(snapshot))).tolist()
-    pairs = {(index, snapshot.passage(pid).article_id) for pid, index in enumerate(indexes)}
+    indexes = snapshot.passages.article_indexes(np.arange(len(snapshot))).tolist()
+    pairs = {(index, snapshot.passages.get(pid).article_id) for pid, index in enumerate(indexes)}
     assert len(pairs) == len({i for i, _ in pairs}) == len({a for _, a in pairs})

@@ -7,6 +7,7 @@ import pytest
 from retrieval.errors import SourceError
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
+from tests.retrieval.corpus_factory import stored_articles
 
 
 def rec(
@@ -30,7 +31,7 @@ def test_values_are_stored_exactly_as_given(store_url: str) -> None:
     store = ArticleStore(store_url)
     text = "Line one\nline 'two' \\ with emoji 🇺🇦 and tab\t."
     store.upsert([rec("Київ", body=text, title=None, img=None), rec("x", body="", img="")], source="s")
-    stored = {a.article_id: a for a in store.iter_articles()}
+    stored = {a.article_id: a for a in stored_articles(store)}
     assert stored["Київ"].article == text
     assert stored["Київ"].title is None and stored["Київ"].img_url is None
     assert stored["x"].article == "" and stored["x"].img_url == ""
@@ -54,10 +55,10 @@ def test_duplicate_can_be_skipped_and_reported(store_url: str) -> None:
     store.close()
 
 
-def test_iter_articles_pages_through_everything_in_id_order(store_url: str) -> None:
+def test_reading_pages_through_everything_in_id_order(store_url: str) -> None:
     store = ArticleStore(store_url)
     store.upsert([rec(f"id{i:03d}") for i in range(25)], source="s")
-    ids = [a.article_id for a in store.iter_articles(batch_size=7)]
+    ids = [a.article_id for a in stored_articles(store, batch_size=7)]
     assert ids == [f"id{i:03d}" for i in range(25)]
     store.close()
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.errors import SourceError
-from retrieval.storage.articles import ArticleStore, UpsertCounts, raise_bad_row, safe_url
+from retrieval.storage.articles import ArticleStore, UpsertCounts, raise_bad_row
+from retrieval.storage.database import safe_url
 from retrieval.storage.ingest.live_table import BATCH, read_table
 from retrieval.storage.ingest.rows import TABLE
 from retrieval.storage.ingest.sources import expand_paths, read_path

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, column, create_engine, inspect, select, table
+from sqlalchemy import Engine, column, inspect, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
-from retrieval.errors import SourceError
-from retrieval.storage.articles import safe_url
+from retrieval.errors import SourceError, StoreError
+from retrieval.storage.database import open_engine, safe_url
 from retrieval.storage.ingest.rows import TABLE, TEXT_COLUMNS, BadRow, record_from_row
 from retrieval.storage.records import ArticleRecord
 
@@ -69,16 +69,14 @@ def _engine(url: str, source: str) -> Engine:
         parsed = make_url(url)
     except Exception:
         raise SourceError(source, "is not a database URL") from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        # create_engine would quietly create a missing file: a typo must fail instead.
-        if not parsed.database or not Path(parsed.database).expanduser().is_file():
-            raise SourceError(source, "no such SQLite database file")
-    elif backend in ("mysql", "mariadb"):
-        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    # open_engine would quietly create a missing SQLite file: a typo must fail instead.
+    if parsed.get_backend_name() == "sqlite" and (
+        not parsed.database or not Path(parsed.database).expanduser().is_file()
+    ):
+        raise SourceError(source, "no such SQLite database file")
     try:
-        return create_engine(parsed)
-    except (SQLAlchemyError, ImportError) as err:
+        return open_engine(url)
+    except StoreError as err:
         raise SourceError(source, f"cannot be used ({err})") from None
 
 

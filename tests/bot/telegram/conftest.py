@@ -14,7 +14,7 @@ import pytest
 from bot.settings import Settings
 from bot.telegram.app import build_application, services_from_settings
 from bot.telegram.services import BotServices
-from retrieval.index.snapshot import build_snapshot
+from retrieval.index.build import build_snapshot
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.bot.telegram.standin import BOT_USER, StandIn

@@ -14,7 +14,7 @@ from bot.answer import Answerer
 from bot.settings import Settings
 from bot.telegram.answer_pool import AnswerPool
 from retrieval.errors import SnapshotError
-from retrieval.index.snapshot import LiveSnapshot
+from retrieval.index.live import LiveSnapshot
 
 QUESTIONS = [
     "When was the Collective Security Treaty signed?",

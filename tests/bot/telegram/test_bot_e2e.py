@@ -18,6 +18,7 @@ from bot.telegram.render_html import units
 from retrieval.storage.articles import ArticleStore
 from tests.bot.telegram.conftest import ADMIN_ID, ARTICLES, TOKEN, Harness, keyboard_data, records
 from tests.bot.telegram.standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
+from tests.bot.telegram.votes import stored_votes
 
 CSTO_QUESTION = "When was the Collective Security Treaty signed?"
 
@@ -101,11 +102,11 @@ async def test_feedback_is_stored_and_a_second_vote_replaces_the_first(bot: Harn
 
     bot.standin.callback(user, replies[-1], buttons["👍"])
     await bot.standin.wait_for(lambda: len(bot.standin.calls_of("answerCallbackQuery")) == 1)
-    assert await asyncio.to_thread(bot.services.journal.votes_for, ref) == {103: 1}
+    assert await asyncio.to_thread(stored_votes, bot.services.journal, ref) == {103: 1}
 
     bot.standin.callback(user, replies[-1], buttons["👎"])
     await bot.standin.wait_for(lambda: len(bot.standin.calls_of("answerCallbackQuery")) == 2)
-    assert await asyncio.to_thread(bot.services.journal.votes_for, ref) == {103: -1}
+    assert await asyncio.to_thread(stored_votes, bot.services.journal, ref) == {103: -1}
     stats = await asyncio.to_thread(bot.services.journal.stats)
     assert (stats.thumbs_up, stats.thumbs_down) == (0, 1)
 

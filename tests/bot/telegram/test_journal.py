@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bot.telegram.journal import WRITE_EVERY_SECONDS, Journal, QuestionRecord, percentile
+from tests.bot.telegram.votes import stored_votes
 
 
 def record(ref: str, latency: float, asked_at: datetime) -> QuestionRecord:
@@ -37,7 +38,7 @@ def test_questions_votes_and_stats_round_trip(store_url: str) -> None:
     assert (stats.questions_today, stats.questions_total) == (4, 5)
     assert (stats.thumbs_up, stats.thumbs_down) == (1, 1)
     assert stats.latency_p50_ms == 20.0 and stats.latency_p99_ms == 40.0
-    assert journal.votes_for("BBBBBBBBBB1") == {7: -1, 8: 1}
+    assert stored_votes(journal, "BBBBBBBBBB1") == {7: -1, 8: 1}
     journal.close()
 
     fresh = Journal(store_url)  # another replica: nothing cached, read from the database

@@ -1,0 +1,202 @@
+"""A reindex: every article of the store, read in one transaction, into a new snapshot made live.
+
+Analysis runs batch by batch, in this process for small corpora and in worker processes for
+large ones; the writer appends each batch as it comes, so memory stays bounded however large the
+store. Nothing is visible until the finished folder is swapped in (:mod:`retrieval.index.publish`),
+so a failure at any point leaves the live snapshot as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from retrieval.errors import SnapshotError
+from retrieval.index.analyze import (
+    MAX_ARTICLE_CHARS,
+    AnalyzedBatch,
+    Row,
+    WordTable,
+    analyze_batch,
+    analyze_in_worker,
+    article_batches,
+    bounded_body,
+    init_worker,
+)
+from retrieval.index.bm25 import BM25Params
+from retrieval.index.lock import BuildLock
+from retrieval.index.publish import (
+    BUILD_PREFIX,
+    LOCK_FILE,
+    new_version,
+    point_current,
+    remove_abandoned_builds,
+    remove_old_snapshots,
+)
+from retrieval.index.reader import Snapshot, SnapshotInfo, check_engine
+from retrieval.index.writer import SnapshotWriter
+from retrieval.text.analysis import Analyzer
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from retrieval.storage.articles import ArticleStore, StoredArticle
+
+log = logging.getLogger(__name__)
+
+NOTHING_TO_INDEX = "nothing to index: the store has no articles with text"
+# Articles per analysis batch, and the corpus size from which worker processes pay for themselves.
+BATCH_ARTICLES = 256
+PARALLEL_FROM_ARTICLES = 20_000
+
+Progress = Callable[[int], None]
+Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one build runs: its settings and whom it reports to."""
+
+    analyzer: Analyzer
+    params: BM25Params
+    engine: str
+    source_url: str
+    workers: int
+    on_progress: Progress | None
+    warn: Warn
+
+
+def build_snapshot(
+    store: ArticleStore,
+    snapshots_dir: Path,
+    *,
+    source_url: str,
+    analyzer: Analyzer | None = None,
+    params: BM25Params | None = None,
+    engine: str = "bm25s",
+    on_progress: Progress | None = None,
+    workers: int | None = None,
+    warn: Warn = log.warning,
+) -> SnapshotInfo:
+    """Build a snapshot from every article in ``store`` and make it the live one.
+
+    ``on_progress(n)`` is called as each batch of ``n`` articles is done; ``warn`` hears about
+    articles indexed only in part. ``workers`` analysis processes (default: one per CPU for
+    corpora of 20,000 articles or more, none below) run beside this one. Raises
+    :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
+    the snapshot cannot be written; the live snapshot is then left as it was.
+    """
+    check_engine(engine)
+    try:
+        snapshots_dir.mkdir(parents=True, exist_ok=True)
+        with BuildLock(snapshots_dir / LOCK_FILE):
+            remove_abandoned_builds(snapshots_dir)
+            with store.reading() as read:
+                articles, empty = read.counts()
+                if articles - empty <= 0:
+                    raise SnapshotError(NOTHING_TO_INDEX)
+                if workers is None:
+                    workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
+                plan = _Plan(
+                    analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
+                    on_progress, warn,
+                )  # fmt: skip
+                version = _build_aside(snapshots_dir, read.articles(), plan)
+            point_current(snapshots_dir, version)
+            remove_old_snapshots(snapshots_dir)
+    except OSError as err:
+        raise SnapshotError(
+            f"cannot write the index snapshot in {snapshots_dir} ({err.strerror or err}); "
+            "the live snapshot is unchanged"
+        ) from None
+    return Snapshot(snapshots_dir / version, engine=engine).info
+
+
+def _build_aside(snapshots_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> str:
+    """Build into a hidden folder and rename it to its version; the folder goes on any failure."""
+    build_dir = snapshots_dir / f"{BUILD_PREFIX}{uuid.uuid4().hex[:12]}"
+    build_dir.mkdir()
+    try:
+        return _build_into(build_dir, snapshots_dir, articles, plan)
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+
+
+def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> str:
+    built_at = datetime.now(UTC)
+    writer = SnapshotWriter(build_dir, keep_bags=plan.engine == "rank-bm25")
+    digest = hashlib.blake2b(digest_size=16)
+    for batch, consumed in _analyzed(_rows(articles, digest, plan.warn), plan.analyzer, plan.workers):
+        writer.add(batch)
+        if plan.on_progress is not None:
+            plan.on_progress(consumed)
+    if writer.passages == 0:
+        raise SnapshotError(NOTHING_TO_INDEX)
+    fingerprint = digest.hexdigest()
+    version = new_version(snapshots_dir, built_at, fingerprint)
+    writer.finish(
+        plan.params,
+        {
+            "version": version,
+            "built_at": built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "engine": plan.engine,
+            "source_url": plan.source_url,
+            "fingerprint": fingerprint,
+            "analyzer": plan.analyzer.to_dict(),
+            "bm25": plan.params.to_dict(),
+        },
+    )
+    os.rename(build_dir, snapshots_dir / version)
+    return version
+
+
+def _rows(articles: Iterable[StoredArticle], digest: hashlib._Hash, warn: Warn) -> Iterator[Row]:
+    """(article_id, title, body) of every article; the fingerprint covers ids and content hashes."""
+    for article in articles:
+        digest.update(article.article_id.encode("utf-8", "surrogatepass") + b"\x00")
+        digest.update(article.content_hash.encode() + b"\x00")
+        body = article.article or ""
+        if len(body) > MAX_ARTICLE_CHARS:
+            body = bounded_body(body)
+            warn(
+                f"article {article.article_id!r} is {len(article.article or ''):,} characters long; "
+                f"only its first {len(body):,} are indexed"
+            )
+        yield article.article_id, article.title or "", body
+
+
+def _analyzed(rows: Iterator[Row], analyzer: Analyzer, workers: int) -> Iterator[tuple[AnalyzedBatch, int]]:
+    """Analyzed batches in store order, with the number of articles each consumed."""
+    batches = article_batches(rows, BATCH_ARTICLES)
+    if workers <= 0:
+        table = WordTable(analyzer)
+        for batch in batches:
+            yield analyze_batch(batch, table), len(batch)
+        return
+    # Imported here: a process that only answers questions should not pay for multiprocessing.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # "spawn": workers must not inherit the lock's file descriptor (a fork would keep the lock
+    # held by orphaned workers after the builder is killed) nor the database connections.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=init_worker, initargs=(analyzer.to_dict(), os.getpid())
+    ) as pool:
+        pending: list[tuple[Future[AnalyzedBatch], int]] = []
+        for batch in batches:
+            pending.append((pool.submit(analyze_in_worker, batch), len(batch)))
+            if len(pending) > 2 * workers:
+                future, consumed = pending.pop(0)
+                yield future.result(), consumed
+        for future, consumed in pending:
+            yield future.result(), consumed

@@ -1,0 +1,155 @@
+"""The snapshot folder's format: the name of every file in it, its manifest, and how a whole
+snapshot is told from a damaged one.
+
+A snapshot is a folder of flat arrays and string tables (:mod:`retrieval.index.arrays`), a bm25s
+index folder and a few ``.npy`` files, with ``manifest.json`` written last. The manifest holds the
+build's settings and counts and lists every other file with its size and a BLAKE2b checksum.
+Loading compares each file's size with the manifest (one ``stat`` a file, so a truncated, grown
+or missing file is caught whatever its size) and checks the checksums of the small files; reading
+every byte of a big snapshot at each load would cost more than the question it serves, so
+:func:`verify` checks all checksums when asked (``wikiqa stats``, after a build).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import SnapshotError
+
+SNAPSHOT_FORMAT = 3  # 3: the manifest lists every file with its size and checksum
+MANIFEST = "manifest.json"
+# Every file of a snapshot folder, by role.
+FILES = {
+    "bm25s": "bm25s",  # a folder: bm25s's own save format
+    "texts": "passages.text.bin",
+    "text_offsets": "passages.text.offsets.bin",
+    "meta": "passages.meta.i32",  # (article, ordinal, start, end) per passage
+    "sentence_offsets": "sentences.offsets.bin",
+    "sentences": "sentences.spans.i32",  # (start, end) relative to the passage text
+    "sentence_tokens": "sentences.token_starts.i32",
+    "tokens": "tokens.i32",
+    "token_offsets": "tokens.offsets.bin",
+    "doc_len": "passages.bag_length.npy",
+    "idf": "terms.idf.npy",
+    "terms": "terms.bin",
+    "term_offsets": "terms.offsets.bin",
+    "terms_sorted": "terms.sorted.npy",
+    "article_ids": "articles.id.bin",
+    "article_id_offsets": "articles.id.offsets.bin",
+    "titles": "articles.title.bin",
+    "title_offsets": "articles.title.offsets.bin",
+    "spelling_words": "spelling.words.txt",  # indexed words, most frequent first, one per line
+    "spelling_keys": "spelling.keys.npy",  # uint64 key hashes, sorted
+    "spelling_key_words": "spelling.key_words.npy",  # int32: the word (line number) each key files
+    "bag_terms": "bags.terms.i32",  # rank-bm25 engine only
+    "bag_tfs": "bags.tf.u16",
+    "bag_nnz": "bags.nnz.npy",
+}
+# What a manifest must hold for a snapshot to be read at all.
+MANIFEST_KEYS = (
+    "format",
+    "version",
+    "built_at",
+    "engine",
+    "source_url",
+    "fingerprint",
+    "analyzer",
+    "bm25",
+    "articles",
+    "passages",
+    "vocabulary",
+    "avgdl",
+    "files",
+)
+# Files up to this size have their checksum checked at every load: together they are a few MB at a
+# million passages, where hashing them costs well under the time a question takes.
+CHECKED_AT_LOAD_BYTES = 1 << 20
+_CHUNK = 1 << 20
+
+
+def damaged(folder: Path, detail: str) -> SnapshotError:
+    """The one sentence a damaged snapshot is reported with."""
+    return SnapshotError(f"the index snapshot {folder.name} is damaged ({detail}); run wikiqa reindex")
+
+
+def checksum(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb", buffering=0) as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def inventory(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every file of ``folder`` but the manifest, by relative path, with its size and checksum."""
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name != MANIFEST:
+            files[name] = {"bytes": path.stat().st_size, "blake2b": checksum(path)}
+    return files
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest`` with the inventory of the folder as it is now, durably; written last, it
+    is what makes a folder a snapshot."""
+    complete = {**manifest, "format": SNAPSHOT_FORMAT, "files": inventory(folder)}
+    with open(folder / MANIFEST, "w", encoding="utf-8") as file:
+        json.dump(complete, file, ensure_ascii=False, indent=1)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the snapshot in ``folder``, checked for the keys every reader needs."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise damaged(folder, f"{MANIFEST} is missing") from None
+    except (OSError, ValueError) as err:
+        raise damaged(folder, f"{MANIFEST} cannot be read: {err}") from None
+    if not isinstance(manifest, dict):
+        raise damaged(folder, f"{MANIFEST} is not a JSON object")
+    if manifest.get("format") != SNAPSHOT_FORMAT:
+        raise SnapshotError(
+            f"the index snapshot {folder.name} was built by another version of wikiqa; "
+            "run wikiqa reindex to rebuild it"
+        )
+    missing = [key for key in MANIFEST_KEYS if key not in manifest]
+    if missing:
+        raise damaged(folder, f"{MANIFEST} lacks {', '.join(missing)}")
+    return manifest
+
+
+def check_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Raise :func:`damaged` unless every listed file has its recorded size, and every small one
+    its recorded checksum."""
+    for name, record in manifest["files"].items():
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise damaged(folder, f"{name} is missing") from None
+        except OSError as err:
+            raise damaged(folder, f"{name} cannot be read: {err.strerror or err}") from None
+        if size != record["bytes"]:
+            raise damaged(folder, f"{name} holds {size:,} bytes, {record['bytes']:,} were written")
+        if size <= CHECKED_AT_LOAD_BYTES and checksum(path) != record["blake2b"]:
+            raise damaged(folder, f"{name} does not hold what was written")
+
+
+def verify(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """The listed files whose size or checksum differs from the manifest's (all read in full)."""
+    bad = []
+    for name, record in manifest["files"].items():
+        path = folder / name
+        try:
+            if path.stat().st_size != record["bytes"] or checksum(path) != record["blake2b"]:
+                bad.append(name)
+        except OSError:
+            bad.append(name)
+    return bad

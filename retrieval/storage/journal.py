@@ -1,0 +1,184 @@
+"""The bot's journal tables and every query on them: questions answered and the votes they got.
+
+The tables (``bot_question``, ``bot_feedback``) live in the store's database with metadata of
+their own, separate from the article table's, and are created on first use. Writes come in
+batches (:meth:`JournalTables.write`), one transaction each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from retrieval.storage.database import DEFAULT_TIMEOUTS, MYSQL_TABLE_ARGS, Timeouts, open_engine
+
+MAX_STORED_QUESTION = 4000
+MAX_VERSION_CHARS = 64
+
+
+class JournalBase(DeclarativeBase):
+    pass
+
+
+class AskedQuestion(JournalBase):
+    """One question answered (its first page): who asked, what they were shown, how fast."""
+
+    __tablename__ = "bot_question"
+    __table_args__ = MYSQL_TABLE_ARGS
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    snapshot_version: Mapped[str] = mapped_column(String(MAX_VERSION_CHARS), nullable=False)
+    answer_shown: Mapped[str | None] = mapped_column(Text, nullable=True)
+    quotes: Mapped[int] = mapped_column(Integer, nullable=False)
+    no_match: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class Feedback(JournalBase):
+    """A user's latest vote on an answer (+1 or -1); voting again replaces it."""
+
+    __tablename__ = "bot_feedback"
+    __table_args__ = (UniqueConstraint("question_ref", "user_id"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_ref: Mapped[str] = mapped_column(String(16), nullable=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    vote: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    voted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+QUESTIONS = AskedQuestion.__table__
+FEEDBACK = Feedback.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRecord:
+    ref: str
+    chat_id: int
+    user_id: int
+    question: str
+    snapshot_version: str
+    answer_shown: str | None
+    quotes: int
+    no_match: bool
+    latency_ms: float
+    asked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRecord:
+    ref: str
+    user_id: int
+    vote: int
+    voted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JournalCounts:
+    """What ``/stats`` shows of the journal; ``latencies`` are the most recent first."""
+
+    questions_today: int
+    questions_total: int
+    latencies: list[float]
+    thumbs_up: int
+    thumbs_down: int
+
+
+class JournalTables:
+    """The journal's tables on ``url``; raises SQLAlchemy's errors for the caller to report."""
+
+    def __init__(self, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
+        self.url = url
+        self.engine = open_engine(url, timeouts=timeouts)
+        self._schema_ready = False
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ensure_schema(self) -> None:
+        if not self._schema_ready:
+            JournalBase.metadata.create_all(self.engine)
+            self._schema_ready = True
+
+    def write(self, questions: list[QuestionRecord], votes: list[VoteRecord]) -> None:
+        """Insert the questions and apply the votes (a repeated vote replaces the earlier one)."""
+        self.ensure_schema()
+        rows = [
+            {
+                "ref": q.ref,
+                "asked_at": q.asked_at,
+                "chat_id": q.chat_id,
+                "user_id": q.user_id,
+                "question": q.question[:MAX_STORED_QUESTION],
+                "snapshot_version": q.snapshot_version[:MAX_VERSION_CHARS],
+                "answer_shown": q.answer_shown,
+                "quotes": q.quotes,
+                "no_match": q.no_match,
+                "latency_ms": q.latency_ms,
+            }
+            for q in questions
+        ]
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(insert(QUESTIONS), rows)
+            for v in votes:
+                changed = conn.execute(
+                    update(FEEDBACK)
+                    .where(FEEDBACK.c.question_ref == v.ref, FEEDBACK.c.user_id == v.user_id)
+                    .values(vote=v.vote, voted_at=v.voted_at)
+                ).rowcount
+                if not changed:
+                    conn.execute(
+                        insert(FEEDBACK).values(
+                            question_ref=v.ref, user_id=v.user_id, vote=v.vote, voted_at=v.voted_at
+                        )
+                    )
+
+    def question(self, ref: str) -> str | None:
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            return conn.execute(select(QUESTIONS.c.question).where(QUESTIONS.c.ref == ref)).scalar()
+
+    def counts(self, *, since: datetime, latency_window: int) -> JournalCounts:
+        """Questions since ``since`` and in all, the latest ``latency_window`` latencies, votes."""
+        self.ensure_schema()
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(QUESTIONS)).scalar_one()
+            today = conn.execute(
+                select(func.count()).select_from(QUESTIONS).where(QUESTIONS.c.asked_at >= since)
+            ).scalar_one()
+            latencies = list(
+                conn.execute(
+                    select(QUESTIONS.c.latency_ms).order_by(QUESTIONS.c.id.desc()).limit(latency_window)
+                ).scalars()
+            )
+            votes = dict(conn.execute(select(FEEDBACK.c.vote, func.count()).group_by(FEEDBACK.c.vote)).all())
+        return JournalCounts(
+            questions_today=int(today),
+            questions_total=int(total),
+            latencies=latencies,
+            thumbs_up=int(votes.get(1, 0)),
+            thumbs_down=int(votes.get(-1, 0)),
+        )
