@@ -18,7 +18,8 @@ from retrieval.errors import WikiqaError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from retrieval.index.reader import Snapshot
+    from retrieval.index.build import Progress
+    from retrieval.index.reader import Snapshot, SnapshotInfo
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -43,24 +44,55 @@ def _say_to_stderr(text: str, end: str = "\n") -> None:
     sys.stderr.flush()
 
 
+def _warn_on_stderr(text: str) -> None:
+    _say_to_stderr(f"warning: {text}")
+
+
+def rebuild_index(
+    settings: Settings,
+    *,
+    on_progress: Progress | None = None,
+    workers: int | None = None,
+    engine: str = "bm25s",
+    warn: Callable[[str], None] = _say_to_stderr,
+) -> SnapshotInfo:
+    """A new snapshot of the whole store built and made live: the one way every front end reindexes."""
+    from retrieval.index.build import build_snapshot
+    from retrieval.storage.articles import ArticleStore
+
+    store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
+    try:
+        return build_snapshot(
+            store,
+            settings.snapshots_dir,
+            source_url=settings.source_url,
+            engine=engine,
+            on_progress=on_progress,
+            workers=workers,
+            warn=warn,
+        )
+    finally:
+        store.close()
+
+
 def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:
     """Ingest the bundled corpus into the (empty) store and build the snapshot, in one line of output."""
-    from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
     from retrieval.storage.ingest import ingest_paths
 
     data = sample_data_dir()
     started = time.perf_counter()
     say("First run: loading the bundled sample articles and building the index ... ", end="")
-    store = ArticleStore(settings.database_url)
     try:
-        ingest_paths(store, [data])
-        info = build_snapshot(store, settings.snapshots_dir, source_url=settings.source_url)
+        store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
+        try:
+            ingest_paths(store, [data])
+        finally:
+            store.close()
+        info = rebuild_index(settings)
     except BaseException:
         say("failed.")
         raise
-    finally:
-        store.close()
     seconds = time.perf_counter() - started
     say(f"done: {info.articles} articles, {info.passages} passages in {seconds:.1f} s.")
 
@@ -68,7 +100,7 @@ def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) 
 def store_is_empty(settings: Settings) -> bool:
     from retrieval.storage.articles import ArticleStore
 
-    store = ArticleStore(settings.database_url)
+    store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
     try:
         articles, _ = store.counts()
     finally:
@@ -76,15 +108,20 @@ def store_is_empty(settings: Settings) -> bool:
     return articles == 0
 
 
-def open_snapshot(settings: Settings, *, first_run: bool = True) -> Snapshot:
+def open_snapshot(
+    settings: Settings, *, first_run: bool = True, warn: Callable[[str], None] = _warn_on_stderr
+) -> Snapshot:
     """The current snapshot; on a fresh install (no snapshot, empty store) build it first.
 
     With articles in the store but no snapshot, the user is told to run ``wikiqa reindex``
-    rather than having a possibly long build start behind a question; a damaged snapshot is
-    reported, never silently rebuilt.
+    rather than having a possibly long build start behind a question. A damaged snapshot is
+    reported, never silently rebuilt: the previous one answers meanwhile if it is whole, and
+    ``warn`` says so.
     """
-    from retrieval.index.publish import current_version, load_snapshot
+    from retrieval.index.publish import current_version, load_snapshot, versions
 
-    if first_run and current_version(settings.snapshots_dir) is None and store_is_empty(settings):
+    snapshots = settings.snapshots_dir
+    fresh = current_version(snapshots) is None and not versions(snapshots)
+    if first_run and fresh and store_is_empty(settings):
         bootstrap(settings)
-    return load_snapshot(settings.snapshots_dir)
+    return load_snapshot(snapshots, warn=warn)

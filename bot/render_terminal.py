@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import sys
 from typing import TextIO
+from urllib.parse import unquote
 
 from bot.answer import Answer
 
 NO_MATCH = "No good match in the corpus for this question."
-MORE_HINT_CHAT = "Type 'more' for further quotes."
+
+
+def readable_link(link: str) -> str:
+    """The link as a person reads it: percent-escapes decoded (``Організація_договору`` rather
+    than three lines of ``%D0%9E%D1%80...``). Terminals open the decoded form too; JSON output
+    and the hyperlink escape keep the exact URL."""
+    return unquote(link)
 
 
 def _did_you_mean(answer: Answer) -> str | None:
@@ -44,7 +51,7 @@ def render_plain(answer: Answer, *, more_hint: str | None = None) -> str:
         lines.append("")
         lines.append(f"[{number}] {quote.title}")
         lines.append(quote.text)
-        lines.append(quote.link)
+        lines.append(readable_link(quote.link))
     if not answer.no_match and not answer.quotes:
         lines.append("No further quotes.")
     if answer.has_more and more_hint:
@@ -80,7 +87,8 @@ def _print_rich(answer: Answer, file: TextIO, more_hint: str | None) -> None:
             body.stylize("bold yellow", start, end)
         console.print(Padding(body, (0, 0, 0, 4)))
         # never wrapped, so the terminal still sees one clickable link (also a hyperlink escape)
-        link = Text.assemble("    ", (quote.link, Style(color="blue", underline=True, link=quote.link)))
+        shown = readable_link(quote.link)
+        link = Text.assemble("    ", (shown, Style(color="blue", underline=True, link=quote.link)))
         console.print(link, no_wrap=True, overflow="ignore", crop=False)
     if not answer.no_match and not answer.quotes:
         console.print(Text("No further quotes.", style="dim"))

@@ -1,16 +1,35 @@
 """Configuration, in one place: environment variables, with a ``.env`` file in the working folder.
 
 Variables already set in the environment win over ``.env``, so a deployment can always override
-a developer's file.
+a developer's file. A value that cannot be used is reported in one sentence naming its variable:
+at once for what every command needs (the data folder, the store), and only by ``wikiqa serve``
+for what only the bot reads (admin ids, the rate limit), so a typo there never stops ``wikiqa ask``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from retrieval.errors import WikiqaError
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
+
 DEFAULT_SOURCE_URL = "https://uk.wikipedia.org/wiki/{article_id}"
+DEFAULT_RATE_LIMIT = 20
+# Every variable wikiqa reads, with what it means (``wikiqa --help`` and the README list them).
+VARIABLES = {
+    "WIKIQA_HOME": "data folder (default ~/.local/share/wikiqa)",
+    "WIKIQA_DATABASE_URL": "article store URL (default: SQLite in WIKIQA_HOME)",
+    "WIKIQA_SOURCE_URL": "source link template (default https://uk.wikipedia.org/wiki/{article_id})",
+    "WIKIQA_DB_CONNECT_TIMEOUT": "seconds for the store to accept a connection (default 10)",
+    "WIKIQA_DB_READ_TIMEOUT": "seconds for the store to answer one request (default 120)",
+    "TELEGRAM_BOT_TOKEN": "the bot's token from @BotFather (wikiqa serve)",
+    "TELEGRAM_API_BASE_URL": "Bot API server root (default https://api.telegram.org)",
+    "WIKIQA_ADMIN_IDS": "Telegram user ids allowed /reindex and /stats, comma-separated",
+    "WIKIQA_RATE_LIMIT": f"questions per user per minute, 0 for no limit (default {DEFAULT_RATE_LIMIT})",
+}
 
 
 def default_home() -> Path:
@@ -19,33 +38,32 @@ def default_home() -> Path:
     return Path(base) / "wikiqa"
 
 
-def _admin_ids(raw: str) -> frozenset[int]:
-    ids = set()
-    for part in raw.replace(";", ",").split(","):
-        part = part.strip()
-        if part:
-            if not part.lstrip("-").isdigit():
-                raise ValueError(f"WIKIQA_ADMIN_IDS holds '{part}', which is not a Telegram user id")
-            ids.add(int(part))
-    return frozenset(ids)
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """What wikiqa is configured with. ``bot_problems`` holds a sentence for each bot-only
+    variable whose value cannot be used; :meth:`check_bot` raises the first."""
+
     home: Path
     database_url: str
     source_url: str = DEFAULT_SOURCE_URL
+    timeouts: Timeouts = field(default_factory=Timeouts)
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
-    rate_limit_per_minute: int = 20
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT
+    bot_problems: tuple[str, ...] = ()
 
     @property
     def snapshots_dir(self) -> Path:
         return self.home / "snapshots"
 
+    def check_bot(self) -> None:
+        """Raise the first problem with the bot's own settings, if any."""
+        if self.bot_problems:
+            raise WikiqaError(self.bot_problems[0])
 
-def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+
+def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Settings from ``env`` (default: the process environment, after loading ``./.env``)."""
     if env is None:
         if dotenv and Path(".env").is_file():
@@ -54,13 +72,56 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
             load_dotenv(".env", override=False)
         env = dict(os.environ)
     home = Path(env.get("WIKIQA_HOME") or default_home()).expanduser()
-    database_url = env.get("WIKIQA_DATABASE_URL") or f"sqlite:///{home / 'wikiqa.db'}"
+    problems: list[str] = []
+    admin_ids = _admin_ids(env.get("WIKIQA_ADMIN_IDS", ""), problems)
+    rate_limit = _whole_number(env, "WIKIQA_RATE_LIMIT", DEFAULT_RATE_LIMIT, problems)
     return Settings(
         home=home,
-        database_url=database_url,
+        database_url=env.get("WIKIQA_DATABASE_URL") or f"sqlite:///{home / 'wikiqa.db'}",
         source_url=env.get("WIKIQA_SOURCE_URL") or DEFAULT_SOURCE_URL,
+        timeouts=Timeouts(
+            connect=_seconds(env, "WIKIQA_DB_CONNECT_TIMEOUT", DEFAULT_TIMEOUTS.connect),
+            read=_seconds(env, "WIKIQA_DB_READ_TIMEOUT", DEFAULT_TIMEOUTS.read),
+        ),
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
-        admin_ids=_admin_ids(env.get("WIKIQA_ADMIN_IDS", "")),
-        rate_limit_per_minute=int(env.get("WIKIQA_RATE_LIMIT") or 20),
+        admin_ids=admin_ids,
+        rate_limit_per_minute=rate_limit,
+        bot_problems=tuple(problems),
     )
+
+
+def _admin_ids(raw: str, problems: list[str]) -> frozenset[int]:
+    ids = set()
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lstrip("-").isdigit():
+            ids.add(int(part))
+        else:
+            problems.append(f"WIKIQA_ADMIN_IDS holds '{part}', which is not a Telegram user id (a number)")
+    return frozenset(ids)
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        problems.append(f"{name} is '{raw}', which is not a whole number of 0 or more")
+        return default
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise WikiqaError(f"{name} is '{raw}', which is not a number of seconds above 0")
+    return seconds

@@ -37,18 +37,26 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, helptext) for name, (_, _, helptext) in COMMANDS.items()])
 
 
+def _help() -> str:
+    from bot.settings import VARIABLES
+
+    lines = "\n".join(f"  {name:<27}{meaning}" for name, meaning in VARIABLES.items())
+    return (
+        "wikiqa answers questions by quoting the best-matching passages of an article corpus.\n\n"
+        "Configuration comes from environment variables, or a .env file in the working folder "
+        "(the environment wins):\n\n\b\n" + lines
+    )
+
+
 @click.group(
     cls=LazyGroup,
+    help=_help(),
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Example: wikiqa ask When was the Collective Security Treaty signed?",
 )
 @click.version_option(package_name="wikiqa")
 def cli() -> None:
-    """wikiqa answers questions by quoting the best-matching passages of an article corpus.
-
-    Configuration comes from environment variables or a .env file: WIKIQA_HOME (data folder),
-    WIKIQA_DATABASE_URL (article store), TELEGRAM_BOT_TOKEN and WIKIQA_ADMIN_IDS (the bot).
-    """
+    pass
 
 
 def main() -> None:

@@ -1,39 +1,57 @@
-"""Pieces every subcommand shares: settings, the store, progress display and JSON output."""
+"""Pieces every subcommand shares: settings, the store option, progress display and JSON output."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import click
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from retrieval.storage.articles import ArticleStore
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class Advance(Protocol):
-    def __call__(self, amount: int = 1, /) -> None: ...
+    def __call__(self, amount: int = 1, total: int | None = None, /) -> None: ...
 
 
-def settings() -> Settings:
-    from bot.settings import load_settings
-
-    return load_settings()
-
-
-def open_store(database_url: str | None = None) -> ArticleStore:
+def open_store(config: Settings) -> ArticleStore:
     from retrieval.storage.articles import ArticleStore
 
-    return ArticleStore(database_url or settings().database_url)
+    return ArticleStore(config.database_url, timeouts=config.timeouts)
+
+
+def settings(database_url: str | None = None) -> Settings:
+    """The configuration, with the store replaced by ``--database`` when given."""
+    from bot.settings import load_settings
+
+    loaded = load_settings()
+    return dataclasses.replace(loaded, database_url=database_url) if database_url else loaded
+
+
+def database_option(command: F) -> F:
+    """``--database URL``: the store a command reads or writes, instead of the configured one."""
+    return click.option(
+        "--database",
+        "database_url",
+        metavar="URL",
+        help="Article store to use (default: WIKIQA_DATABASE_URL, else the SQLite file in WIKIQA_HOME).",
+    )(command)
 
 
 @contextmanager
 def progress(description: str, total: int | None = None, *, unit: str = "items") -> Iterator[Advance]:
-    """A progress bar on stderr when it is a terminal; silent otherwise (pipes, CI, tests)."""
+    """A progress bar with an estimate of the time left on stderr when it is a terminal; silent
+    otherwise (pipes, CI, tests). ``advance(n, total)`` may set the total once it is known."""
     if not sys.stderr.isatty():
-        yield lambda amount=1: None
+        yield lambda amount=1, total=None: None
         return
     from rich.console import Console
     from rich.progress import (
@@ -42,6 +60,7 @@ def progress(description: str, total: int | None = None, *, unit: str = "items")
         Progress,
         TextColumn,
         TimeElapsedColumn,
+        TimeRemainingColumn,
     )
 
     columns = [
@@ -50,10 +69,18 @@ def progress(description: str, total: int | None = None, *, unit: str = "items")
         MofNCompleteColumn(),
         TextColumn(unit),
         TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
     ]
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda amount=1: bar.advance(task, amount)
+
+        def advance(amount: int = 1, new_total: int | None = None) -> None:
+            if new_total is not None:
+                bar.update(task, total=new_total)
+            bar.advance(task, amount)
+
+        yield advance
 
 
 def print_json(payload: Any) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import click
 
+from bot.cli._common import database_option
+
 EXAMPLES = """\b
 Examples:
   wikiqa ask When was the Collective Security Treaty signed?
@@ -37,7 +39,8 @@ def _questions(words: tuple[str, ...]) -> Iterable[str]:
     "--page", type=click.IntRange(1, 10), default=1, show_default=True, help="Which page of quotes."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
-def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool) -> None:
+@database_option
+def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool, database_url: str | None) -> None:
     """Answer QUESTION from the corpus: an answer line, then the best quotes with their sources.
 
     The words after 'ask' form one question, quoted or not. A lone '-' reads one question per
@@ -52,7 +55,7 @@ def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool) -> Non
     from bot.corpus import open_snapshot
 
     questions = _questions(question)
-    snapshot = open_snapshot(settings())
+    snapshot = open_snapshot(settings(database_url))
     answerer = Answerer(snapshot, quotes_per_page=quotes)
     if as_json:
         from bot.cli._common import print_json

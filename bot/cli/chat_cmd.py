@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli._common import database_option
+
 EXAMPLES = """\b
 Examples:
   wikiqa chat
@@ -49,7 +51,8 @@ def _enable_line_editing(history: Path) -> None:
 @click.option(
     "-k", "quotes", type=click.IntRange(1, 30), default=3, show_default=True, help="Quotes per page."
 )
-def chat(quotes: int) -> None:
+@database_option
+def chat(quotes: int, database_url: str | None) -> None:
     """Ask questions at an interactive prompt.
 
     Type a question and press Enter. 'more' shows the next quotes for the last question;
@@ -60,7 +63,7 @@ def chat(quotes: int) -> None:
     from bot.corpus import open_snapshot
     from bot.render_terminal import print_answer
 
-    config = settings()
+    config = settings(database_url)
     interactive = sys.stdin.isatty()
     answerer = Answerer(open_snapshot(config), quotes_per_page=quotes)
     if interactive:

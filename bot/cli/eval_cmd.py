@@ -35,10 +35,15 @@ def _format(summary: dict) -> str:
     return "\n".join(lines)
 
 
-@click.command(
-    epilog="Examples: wikiqa eval ../shared/eval/squad/questions.jsonl --json\n\n"
-    "wikiqa eval ../shared/eval/scifact/queries.jsonl --qrels ../shared/eval/scifact/qrels.tsv"
-)
+EXAMPLES = """\b
+Examples:
+  wikiqa eval ../shared/eval/squad/questions.jsonl --json
+  wikiqa eval ../shared/eval/xquad-ru/questions.jsonl
+  wikiqa eval ../shared/eval/scifact/queries.jsonl --qrels ../shared/eval/scifact/qrels.tsv
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--qrels",

@@ -27,11 +27,9 @@ Examples:
     is_flag=True,
     help="Skip malformed rows and unreadable files (listed on stderr); commit the rest.",
 )
-@click.option(
-    "--database", metavar="URL", help="The store to load into (default: WIKIQA_DATABASE_URL or WIKIQA_HOME)."
-)
+@_common.database_option
 def ingest(
-    paths: tuple[Path, ...], from_db: str | None, table: str, skip_bad: bool, database: str | None
+    paths: tuple[Path, ...], from_db: str | None, table: str, skip_bad: bool, database_url: str | None
 ) -> None:
     """Upsert articles by article_id from PATH... (seed .txt, .sql/.sql.gz dumps, .jsonl, folders
     of these) or from a live table (--from-db), one transaction per source.
@@ -45,7 +43,7 @@ def ingest(
         raise click.UsageError("--table only applies with --from-db.")
     from retrieval.storage.ingest import ingest_database, ingest_paths
 
-    store = _common.open_store(database)
+    store = _common.open_store(_common.settings(database_url))
     try:
         with _common.progress("Ingesting", None, unit="articles") as advance:
             if from_db:

@@ -6,14 +6,21 @@ import time
 
 import click
 
-from bot.cli._common import open_store, print_json, progress, settings
+from bot.cli._common import database_option, print_json, progress, settings
+
+EXAMPLES = """\b
+Examples:
+  wikiqa reindex
+  wikiqa reindex --json
+  wikiqa reindex --database mysql+pymysql://wiki@db.example/wiki
+"""
 
 
 def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:,.1f} MB"
 
 
-@click.command(epilog="Example: wikiqa reindex --database mysql+pymysql://wiki@db.example/wiki")
+@click.command(epilog=EXAMPLES)
 @click.option(
     "--engine",
     type=click.Choice(["bm25s", "rank-bm25"]),
@@ -21,37 +28,22 @@ def _megabytes(size: int) -> str:
     show_default=True,
     help="Search engine the snapshot is served with; rank-bm25 is the slow reference, for small corpora.",
 )
-@click.option(
-    "--database",
-    "database_url",
-    metavar="URL",
-    help="Article store to index (default: WIKIQA_DATABASE_URL, else the SQLite file in WIKIQA_HOME).",
-)
+@database_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
     """Rebuild the search index snapshot from the article store.
 
     The new snapshot is built beside the live one and swapped in only when complete: questions
     keep being answered meanwhile, and an interrupted reindex leaves the live snapshot as it was.
-    Only one reindex runs at a time.
+    Only one reindex runs at a time. The store is read in one transaction, so the snapshot holds
+    the articles as they were at one moment, even while an ingest writes.
     """
-    from retrieval.index.build import build_snapshot
+    from bot.corpus import rebuild_index
 
-    config = settings()
-    store = open_store(database_url)
+    config = settings(database_url)
     started = time.perf_counter()
-    try:
-        total, _ = store.counts()
-        with progress("Indexing", total, unit="articles") as advance:
-            info = build_snapshot(
-                store,
-                config.snapshots_dir,
-                source_url=config.source_url,
-                engine=engine,
-                on_progress=advance,
-            )
-    finally:
-        store.close()
+    with progress("Indexing", None, unit="articles") as advance:
+        info = rebuild_index(config, engine=engine, on_progress=advance)
     elapsed = time.perf_counter() - started
     if as_json:
         print_json(

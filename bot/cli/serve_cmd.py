@@ -6,11 +6,17 @@ import logging
 
 import click
 
+from bot.cli._common import database_option
 
-@click.command(
-    epilog="Examples:\n\n  TELEGRAM_BOT_TOKEN=123:abc wikiqa serve\n\n"
-    "  wikiqa serve --webhook https://bot.example.org/tg --listen 0.0.0.0:8443"
-)
+EXAMPLES = """\b
+Examples:
+  TELEGRAM_BOT_TOKEN=123:abc wikiqa serve
+  wikiqa serve --workers 4 --database mysql+pymysql://wiki@db.example/wiki
+  wikiqa serve --webhook https://bot.example.org/tg --listen 0.0.0.0:8443
+"""
+
+
+@click.command(epilog=EXAMPLES)
 @click.option(
     "--webhook",
     "webhook_url",
@@ -30,8 +36,11 @@ import click
     default=None,
     help="Processes answering questions (default: one per CPU; 0: threads of the bot process).",
 )
+@database_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every update handled (debug level).")
-def serve(webhook_url: str | None, listen: str, workers: int | None, verbose: bool) -> None:
+def serve(
+    webhook_url: str | None, listen: str, workers: int | None, database_url: str | None, verbose: bool
+) -> None:
     """Run the Telegram bot: long polling by default, or a webhook server with --webhook.
 
     The token comes from TELEGRAM_BOT_TOKEN (or .env); admins are the user ids in
@@ -41,7 +50,7 @@ def serve(webhook_url: str | None, listen: str, workers: int | None, verbose: bo
     from bot.cli._common import settings
     from bot.telegram import app
 
-    config = settings()
+    config = settings(database_url)
     app.hide_in_logs(app.require_token(config))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -8,31 +8,13 @@ from typing import Any
 
 import click
 
+from bot.cli._common import database_option
+
 EXAMPLES = """\b
 Examples:
   wikiqa stats
   wikiqa stats --json
 """
-
-
-def _built_at(value: Any) -> datetime | None:
-    """The snapshot's build time as an aware datetime, whatever form the snapshot keeps it in."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _age(seconds: float) -> str:
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{int(seconds)} seconds"
 
 
 def _size(size: int) -> str:
@@ -44,12 +26,15 @@ def _size(size: int) -> str:
     return f"{value:.1f} GB"
 
 
-def collect(now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
+def collect(database_url: str | None = None, now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
     """The figures, and a list of what could not be read (each one plain sentence)."""
+    from bot.age import built_at
     from bot.cli._common import open_store, settings
     from retrieval.errors import WikiqaError
+    from retrieval.index.format import verify
+    from retrieval.index.publish import load_snapshot
 
-    config = settings()
+    config = settings(database_url)
     figures: dict[str, Any] = {
         "articles": None,
         "empty_articles": None,
@@ -62,7 +47,7 @@ def collect(now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
     }
     problems: list[str] = []
     try:
-        store = open_store(config.database_url)
+        store = open_store(config)
         try:
             figures["articles"], figures["empty_articles"] = store.counts()
         finally:
@@ -70,40 +55,48 @@ def collect(now: datetime | None = None) -> tuple[dict[str, Any], list[str]]:
     except WikiqaError as err:
         problems.append(f"article store: {err}")
     try:
-        from retrieval.index.publish import load_snapshot
-
-        info = load_snapshot(config.snapshots_dir).info
+        snapshot = load_snapshot(config.snapshots_dir, warn=lambda text: problems.append(f"snapshot: {text}"))
     except WikiqaError as err:
         problems.append(f"snapshot: {err}")
-    else:
-        built = _built_at(info.built_at)
-        now = now or datetime.now(UTC)
-        figures.update(
-            passages=info.passages,
-            vocabulary=info.vocabulary,
-            snapshot_version=str(info.version),
-            snapshot_built_at=built.isoformat(timespec="seconds") if built else None,
-            snapshot_age_seconds=round((now - built).total_seconds(), 1) if built else None,
-            snapshot_size_bytes=info.size_bytes,
+        return figures, problems
+    info = snapshot.info
+    damaged = verify(snapshot.folder, snapshot.manifest)
+    if damaged:
+        problems.append(
+            f"snapshot: the index snapshot {info.version} is damaged ({', '.join(damaged)} "
+            "no longer hold what was written); run wikiqa reindex"
         )
+    built = built_at(info.built_at)
+    now = now or datetime.now(UTC)
+    figures.update(
+        passages=info.passages,
+        vocabulary=info.vocabulary,
+        snapshot_version=info.version,
+        snapshot_built_at=built.isoformat(timespec="seconds") if built else None,
+        snapshot_age_seconds=round((now - built).total_seconds(), 1) if built else None,
+        snapshot_size_bytes=info.size_bytes,
+    )
     return figures, problems
 
 
 @click.command(epilog=EXAMPLES)
+@database_option
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
-def stats(as_json: bool) -> None:
+def stats(database_url: str | None, as_json: bool) -> None:
     """Show the store's articles (and how many are empty) and the snapshot's passages,
-    vocabulary, age and size on disk.
+    vocabulary, age and size on disk, after checking every file of the snapshot against the
+    checksums written when it was built.
 
-    What cannot be read (an unreachable database, no snapshot yet) is named on standard error,
-    the rest is still shown, and the exit status is 1.
+    What cannot be read (an unreachable database, no snapshot yet, a damaged snapshot) is named
+    on standard error, the rest is still shown, and the exit status is 1.
     """
-    figures, problems = collect()
+    figures, problems = collect(database_url)
     if as_json:
         from bot.cli._common import print_json
 
         print_json(figures)
     else:
+        from bot.age import age
 
         def show(label: str, value: Any) -> None:
             click.echo(f"{label:<16}{'unavailable' if value is None else value}")
@@ -113,8 +106,9 @@ def stats(as_json: bool) -> None:
         show("passages", figures["passages"])
         show("vocabulary", figures["vocabulary"])
         show("snapshot", figures["snapshot_version"])
-        age = figures["snapshot_age_seconds"]
-        show("built", figures["snapshot_built_at"] and f"{figures['snapshot_built_at']} ({_age(age)} ago)")
+        seconds = figures["snapshot_age_seconds"]
+        built = figures["snapshot_built_at"]
+        show("built", built and f"{built} ({age(seconds)} ago)")
         size = figures["snapshot_size_bytes"]
         show("size on disk", None if size is None else _size(size))
     for problem in problems:

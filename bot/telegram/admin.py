@@ -17,14 +17,15 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.age import ago
 from bot.settings import Settings
-from bot.telegram.handlers import age_text
 from bot.telegram.journal import LATENCY_WINDOW
 from bot.telegram.services import BotServices, services_of
 from retrieval.errors import SnapshotError
@@ -36,20 +37,31 @@ PROGRESS_EDIT_SECONDS = 2.0
 
 
 class SubprocessReindexer:
-    """Runs ``python -m bot.telegram.reindex_worker`` with the bot's settings in its environment."""
+    """Runs the reindex worker with the bot's settings in its environment.
+
+    ``-P`` keeps the working folder off the child's import path: started with ``-m`` alone, a
+    ``bot/`` package in the folder the bot was started from would run instead of wikiqa's own.
+    """
 
     def __init__(self, settings: Settings) -> None:
+        # The folder this bot's code is loaded from comes first, so the child finds the same code
+        # even when it is not installed (a checkout).
+        code_root = str(Path(__file__).resolve().parents[2])
         self.env = {
             **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (code_root, os.environ.get("PYTHONPATH")) if p),
             "WIKIQA_HOME": str(settings.home),
             "WIKIQA_DATABASE_URL": settings.database_url,
             "WIKIQA_SOURCE_URL": settings.source_url,
+            "WIKIQA_DB_CONNECT_TIMEOUT": str(settings.timeouts.connect),
+            "WIKIQA_DB_READ_TIMEOUT": str(settings.timeouts.read),
         }
         self.env.pop("TELEGRAM_BOT_TOKEN", None)
 
     async def run(self, on_progress: Callable[[str], Awaitable[None]]) -> dict[str, Any]:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-P",
             "-m",
             "bot.telegram.reindex_worker",
             stdout=asyncio.subprocess.PIPE,
@@ -67,6 +79,8 @@ class SubprocessReindexer:
                     continue
                 if "progress" in line:
                     await on_progress(str(line["progress"]))
+                elif "warning" in line:
+                    log.warning("reindex: %s", line["warning"])
                 elif "done" in line:
                     result = line["done"]
                 elif "error" in line:
@@ -88,7 +102,7 @@ class SubprocessReindexer:
 
 def is_admin(services: BotServices, update: Update) -> bool:
     user = update.effective_user
-    return user is not None and user.id in services.admin_ids
+    return services.admin.allows(user.id if user else None)
 
 
 async def _refuse(update: Update, command: str) -> None:
@@ -110,19 +124,19 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_admin(services, update):
         await _refuse(update, "reindex")
         return
-    if services.reindexer is None:
+    if services.admin.reindexer is None:
         await update.effective_message.reply_text("Reindexing is not available in this deployment.")
         return
-    if services.reindex_running:
+    if services.admin.running:
         await update.effective_message.reply_text(
             "A reindex is already running; I'll report in its progress message when it is done."
         )
         return
-    services.reindex_running = True  # set before the first await: a second /reindex sees it
+    services.admin.running = True  # set before the first await: a second /reindex sees it
     try:
         progress = await update.effective_message.reply_text("🔄 Reindex started: reading the articles…")
     except BaseException:
-        services.reindex_running = False
+        services.admin.running = False
         raise
     context.application.create_task(_run_reindex(services, progress), update=update)
 
@@ -148,7 +162,7 @@ async def _run_reindex(services: BotServices, progress: Message) -> None:
             await edit(f"🔄 Reindexing ({int(now - started)} s): {line}")
 
     try:
-        result = await services.reindexer.run(on_progress)
+        result = await services.admin.reindexer.run(on_progress)
     except SnapshotError as err:
         log.warning("reindex failed: %s", err)
         await edit(f"❌ Reindex failed: {err}")
@@ -158,9 +172,9 @@ async def _run_reindex(services: BotServices, progress: Message) -> None:
         await edit(f"❌ Reindex failed: {type(err).__name__}. The current snapshot stays in use.")
         return
     finally:
-        services.reindex_running = False
+        services.admin.running = False
     # Load the new snapshot now, so the first question after the swap does not pay for it.
-    await services.run_blocking(services.snapshot_info)
+    await services.run_blocking(services.corpus.snapshot_info)
     await edit(
         f"✅ Reindex done in {time.monotonic() - started:.1f} s: {_n(result.get('articles'))} articles, "
         f"{_n(result.get('passages'))} passages, {_n(result.get('vocabulary'))} terms. "
@@ -176,7 +190,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _refuse(update, "stats")
         return
     figures = await services.run_blocking(services.journal.stats)
-    info = await services.run_blocking(services.snapshot_info)
+    info = await services.run_blocking(services.corpus.snapshot_info)
     lines = [
         "📊 <b>wikiqa statistics</b>",
         f"Questions served: {figures.questions_today:,} today, {figures.questions_total:,} in total",
@@ -187,14 +201,11 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if info is None:
         lines.append("Snapshot: none loaded")
     else:
-        size = getattr(info, "size_bytes", None)
         lines.append(
-            f"Snapshot {html.escape(str(getattr(info, 'version', '?')))}, built "
-            f"{age_text(getattr(info, 'built_at', None))}: {_n(getattr(info, 'articles', None))} articles, "
-            f"{_n(getattr(info, 'passages', None))} passages, {_n(getattr(info, 'vocabulary', None))} terms"
-            + (f", {size / 1e6:.1f} MB" if isinstance(size, int) else "")
+            f"Snapshot {html.escape(info.version)}, built {ago(info.built_at)}: {info.articles:,} articles, "
+            f"{info.passages:,} passages, {info.vocabulary:,} terms, {info.size_bytes / 1e6:.1f} MB"
         )
-    if services.reindex_running:
+    if services.admin.running:
         lines.append("A reindex is running.")
     await update.effective_message.reply_html("\n".join(lines))
 

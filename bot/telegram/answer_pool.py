@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer
+from bot.telegram.services import INLINE_QUOTES
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,12 @@ class AnswerPool:
     """``workers`` processes answering from the snapshots in ``snapshots_dir``."""
 
     def __init__(
-        self, snapshots_dir: Path, *, workers: int, quotes_per_page: int = 3, inline_quotes: int = 10
+        self,
+        snapshots_dir: Path,
+        *,
+        workers: int,
+        quotes_per_page: int = 3,
+        inline_quotes: int = INLINE_QUOTES,
     ) -> None:
         if workers < 1:
             raise ValueError("an answer pool needs at least one worker")

@@ -32,7 +32,7 @@ from telegram.ext import (
 from bot.settings import Settings
 from bot.telegram import admin, handlers
 from bot.telegram.inline import inline_query
-from bot.telegram.services import SERVICES_KEY, BotServices
+from bot.telegram.services import SERVICES_KEY, AdminTools, Answers, BotServices, CorpusFacts, LocalAnswers
 from bot.telegram.transport import AiohttpRequest
 from retrieval.errors import WikiqaError
 
@@ -183,7 +183,7 @@ async def _post_init(application: Application) -> None:
     await application.bot.set_my_commands(list(COMMANDS))
     services: BotServices = application.bot_data[SERVICES_KEY]
     try:
-        await services.warm_up()
+        await services.answers.warm_up()
     except Exception as err:  # a missing snapshot is reported to users per question, not fatal here
         log.warning("could not warm up the answering service: %s", err)
     # Not application.create_task: Application.stop() waits for those, and this one never ends.
@@ -211,35 +211,38 @@ async def _post_shutdown(application: Application) -> None:
 def services_from_settings(
     settings: Settings, token: str, *, answer_workers: int | None = None
 ) -> BotServices:
-    """The production services: live snapshot, answerers, journal, limits, reindexer.
+    """The production services: answers, corpus facts, admin tools, journal, limits.
 
     ``answer_workers`` processes answer questions (default: one per CPU); 0 answers on threads
     of this process instead.
     """
-    from bot.answer import Answerer
-    from bot.telegram.answer_pool import AnswerPool
     from bot.telegram.journal import Journal
     from bot.telegram.keyboards import ButtonCodec
     from bot.telegram.ratelimit import UserRateLimiter
     from retrieval.index.live import LiveSnapshot
 
     workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
-    pool = AnswerPool(settings.snapshots_dir, workers=workers) if workers > 0 else None
-    # With a pool, this process only reads snapshot facts (/about, /help): it needs no compiled
-    # search kernel, whose loading holds the GIL for a third of a second and stalled every reply
-    # when the snapshot was first read after a reindex.
-    snapshots = LiveSnapshot(settings.snapshots_dir, accelerate=pool is None)
+    # With worker processes, this process only reads snapshot facts (/about, /help): it needs no
+    # compiled search kernel, whose loading holds the GIL for a third of a second and stalled
+    # every reply when the snapshot was first read after a reindex.
+    snapshots = LiveSnapshot(settings.snapshots_dir, accelerate=workers == 0)
+    answers: Answers
+    if workers > 0:
+        from bot.telegram.answer_pool import AnswerPool
+
+        answers = AnswerPool(settings.snapshots_dir, workers=workers)
+    else:
+        from bot.answer import Answerer
+
+        answers = LocalAnswers(Answerer(snapshots))
     return BotServices(
-        answerer=Answerer(snapshots),
-        inline_answerer=Answerer(snapshots, quotes_per_page=10),
+        answers=answers,
+        corpus=CorpusFacts(snapshots),
+        admin=AdminTools(settings.admin_ids, admin.SubprocessReindexer(settings)),
         journal=Journal(settings.database_url),
         limiter=UserRateLimiter(settings.rate_limit_per_minute),
         codec=ButtonCodec(token.encode()),
-        admin_ids=settings.admin_ids,
-        snapshots=snapshots,
-        reindexer=admin.SubprocessReindexer(settings),
         heartbeat=settings.home / HEARTBEAT_FILE,
-        pool=pool,
     )
 
 
@@ -270,23 +273,17 @@ def ensure_snapshot(settings: Settings) -> None:
     """Make sure there is a snapshot to answer from before the bot comes up.
 
     A fresh install (empty store) loads the bundled articles, seed included, and builds the index;
-    a store with articles but no snapshot yet (a new volume, a first container start against a
-    filled database) gets its snapshot built from the store.
+    a store with articles but no whole snapshot (a new volume, a first container start against a
+    filled database, a damaged snapshot with nothing kept to stand in) gets one built from the store.
     """
-    from bot.corpus import open_snapshot
+    from bot.corpus import open_snapshot, rebuild_index
     from retrieval.errors import SnapshotError
-    from retrieval.index.build import build_snapshot
-    from retrieval.storage.articles import ArticleStore
 
     try:
-        open_snapshot(settings)
-    except SnapshotError:
-        store = ArticleStore(settings.database_url)
-        try:
-            log.info("no index snapshot yet: building one from the store (%d articles)", store.counts()[0])
-            build_snapshot(store, settings.snapshots_dir, source_url=settings.source_url)
-        finally:
-            store.close()
+        open_snapshot(settings, warn=log.warning)
+    except SnapshotError as err:
+        log.info("%s: building a snapshot from the store", err)
+        rebuild_index(settings, warn=log.warning)
 
 
 def serve(
@@ -299,6 +296,7 @@ def serve(
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server when ``webhook_url``."""
     token = require_token(settings)
     hide_in_logs(token)
+    settings.check_bot()
     host_port = parse_listen(listen or "0.0.0.0:8443") if webhook_url else None
     ensure_snapshot(settings)
     services = services_from_settings(settings, token, answer_workers=answer_workers)

@@ -12,13 +12,13 @@ import logging
 import time
 from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.age import ago
 from bot.answer import Answer
 from bot.telegram.journal import QuestionRecord
 from bot.telegram.keyboards import Action, InvalidButton, new_ref
@@ -39,7 +39,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet a new user and show how to ask."""
     services = services_of(context)
     name = html.escape(update.effective_user.first_name if update.effective_user else "there")
-    examples = await services.run_blocking(services.help_examples)
+    examples = await services.run_blocking(services.corpus.help_examples)
     await update.effective_message.reply_html(
         f"Hello, {name}! I answer questions by quoting the articles I know.\n\n" + _how_to_ask(examples)
     )
@@ -48,7 +48,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """How to ask, with example questions from the corpus."""
     services = services_of(context)
-    examples = await services.run_blocking(services.help_examples)
+    examples = await services.run_blocking(services.corpus.help_examples)
     await update.effective_message.reply_html(
         _how_to_ask(examples)
         + "\n\nUnder each answer, <b>More ▸</b> shows further quotes, and 👍 / 👎 tell me how I did."
@@ -59,13 +59,13 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Corpus size and snapshot age."""
     services = services_of(context)
-    info = await services.run_blocking(services.snapshot_info)
+    info = await services.run_blocking(services.corpus.snapshot_info)
     if info is None:
         text = "My index is not loaded yet; please try again in a minute."
     else:
         text = (
-            f"I answer from {_count(info, 'articles')} articles ({_count(info, 'passages')} passages), "
-            f"indexed {age_text(getattr(info, 'built_at', None))}. "
+            f"I answer from {info.articles:,} articles ({info.passages:,} passages), "
+            f"indexed {ago(info.built_at)}. "
             "Each answer quotes the passages that best match your question, with a link to its source."
         )
     await update.effective_message.reply_html(text)
@@ -137,11 +137,10 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     if not question:
         await message.reply_text("Please send me a question in words.")
         return
-    notice = None
-    if len(question) > services.max_question_chars:
-        question = question[: services.max_question_chars]
-        notice = f"Your question was long, so I used its first {services.max_question_chars:,} characters."
     answer = await _answer_with_typing(services, chat, question, page=1)
+    notice = None
+    if answer.truncated:
+        notice = f"Your question was long, so I used its first {len(answer.question):,} characters."
     ref = new_ref()
     parts = render_answer(answer, notice=notice)
     keyboard = services.codec.answer_keyboard(ref, 1, has_more=answer.has_more)
@@ -189,7 +188,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verdict is not Verdict.ALLOW:
         await query.answer("You're asking very fast; please wait a moment before the next page.")
         return
-    answer = await services.answer(question, page=press.page)
+    answer = await services.answers.answer(question, page=press.page)
     parts = render_answer(answer)
     keyboard = services.codec.answer_keyboard(press.ref, press.page, has_more=answer.has_more)
     await query.answer()
@@ -251,7 +250,7 @@ async def _answer_with_typing(services: BotServices, chat: Chat, question: str, 
     loop = asyncio.get_running_loop()
     timer = loop.call_later(TYPING_AFTER_SECONDS, _start_typing, chat)
     try:
-        return await services.answer(question, page=page)
+        return await services.answers.answer(question, page=page)
     finally:
         timer.cancel()
 
@@ -275,35 +274,6 @@ def _shown(answer: Answer) -> str | None:
         return answer.answer
     if answer.quotes:
         return answer.quotes[0].text[:500]
-    return None
-
-
-def _count(info: Any, name: str) -> str:
-    value = getattr(info, name, None)
-    return f"{value:,}" if isinstance(value, int) else "?"
-
-
-def age_text(built_at: Any, *, now: datetime | None = None) -> str:
-    """'5 minutes ago'-style age of a timestamp given as datetime, epoch seconds or ISO text."""
-    when = _as_datetime(built_at)
-    if when is None:
-        return "at an unknown time"
-    seconds = max(0, int(((now or datetime.now(UTC)) - when).total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return "just now"
-
-
-def _as_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    if isinstance(value, str):
-        with suppress(ValueError):
-            return _as_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
     return None
 
 

@@ -1,8 +1,9 @@
-"""The reindex as a child process of the bot: ``python -m bot.telegram.reindex_worker``.
+"""The reindex as a child process of the bot: ``python -P -m bot.telegram.reindex_worker``.
 
 Building a snapshot is CPU-heavy Python; in a thread of the bot it would hold the GIL and slow
 every answer. As a separate process it uses the other core, and the bot only reads the JSON lines
-it prints: ``{"progress": text}``, then ``{"done": counts}`` or ``{"error": sentence}``. Settings
+it prints: ``{"progress": text}`` and ``{"warning": text}``, then ``{"done": counts}`` or
+``{"error": sentence}``. Settings
 come from the environment the bot passes down. It runs at idle CPU priority and analyses in
 this one process, so that answering users keeps both cores and the rebuild waits.
 """
@@ -49,16 +50,15 @@ def lower_priority() -> None:
 
 
 def main() -> int:
+    from bot.corpus import rebuild_index
     from bot.settings import load_settings
     from retrieval.errors import WikiqaError
 
     lower_priority()
-    settings = load_settings(dotenv=False)
     last = 0.0
     done = 0
-    total = 0
 
-    def on_progress(articles: int) -> None:
+    def on_progress(articles: int, total: int) -> None:
         nonlocal last, done
         done += articles
         now = time.monotonic()
@@ -66,23 +66,14 @@ def main() -> int:
             last = now
             emit({"progress": f"{done:,} of {total:,} articles analysed"})
 
+    started = time.perf_counter()
     try:
-        from retrieval.index.build import build_snapshot
-        from retrieval.storage.articles import ArticleStore
-
-        store = ArticleStore(settings.database_url)
-        try:
-            started = time.perf_counter()
-            total = store.counts()[0]
-            info = build_snapshot(
-                store,
-                settings.snapshots_dir,
-                source_url=settings.source_url,
-                on_progress=on_progress,
-                workers=BUILD_WORKERS,
-            )
-        finally:
-            store.close()
+        info = rebuild_index(
+            load_settings(dotenv=False),
+            on_progress=on_progress,
+            workers=BUILD_WORKERS,
+            warn=lambda text: emit({"warning": text}),
+        )
     except WikiqaError as err:
         emit({"error": str(err)})
         return 1

@@ -1,9 +1,9 @@
 """Everything the handlers use, in one object kept in ``application.bot_data``.
 
-Answering is CPU-bound and synchronous, so :meth:`BotServices.answer` never runs it on the event
-loop: in production it goes to worker processes (:mod:`bot.telegram.answer_pool`); with no pool
-(tests with fake answerers, a one-core machine) it runs on a small thread pool of its own, so a
-blocking journal read elsewhere cannot starve the answers of threads.
+:class:`BotServices` gathers a few parts, each with one job: answering questions off the event
+loop (:class:`LocalAnswers` here, or :class:`~bot.telegram.answer_pool.AnswerPool`'s worker
+processes in production), facts about the corpus for /about and /help (:class:`CorpusFacts`), the
+admin commands' state (:class:`AdminTools`), and the journal, rate limiter and button codec.
 """
 
 from __future__ import annotations
@@ -12,28 +12,37 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram.ext import ContextTypes
 
 from bot.answer import Answer, Quote
-from bot.telegram.answer_pool import AnswerPool
 from bot.telegram.journal import Journal
 from bot.telegram.keyboards import ButtonCodec
 from bot.telegram.ratelimit import UserRateLimiter
 
+if TYPE_CHECKING:
+    from retrieval.index.reader import SnapshotInfo
+
 SERVICES_KEY = "wikiqa"
-# Questions are cut to this many characters (with a notice): BM25 gains nothing from more, and a
-# bound keeps one user's paste from costing everyone else's latency.
-MAX_QUESTION_CHARS = 1000
 DEFAULT_EXAMPLES = ("When was the Collective Security Treaty signed?",)
 HELP_EXAMPLES = 3
+# Quotes per page of an inline answer: Telegram shows up to 50 results, people read about ten.
+INLINE_QUOTES = 10
 
 
 class AnswererLike(Protocol):
-    def answer(self, question: str, *, page: int = 1) -> Answer: ...
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer: ...
+
+
+class Answers(Protocol):
+    """Questions answered without blocking the event loop."""
+
+    async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer: ...
+    async def warm_up(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class SnapshotSource(Protocol):
@@ -48,53 +57,41 @@ class Reindexer(Protocol):
     async def run(self, on_progress: Callable[[str], Awaitable[None]]) -> dict[str, Any]: ...
 
 
-@dataclass
-class BotServices:
-    answerer: AnswererLike
-    journal: Journal
-    limiter: UserRateLimiter
-    codec: ButtonCodec
-    admin_ids: frozenset[int] = frozenset()
-    snapshots: SnapshotSource | None = None
-    reindexer: Reindexer | None = None
-    inline_answerer: AnswererLike | None = None
-    examples: tuple[str, ...] = DEFAULT_EXAMPLES
-    max_question_chars: int = MAX_QUESTION_CHARS
-    answer_threads: int = 4
-    heartbeat: Path | None = None
-    pool: AnswerPool | None = None
-    reindex_running: bool = False
-    executor: ThreadPoolExecutor = field(init=False)
+class LocalAnswers:
+    """Answers on a small thread pool of this process, for when there are no worker processes
+    (one core, tests with fake answerers). A pool of its own, so a blocking journal read elsewhere
+    cannot starve the answers of threads."""
 
-    def __post_init__(self) -> None:
-        self.executor = ThreadPoolExecutor(self.answer_threads, thread_name_prefix="wikiqa-answer")
+    def __init__(self, answerer: AnswererLike, *, threads: int = 4) -> None:
+        self.answerer = answerer
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="wikiqa-answer")
 
     async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
-        if self.pool is not None:
-            return await self.pool.answer(question, page=page, inline=inline)
-        answerer = (self.inline_answerer or self.answerer) if inline else self.answerer
+        k = INLINE_QUOTES if inline else None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: answerer.answer(question, page=page))
+        return await loop.run_in_executor(
+            self._executor, lambda: self.answerer.answer(question, page=page, k=k)
+        )
 
-    async def inline_quotes(self, question: str, limit: int) -> list[Quote]:
-        """Up to ``limit`` quotes for ``question``, gathering further pages if a page holds fewer."""
-        quotes: list[Quote] = []
-        page = 1
-        while len(quotes) < limit:
-            answer = await self.answer(question, page=page, inline=True)
-            if answer.no_match and page == 1:
-                return []
-            quotes.extend(answer.quotes)
-            if not answer.has_more or not answer.quotes:
-                break
-            page += 1
-        return quotes[:limit]
+    async def warm_up(self) -> None:
+        """Load the snapshot before the first question arrives."""
+        await self.answer("warm up")
 
-    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """A blocking call that is not an answer (journal reads, snapshot info) off the loop."""
-        return await asyncio.to_thread(fn, *args)
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def snapshot_info(self) -> Any | None:
+
+class CorpusFacts:
+    """What the bot says about its corpus (/about, /help, /stats), from the live snapshot.
+    Blocking (a snapshot may need loading): run its methods off the event loop."""
+
+    def __init__(
+        self, snapshots: SnapshotSource | None, examples: tuple[str, ...] = DEFAULT_EXAMPLES
+    ) -> None:
+        self.snapshots = snapshots
+        self.examples = examples
+
+    def snapshot_info(self) -> SnapshotInfo | None:
         if self.snapshots is None:
             return None
         try:
@@ -102,25 +99,9 @@ class BotServices:
         except Exception:
             return None
 
-    async def beat(self, every: float) -> None:
-        """Touch the heartbeat file while the bot runs; the container healthcheck reads its age."""
-        if self.heartbeat is None:
-            return
-        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            self.heartbeat.write_text(f"{time.time():.0f}\n")
-            await asyncio.sleep(every)
-
-    async def warm_up(self) -> None:
-        """Load the snapshot (in every worker) before the first question arrives."""
-        if self.pool is not None:
-            await self.pool.warm_up()
-        else:
-            await self.answer("warm up")
-
     def help_examples(self) -> tuple[str, ...]:
         """Example questions about articles the snapshot holds (titles spread over the corpus);
-        the configured examples when no snapshot is loaded. Blocking: run it off the loop."""
+        the configured examples when no snapshot is loaded."""
         if self.snapshots is None:
             return self.examples
         try:
@@ -137,10 +118,58 @@ class BotServices:
             return self.examples
         return tuple(f"Tell me about {title}" for title in titles) or self.examples
 
+
+@dataclass
+class AdminTools:
+    """Who may use /reindex and /stats, how a reindex is run, and whether one is running."""
+
+    ids: frozenset[int] = frozenset()
+    reindexer: Reindexer | None = None
+    running: bool = False
+
+    def allows(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.ids
+
+
+@dataclass
+class BotServices:
+    answers: Answers
+    corpus: CorpusFacts
+    admin: AdminTools
+    journal: Journal
+    limiter: UserRateLimiter
+    codec: ButtonCodec
+    heartbeat: Path | None = None
+
+    async def inline_quotes(self, question: str, limit: int) -> list[Quote]:
+        """Up to ``limit`` quotes for ``question``, gathering further pages if a page holds fewer."""
+        quotes: list[Quote] = []
+        page = 1
+        while len(quotes) < limit:
+            answer = await self.answers.answer(question, page=page, inline=True)
+            if answer.no_match and page == 1:
+                return []
+            quotes.extend(answer.quotes)
+            if not answer.has_more or not answer.quotes:
+                break
+            page += 1
+        return quotes[:limit]
+
+    async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """A blocking call that is not an answer (journal reads, snapshot info) off the loop."""
+        return await asyncio.to_thread(fn, *args)
+
+    async def beat(self, every: float) -> None:
+        """Touch the heartbeat file while the bot runs; the container healthcheck reads its age."""
+        if self.heartbeat is None:
+            return
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            self.heartbeat.write_text(f"{time.time():.0f}\n")
+            await asyncio.sleep(every)
+
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.answers.close()
         self.journal.close()
 
 

@@ -57,7 +57,7 @@ NOTHING_TO_INDEX = "nothing to index: the store has no articles with text"
 BATCH_ARTICLES = 256
 PARALLEL_FROM_ARTICLES = 20_000
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (articles just analyzed, articles in the store)
 Warn = Callable[[str], None]
 
 
@@ -70,6 +70,7 @@ class _Plan:
     engine: str
     source_url: str
     workers: int
+    articles: int
     on_progress: Progress | None
     warn: Warn
 
@@ -88,7 +89,8 @@ def build_snapshot(
 ) -> SnapshotInfo:
     """Build a snapshot from every article in ``store`` and make it the live one.
 
-    ``on_progress(n)`` is called as each batch of ``n`` articles is done; ``warn`` hears about
+    ``on_progress(n, total)`` is called as each batch of ``n`` of the store's ``total`` articles
+    is done; ``warn`` hears about
     articles indexed only in part. ``workers`` analysis processes (default: one per CPU for
     corpora of 20,000 articles or more, none below) run beside this one. Raises
     :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
@@ -107,7 +109,7 @@ def build_snapshot(
                     workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
                 plan = _Plan(
                     analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
-                    on_progress, warn,
+                    articles, on_progress, warn,
                 )  # fmt: skip
                 version = _build_aside(snapshots_dir, read.articles(), plan)
             point_current(snapshots_dir, version)
@@ -138,7 +140,7 @@ def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredA
     for batch, consumed in _analyzed(_rows(articles, digest, plan.warn), plan.analyzer, plan.workers):
         writer.add(batch)
         if plan.on_progress is not None:
-            plan.on_progress(consumed)
+            plan.on_progress(consumed, plan.articles)
     if writer.passages == 0:
         raise SnapshotError(NOTHING_TO_INDEX)
     fingerprint = digest.hexdigest()

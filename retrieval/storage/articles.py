@@ -32,14 +32,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from retrieval.errors import SourceError, StoreError
 from retrieval.storage.database import (
-    DEFAULT_TIMEOUTS,
     MYSQL_TABLE_ARGS,
-    Timeouts,
     describe_db_error,
     mysql_variant,
     open_engine,
 )
 from retrieval.storage.records import ArticleRecord
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 UPSERT_BATCH = 1000
 READ_BATCH = 1000

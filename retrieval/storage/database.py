@@ -10,7 +10,6 @@ hanging it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrieval.errors import StoreError
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 # Table options for MariaDB/MySQL: transactions, and text in full Unicode.
 MYSQL_TABLE_ARGS = {
@@ -29,21 +29,6 @@ MYSQL_TABLE_ARGS = {
 }
 # ``scheme://user:password@`` as written, for hiding the password of a URL that does not parse.
 _USER_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@")
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Seconds a connection may take to open, and a server may take to answer one request.
-
-    The read timeout bounds one round trip (a page of a reindex, one batch of an ingest), not a
-    whole command, so it can stay well below the time a large reindex takes.
-    """
-
-    connect: float = 10.0
-    read: float = 120.0
-
-
-DEFAULT_TIMEOUTS = Timeouts()
 
 
 def mysql_variant(generic: Any, specific: Any) -> Any:

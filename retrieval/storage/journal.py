@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from retrieval.storage.database import DEFAULT_TIMEOUTS, MYSQL_TABLE_ARGS, Timeouts, open_engine
+from retrieval.storage.database import MYSQL_TABLE_ARGS, open_engine
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 MAX_STORED_QUESTION = 4000
 MAX_VERSION_CHARS = 64

@@ -108,4 +108,14 @@ def test_a_long_source_link_is_never_wrapped_on_a_terminal():
     long_link = Answer("q", "line", (Quote("text", "Title", "id", link, 1.0, ()),), False)
     tty = FakeTTY()
     print_answer(long_link, file=tty, color=True)
-    assert link + "\x1b[0m" in tty.getvalue()
+    shown = "https://uk.wikipedia.org/wiki/" + "О" * 40
+    assert shown + "\x1b[0m" in tty.getvalue()
+    assert "\x1b]8;id=" in tty.getvalue() and link in tty.getvalue()  # the hyperlink keeps the exact URL
+
+
+def test_source_links_are_shown_decoded_and_kept_exact_in_json():
+    link = "https://uk.wikipedia.org/wiki/%D0%9E%D1%80%D0%B3%D0%B0%D0%BD%D1%96%D0%B7%D0%B0%D1%86%D1%96%D1%8F"
+    answer = Answer("q", "line", (Quote("text", "Title", "id", link, 1.0, ()),), False)
+    assert "https://uk.wikipedia.org/wiki/Організація\n" in render_plain(answer)
+    assert link not in render_plain(answer)
+    assert answer.to_json()["quotes"][0]["link"] == link

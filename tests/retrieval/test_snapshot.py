@@ -36,7 +36,7 @@ def _answers(snapshots: Path, word: str) -> list[str]:
 def test_build_makes_a_self_contained_live_snapshot(tmp_path: Path) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(30))
     progress: list[int] = []
-    info = _build(store, tmp_path / "snapshots", on_progress=progress.append)
+    info = _build(store, tmp_path / "snapshots", on_progress=lambda done, total: progress.append(done))
     assert current_version(tmp_path / "snapshots") == info.version
     assert (info.articles, sum(progress)) == (30, 30)
     assert info.passages >= 30 and info.vocabulary > 50 and info.size_bytes > 0

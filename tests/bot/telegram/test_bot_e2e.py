@@ -15,6 +15,7 @@ from bot.answer import Answer, Quote
 from bot.telegram.handlers import TYPING_AFTER_SECONDS
 from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
+from bot.telegram.services import LocalAnswers
 from retrieval.storage.articles import ArticleStore
 from tests.bot.telegram.conftest import ADMIN_ID, ARTICLES, TOKEN, Harness, keyboard_data, records
 from tests.bot.telegram.standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
@@ -200,10 +201,10 @@ class GatedReindexer:
 
 async def test_admin_reindex_while_twenty_users_ask(make_bot: Any, corpus: Any) -> None:
     bot: Harness = await make_bot(answer_workers=1)  # answers in a worker process, as in production
-    reindexer = GatedReindexer(bot.services.reindexer)
-    bot.services.reindexer = reindexer
+    reindexer = GatedReindexer(bot.services.admin.reindexer)
+    bot.services.admin.reindexer = reindexer
     admin = bot.standin.user(ADMIN_ID, "Admin")
-    old_version = bot.services.snapshot_info().version
+    old_version = bot.services.corpus.snapshot_info().version
     store = ArticleStore(corpus.database_url)
     store.upsert(
         records(
@@ -225,7 +226,7 @@ async def test_admin_reindex_while_twenty_users_ask(make_bot: Any, corpus: Any) 
     users = [bot.standin.user(2000 + i) for i in range(20)]
     answers = await asyncio.gather(*(bot.ask(u, CSTO_QUESTION) for u in users))
     assert all("May 15, 1992" in "\n".join(m["text"] for m in reply) for reply in answers)
-    assert bot.services.reindex_running
+    assert bot.services.admin.running
 
     reindexer.gate.set()
     await bot.standin.wait_for(
@@ -238,7 +239,7 @@ async def test_admin_reindex_while_twenty_users_ask(make_bot: Any, corpus: Any) 
     assert not any("went wrong" in c.params["text"] for c in bot.standin.calls_of("sendMessage"))
     after = await bot.ask(bot.standin.user(3000), "When was the Zorbatron lighthouse lit?")
     assert "1871" in "\n".join(m["text"] for m in after)
-    assert bot.services.snapshot_info().version != old_version
+    assert bot.services.corpus.snapshot_info().version != old_version
 
 
 async def test_non_admin_reindex_and_stats_are_refused_and_logged(bot: Harness, caplog: Any) -> None:
@@ -297,7 +298,7 @@ class LongPassageAnswerer:
         sentence = 'The river <Dnieper> & its "dams" carry water to the Black Sea. '
         self.text = (sentence * 200)[:10_000]
 
-    def answer(self, question: str, *, page: int = 1) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
         quote = Quote(
             self.text, "Dnieper", "Dnieper", "https://uk.wikipedia.org/wiki/Dnieper", 9.0, ((4, 9),)
         )
@@ -306,7 +307,7 @@ class LongPassageAnswerer:
 
 async def test_a_10000_character_passage_is_split_into_valid_messages(make_bot: Any) -> None:
     fake = LongPassageAnswerer()
-    bot: Harness = await make_bot(answerer=fake)
+    bot: Harness = await make_bot(answers=LocalAnswers(fake))
     replies = await bot.ask(bot.standin.user(113), "Tell me about the Dnieper")
     assert len(replies) >= 3
     html_sent = sent_html(bot.standin, 113)
@@ -330,7 +331,7 @@ async def test_rate_limit_sends_one_friendly_notice_then_stays_quiet(make_bot: A
 
 
 class BrokenAnswerer:
-    def answer(self, question: str, *, page: int = 1) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
         raise RuntimeError("index exploded")
 
 
@@ -338,7 +339,7 @@ async def test_errors_are_logged_with_the_update_and_users_get_no_traceback(
     make_bot: Any, caplog: Any
 ) -> None:
     caplog.set_level(logging.ERROR, logger="bot.telegram.handlers")
-    bot: Harness = await make_bot(answerer=BrokenAnswerer())
+    bot: Harness = await make_bot(answers=LocalAnswers(BrokenAnswerer()))
     reply = await bot.command(bot.standin.user(116), CSTO_QUESTION)
     assert reply["text"] == "Sorry, something went wrong. Please try again in a moment."
     assert "index exploded" in caplog.text and "update " in caplog.text
@@ -374,9 +375,9 @@ class SlowAnswerer:
     def __init__(self, real: Any, delay: float) -> None:
         self.real, self.delay = real, delay
 
-    def answer(self, question: str, *, page: int = 1) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
         time.sleep(self.delay)
-        return self.real.answer(question, page=page)
+        return self.real.answer(question, page=page, k=k)
 
 
 async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(make_bot: Any) -> None:
@@ -384,7 +385,9 @@ async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(make_bot: Any
     await bot.ask(bot.standin.user(120), CSTO_QUESTION)
     assert not bot.standin.calls_of("sendChatAction")  # a fast answer costs one request
 
-    bot.services.answerer = SlowAnswerer(bot.services.answerer, TYPING_AFTER_SECONDS + 0.5)
+    bot.services.answers = LocalAnswers(
+        SlowAnswerer(bot.services.answers.answerer, TYPING_AFTER_SECONDS + 0.5)
+    )
     replies = await bot.ask(bot.standin.user(121), CSTO_QUESTION)
     assert "May 15, 1992" in replies[-1]["text"]
     typing = bot.standin.calls_of("sendChatAction")

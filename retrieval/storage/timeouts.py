@@ -1,0 +1,20 @@
+"""How long the store may take, in one small module: settings read it without loading a driver."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds a connection may take to open, and a server may take to answer one request.
+
+    The read timeout bounds one round trip (a page of a reindex, one batch of an ingest), not a
+    whole command, so it can stay well below the time a large reindex takes.
+    """
+
+    connect: float = 10.0
+    read: float = 120.0
+
+
+DEFAULT_TIMEOUTS = Timeouts()
