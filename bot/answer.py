@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from retrieval.search.answer_line import CANDIDATE_PASSAGES, matched_terms
 from retrieval.search.hit import Hit, Span
+from retrieval.search.searcher import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
@@ -30,9 +31,6 @@ MAX_PAGE = 10
 # answer in the top 3 quotes) while 92% of SciFact claims, unrelated to that corpus, are refused;
 # 0.5 would refuse 97% of the claims but 8.9% of the real questions.
 MIN_COVERAGE = 0.45
-# Questions are cut here before anything else; the searcher does the same, and saying so lets a
-# front end tell the user.
-MAX_QUESTION_CHARS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +64,7 @@ class Answer:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The ``wikiqa ask --json`` object (keys as issue 4 lists them)."""
+        """The ``wikiqa ask --json`` object; scripts read these keys, so they only ever grow."""
         return {
             "question": self.question,
             "answer": self.answer,

@@ -67,10 +67,10 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
         except Exception as err:  # the caller re-raises it; the worker stays up
             reply = (False, err)
         if not frozen and reply[0]:
-            # The first answer loaded the snapshot and the compiled search kernel: ~380k objects
-            # that live as long as the worker. Kept out of the collector's full passes, each pass
-            # stops this worker's answers for ~15 ms instead of ~180 ms. (A snapshot replaced by a
-            # reindex is still freed: its references drop to zero.)
+            # The first answer loaded the snapshot and the compiled search kernel: hundreds of
+            # thousands of objects that live as long as the worker. Kept out of the collector's
+            # full passes, those passes stop the worker's answers for a small fraction of the
+            # time. (A snapshot replaced by a reindex is still freed: its references drop to zero.)
             gc.freeze()
             frozen = True
         try:

@@ -190,7 +190,7 @@ async def _post_init(application: Application) -> None:
     application.bot_data["heartbeat"] = asyncio.ensure_future(services.beat(HEARTBEAT_SECONDS))
     # Everything loaded so far (libraries, the application, the services) lives as long as the
     # bot: keep it out of the collector's full passes, which otherwise walk it every so often and
-    # stop the event loop for 60-80 ms (100k-passage benchmark) -- a stall every reply then waits out.
+    # stop the event loop for tens of milliseconds, a stall every reply then waits out.
     gc.freeze()
     log.info("wikiqa bot @%s is ready", application.bot.username)
 

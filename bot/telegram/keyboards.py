@@ -19,8 +19,9 @@ from enum import StrEnum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.answer import MAX_PAGE
+
 MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
-MAX_PAGE = 999
 _DATA = re.compile(r"^([mud]):([A-Za-z0-9_-]{11}):(\d{1,3}):([A-Za-z0-9_-]{8})$")
 
 

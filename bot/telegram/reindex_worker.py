@@ -19,9 +19,9 @@ from typing import Any
 
 PROGRESS_EVERY_SECONDS = 0.5
 NICENESS = 10
-# Analysis stays in this one process: with build workers on both cores, answers queued behind
-# them (open loop at 200 questions/s on 2 cores, benchmarks/bot.py: reply p99 60-375 ms over
-# three runs, against 42-70 ms over six this way). The rebuild takes about twice as long.
+# Analysis stays in this one process: with build workers on both cores, answers queue behind
+# them and reply latency during /reindex grows severalfold (benchmarks/bot.py's reindex phases
+# measure it); the rebuild takes about twice as long this way, which nobody waits on.
 BUILD_WORKERS = 0
 
 
@@ -39,9 +39,9 @@ def lower_priority() -> None:
     """Run only on CPU time that answering leaves idle.
 
     Linux's SCHED_IDLE class yields to any normal task the moment it wakes; a nice value only
-    shrinks the rebuild's share. Open loop at 200 questions/s during /reindex (benchmarks/bot.py,
-    6 phases each, alternating): reply p99 16-36 ms under SCHED_IDLE against 27-76 ms at nice 10,
-    with the rebuild as fast (14-19 s). The nice value stays as the fallback elsewhere.
+    shrinks the rebuild's share, and the replies' p99 during /reindex shows the difference
+    (benchmarks/bot.py) while the rebuild takes as long. The nice value stays as the fallback
+    elsewhere.
     """
     with contextlib.suppress(OSError, AttributeError):
         os.nice(NICENESS)

@@ -5,8 +5,8 @@ uses httpx. Sending the one reply to a question was most of the bot process's CP
 and most of that was the client: httpcore polls every pooled socket and writes headers and body
 in two system calls per request, and the form encoding of the parameters is pure Python. aiohttp
 keeps connections with its C parser and no per-request pool scan, and the parameters go as one
-JSON body, which the Bot API accepts like a form (``benchmarks/bot_http.py``: CPU per sendMessage
-about half of httpx's, 1.6-1.75 against 3.4-3.5 ms).
+JSON body, which the Bot API accepts like a form. ``benchmarks/bot_http.py`` measures the CPU
+per sendMessage of both clients.
 """
 
 from __future__ import annotations

@@ -36,9 +36,8 @@ class BM25Params:
     Defaults: Lucene's variant (its idf ``log(1 + (N - df + 0.5) / (df + 0.5))`` is never
     negative, so a term found in most passages still counts a little instead of being clamped to
     zero or floored arbitrarily as in Robertson's and Okapi's), with Lucene's and Elasticsearch's
-    k1 = 1.2 and b = 0.75: the setting of the issue's anchor measurement (answer@1 0.790), and a
-    lower saturation point than bm25s's 1.5 suits passages of ~100 words, where a term seen twice
-    is already strong evidence.
+    k1 = 1.2 and b = 0.75: a lower saturation point than bm25s's 1.5 suits passages of ~100
+    words, where a term seen twice is already strong evidence.
     """
 
     k1: float = 1.2

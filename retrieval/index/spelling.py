@@ -8,8 +8,8 @@ with a true edit distance.
 
 The index is built once with the snapshot and saved beside it as sorted 64-bit key hashes and
 the word each key files, so a process loads it in milliseconds. Built in memory by each process
-instead, it took ~1.9 s at 100k passages, and an answer worker that met its first misspelling
-after a reindex stopped answering for that long.
+instead it takes seconds at a hundred thousand passages, and an answer worker that met its first
+misspelling after a reindex would stop answering for that long.
 """
 
 from __future__ import annotations

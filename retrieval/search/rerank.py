@@ -68,18 +68,17 @@ class RerankParams:
     - ``bigram``: question bigrams found as adjacent terms in question order;
     - ``context``: BM25 of the passage joined with its neighbours in the same article (the passage
       before and the one after), relative to the best candidate's: questions often name what the
-      surrounding text is about, which the answering passage need not repeat (+0.1 and +0.3
-      points of SQuAD answer@1, +0.2 and +0.15 of answer@5 on the two halves; SciFact unchanged);
+      surrounding text is about, which the answering passage need not repeat;
     - ``exact``: share of the question's idf mass whose words occur in the passage exactly as
       asked (case aside), not just with the same stem: questions are often phrased with the
       answering passage's own word forms ("signed" rather than "signing"), which stemming
-      throws away (+0.5 points of SQuAD answer@1 on each half);
+      throws away;
     - ``answer_type``: applied by the searcher, not here: a bonus (relative to the best score) for
       the best few candidates whose best sentence holds the asked type of answer.
 
     The defaults were tuned by coordinate ascent on half of the SQuAD questions and half of the
     SciFact claims of ../shared/eval (split by a hash of the question id) and checked on the other
-    halves; the closing note of issue 3 has the table.
+    halves, each feature kept only where it helped both halves and did not hurt SciFact.
     """
 
     depth: int = 50
@@ -122,9 +121,8 @@ def candidate_features(
     ``context`` each candidate's :func:`context_bm25` (for ``context``), ``exact_mass`` each
     candidate's :func:`exact_word_mass` (for ``exact``).
     """
-    n = len(pids)
-    features = np.zeros((n, len(FEATURES)))
-    if n == 0:
+    features = np.zeros((len(pids), len(FEATURES)))
+    if len(pids) == 0:
         return features
     first = np.asarray(first_scores, dtype=np.float64)
     top = first.max()
@@ -136,51 +134,90 @@ def candidate_features(
         features[:, _COLUMN["context"]] = context / context.max()
     if params.exact and exact_mass is not None:
         features[:, _COLUMN["exact"]] = exact_mass / total
-    if not params.needs_tokens:
-        return features
+    if params.needs_tokens:
+        matches = _Matches.find(source, pids, query_ids, query_weights)
+        if matches is not None:
+            _token_features(features, matches, source, pids, params, total)
+    return features
 
-    token_arrays = [np.asarray(source.passage_tokens(int(pid))) for pid in pids]
-    lengths = np.fromiter((len(a) for a in token_arrays), dtype=np.int64, count=n)
-    if lengths.sum() == 0:
-        return features
-    tokens = np.concatenate(token_arrays)
-    doc_offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    order = np.argsort(query_ids)
-    sorted_ids = query_ids[order]
-    positions = np.flatnonzero(np.isin(tokens, sorted_ids))
-    if len(positions) == 0:
-        return features
-    term_index = order[np.searchsorted(sorted_ids, tokens[positions])]
-    weights = np.asarray(query_weights, dtype=np.float64)[term_index]
-    docs = np.searchsorted(doc_offsets, positions, side="right") - 1
-    n_terms = len(query_ids)
 
+@dataclass(frozen=True, slots=True)
+class _Matches:
+    """Where question terms occur in the candidates' tokens, all candidates concatenated."""
+
+    positions: np.ndarray  # of each match in the concatenated tokens
+    docs: np.ndarray  # the candidate (row) of each match
+    term_index: np.ndarray  # which question term each match is
+    weights: np.ndarray  # that term's weight
+    doc_offsets: np.ndarray  # where each candidate's tokens start
+    query_weights: np.ndarray
+    n_terms: int
+    n_docs: int
+
+    @classmethod
+    def find(
+        cls, source: TokenSource, pids: np.ndarray, query_ids: np.ndarray, query_weights: np.ndarray
+    ) -> _Matches | None:
+        token_arrays = [np.asarray(source.passage_tokens(int(pid))) for pid in pids]
+        lengths = np.fromiter((len(a) for a in token_arrays), dtype=np.int64, count=len(pids))
+        if lengths.sum() == 0:
+            return None
+        tokens = np.concatenate(token_arrays)
+        doc_offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        order = np.argsort(query_ids)
+        sorted_ids = query_ids[order]
+        positions = np.flatnonzero(np.isin(tokens, sorted_ids))
+        if len(positions) == 0:
+            return None
+        term_index = order[np.searchsorted(sorted_ids, tokens[positions])]
+        weights = np.asarray(query_weights, dtype=np.float64)
+        return cls(
+            positions=positions,
+            docs=np.searchsorted(doc_offsets, positions, side="right") - 1,
+            term_index=term_index,
+            weights=weights[term_index],
+            doc_offsets=doc_offsets,
+            query_weights=weights,
+            n_terms=len(query_ids),
+            n_docs=len(pids),
+        )
+
+
+def _token_features(
+    features: np.ndarray,
+    m: _Matches,
+    source: TokenSource,
+    pids: np.ndarray,
+    params: RerankParams,
+    total: float,
+) -> None:
+    """Fill, in place, the features read from where the question's terms sit in each passage."""
+    n_terms, n = m.n_terms, m.n_docs
     if params.coverage:
-        features[:, _COLUMN["coverage"]] = _distinct_mass(docs, term_index, weights, n_terms, n) / total
+        features[:, _COLUMN["coverage"]] = _distinct_mass(m.docs, m.term_index, m.weights, n_terms, n) / total
     if params.sentence or params.pair or params.local:
         starts = [np.asarray(source.sentence_token_starts(int(pid)), dtype=np.int64) for pid in pids]
-        numbers = _sentence_numbers(starts, doc_offsets, positions, docs)
+        numbers = _sentence_numbers(starts, m.doc_offsets, m.positions, m.docs)
 
         def best(width: int, term_weights: np.ndarray) -> np.ndarray:
-            return _best_window(*numbers, docs, term_index, term_weights, n_terms, n, width)
+            return _best_window(*numbers, m.docs, m.term_index, term_weights, n_terms, n, width)
 
         if params.sentence:
-            features[:, _COLUMN["sentence"]] = best(1, weights) / total
+            features[:, _COLUMN["sentence"]] = best(1, m.weights) / total
         if params.pair:
-            features[:, _COLUMN["pair"]] = best(2, weights) / total
+            features[:, _COLUMN["pair"]] = best(2, m.weights) / total
         if params.local:
             # Question terms weighted by their rarity among the candidates as well: a term every
             # candidate holds (often the article's subject) cannot tell them apart.
-            local_df = np.bincount(np.unique(docs * n_terms + term_index) % n_terms, minlength=n_terms)
-            local = np.log1p(n / np.maximum(local_df, 1)) * np.asarray(query_weights, dtype=np.float64)
-            features[:, _COLUMN["local"]] = best(1, local[term_index]) / (local.sum() or 1.0)
+            local_df = np.bincount(np.unique(m.docs * n_terms + m.term_index) % n_terms, minlength=n_terms)
+            local = np.log1p(n / np.maximum(local_df, 1)) * m.query_weights
+            features[:, _COLUMN["local"]] = best(1, local[m.term_index]) / (local.sum() or 1.0)
     if params.bigram:
-        features[:, _COLUMN["bigram"]] = _bigrams(positions, docs, term_index, weights, n) / total
+        features[:, _COLUMN["bigram"]] = _bigrams(m.positions, m.docs, m.term_index, m.weights, n) / total
     if params.proximity:
         features[:, _COLUMN["proximity"]] = (
-            _proximity(positions, docs, term_index, weights, params.proximity_span, n) / total
+            _proximity(m.positions, m.docs, m.term_index, m.weights, params.proximity_span, n) / total
         )
-    return features
 
 
 def context_bm25(

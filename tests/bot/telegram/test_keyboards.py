@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answer import MAX_PAGE
 from bot.telegram.keyboards import Action, ButtonCodec, ButtonPress, InvalidButton, new_ref
 
 
 def test_callback_data_round_trips_and_fits_in_64_bytes() -> None:
     codec = ButtonCodec(b"secret")
     for action in Action:
-        press = ButtonPress(action, new_ref(), 999)
+        press = ButtonPress(action, new_ref(), MAX_PAGE)
         data = codec.encode(press)
         assert len(data.encode()) <= 64
         assert codec.decode(data) == press
