@@ -451,7 +451,8 @@ class StandIn:
         if not match:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         token, method = match.groups()
-        if token != self.token:
+        if token != self.token:  # recorded too, so tests can see a bad token was tried
+            self.calls.append(Call(method=method, params={}, at=time.monotonic(), status=401))
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         params = self._params(headers.get("content-type", ""), body, query)
         call = Call(method=method, params=params, at=time.monotonic())

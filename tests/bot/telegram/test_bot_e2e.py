@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+import threading
 from dataclasses import replace
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.answer import Answer, Quote
-from bot.telegram.handlers import TYPING_AFTER_SECONDS
+from bot.telegram import handlers
 from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
 from bot.telegram.services import LocalAnswers
@@ -369,27 +370,71 @@ async def test_the_token_never_appears_in_logs(make_bot: Any, caplog: Any) -> No
     assert TOKEN.split(":")[1] not in caplog.text
 
 
-class SlowAnswerer:
-    """Answers like ``real`` after ``delay`` seconds."""
+class GatedAnswerer:
+    """Answers like ``real`` once the test opens the gate: an answer exactly as slow as the test
+    needs, with no clock involved."""
 
-    def __init__(self, real: Any, delay: float) -> None:
-        self.real, self.delay = real, delay
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.gate = threading.Event()
 
     def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
-        time.sleep(self.delay)
+        assert self.gate.wait(30), "the test never opened the gate"
         return self.real.answer(question, page=page, k=k)
 
 
-async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(make_bot: Any) -> None:
+async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(
+    make_bot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bot: Harness = await make_bot()
+    monkeypatch.setattr(handlers, "TYPING_AFTER_SECONDS", 3600.0)  # every answer is "fast"
     await bot.ask(bot.standin.user(120), CSTO_QUESTION)
     assert not bot.standin.calls_of("sendChatAction")  # a fast answer costs one request
 
-    bot.services.answers = LocalAnswers(
-        SlowAnswerer(bot.services.answers.answerer, TYPING_AFTER_SECONDS + 0.5)
-    )
-    replies = await bot.ask(bot.standin.user(121), CSTO_QUESTION)
+    monkeypatch.setattr(handlers, "TYPING_AFTER_SECONDS", 0.01)  # every answer is "slow"
+    gated = GatedAnswerer(bot.services.answers.answerer)
+    bot.services.answers = LocalAnswers(gated)
+    chat = bot.standin.private_chat(bot.standin.user(121))
+    bot.standin.message(bot.standin.user(121), CSTO_QUESTION, chat=chat)
+    await bot.standin.wait_for(lambda: bot.standin.calls_of("sendChatAction"), what="a typing action")
+    assert not bot.standin.sent_to(121)  # typing shows while the answer is still being worked out
+    gated.gate.set()
+    replies = await bot.replies(121, 0, keyboard=True)
     assert "May 15, 1992" in replies[-1]["text"]
     typing = bot.standin.calls_of("sendChatAction")
     assert [(c.params["chat_id"], c.params["action"]) for c in typing] == [(121, "typing")]
-    assert typing[0].at < bot.standin.sent_to(121)[0].at
+
+
+def plant_decoy_bot_package(folder: Path) -> Path:
+    """A ``bot/`` package whose reindex worker only leaves a mark: what ``python -m`` would run
+    from this folder if the working folder came first on the import path."""
+    mark = folder / "decoy-ran"
+    worker = folder / "bot" / "telegram" / "reindex_worker.py"
+    worker.parent.mkdir(parents=True)
+    (folder / "bot" / "__init__.py").write_text("")
+    (folder / "bot" / "telegram" / "__init__.py").write_text("")
+    worker.write_text(f"open({str(mark)!r}, 'w').close()\nprint('{{\"error\": \"the decoy ran\"}}')\n")
+    return mark
+
+
+async def test_reindex_runs_wikiqas_own_code_from_a_folder_holding_another_bot_package(
+    make_bot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoy = tmp_path / "elsewhere"
+    mark = plant_decoy_bot_package(decoy)
+    monkeypatch.chdir(decoy)
+    bot: Harness = await make_bot()
+    admin = bot.standin.user(ADMIN_ID, "Admin")
+    started = await bot.command(admin, "/reindex")
+    assert "Reindex started" in started["text"]
+    done = await bot.standin.wait_for(
+        lambda: [
+            c
+            for c in bot.standin.calls_of("editMessageText")
+            if c.result and "Reindex" in c.result["text"] and "🔄" not in c.result["text"]
+        ],
+        timeout=60,
+        what="the reindex to end",
+    )
+    assert "Reindex done" in done[-1].result["text"], done[-1].result["text"]
+    assert not mark.exists()

@@ -1,8 +1,10 @@
 """``wikiqa reindex``: its summary, its refusals, and what a killed reindex leaves behind.
 
-The crash tests run the real console script in a subprocess. To catch it mid-build without
-relying on timing, they wait until its build folder holds the first batch of passages and then
-freeze it with SIGSTOP: it stays mid-build, holding the lock, for as long as the test needs.
+The crash tests run the real console script in a subprocess and catch it mid-build without
+relying on timing: the store holds an article too long to index whole, a thousand articles in,
+and the reindex's standard error is a pipe the test has filled to the brim. Its warning about that
+article then blocks it, after the first batches of passages are written and with the lock held,
+for as long as the test needs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from retrieval.index.analyze import MAX_ARTICLE_CHARS
 from retrieval.index.publish import current_version, load_snapshot
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
@@ -42,43 +45,55 @@ def _first_hit(snapshots: Path, question: str) -> str:
 
 @pytest.fixture
 def big_store(tmp_path: Path, isolated_home: Path) -> tuple[str, Path]:
-    """A store with a live snapshot of 40 articles, then 6,000 more articles (a build of ~1.5 s)."""
+    """A store with a live snapshot of 40 articles, then 2,000 more, the 1,000th of them longer
+    than an article is indexed (so the reindex warns about it when it gets there)."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = fill_store(url, make_records(40))
     assert _run("reindex", "--database", url).returncode == 0
     bodies = make_records(300, seed=5, paragraphs=4)
-    store.upsert(
-        [replace(bodies[i % 300], article_id=f"More_{i}") for i in range(6000)] + [ZANZIBAR], source="more"
-    )
+    more = [replace(bodies[i % 300], article_id=f"More_{i}") for i in range(2000)]
+    more[1000] = replace(more[1000], article="Long words go on. " * (MAX_ARTICLE_CHARS // 18 + 1))
+    store.upsert([*more, ZANZIBAR], source="more")
     store.close()
     return url, isolated_home / "snapshots"
 
 
+def _full_pipe() -> tuple[int, int]:
+    """A pipe whose buffer is full: the next write to its write end blocks until someone reads."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    with suppress(BlockingIOError):
+        while True:
+            os.write(write_end, b"." * 65536)
+    os.set_blocking(write_end, True)
+    return read_end, write_end
+
+
 @contextmanager
-def frozen_mid_build(url: str, snapshots: Path) -> Iterator[subprocess.Popen[str]]:
-    """A real ``wikiqa reindex`` stopped after it has written its first passages."""
+def held_mid_build(url: str, snapshots: Path) -> Iterator[subprocess.Popen[str]]:
+    """A real ``wikiqa reindex`` held after it has written its first passages (see above)."""
+    read_end, write_end = _full_pipe()
     process = subprocess.Popen(
-        [WIKIQA, "reindex", "--database", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [WIKIQA, "reindex", "--database", url], stdout=subprocess.DEVNULL, stderr=write_end, text=True
     )
+    os.close(write_end)
     try:
         deadline = time.monotonic() + 60
         while not any(p.stat().st_size for p in snapshots.glob(".build-*/passages.text.bin")):
-            assert process.poll() is None, f"reindex ended before it could be caught: {process.communicate()}"
-            assert time.monotonic() < deadline, "reindex never started writing passages"
-            time.sleep(0.005)
-        os.kill(process.pid, signal.SIGSTOP)
+            assert process.poll() is None, "the reindex ended although it could not write its warning"
+            assert time.monotonic() < deadline, "the reindex never wrote passages"
+            time.sleep(0.01)
         yield process
     finally:
         process.kill()
         process.wait()
-        process.stdout.close()
-        process.stderr.close()
+        os.close(read_end)
 
 
 def test_sigkill_mid_build_keeps_the_previous_snapshot_answering(big_store: tuple[str, Path]) -> None:
     url, snapshots = big_store
     live = current_version(snapshots)
-    with frozen_mid_build(url, snapshots) as process:
+    with held_mid_build(url, snapshots) as process:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert current_version(snapshots) == live
@@ -90,13 +105,13 @@ def test_sigkill_mid_build_keeps_the_previous_snapshot_answering(big_store: tupl
     assert result.returncode == 0, result.stderr
     assert current_version(snapshots) != live
     assert not list(snapshots.glob(".build-*"))
-    assert load_snapshot(snapshots).info.articles == 6041
+    assert load_snapshot(snapshots).info.articles == 2041
     assert _first_hit(snapshots, "cloves") == "Zanzibar"
 
 
 def test_second_reindex_while_one_runs_is_refused(big_store: tuple[str, Path]) -> None:
     url, snapshots = big_store
-    with frozen_mid_build(url, snapshots) as running:
+    with held_mid_build(url, snapshots) as running:
         refused = _run("reindex", "--database", url)
         assert refused.returncode == 1
         assert refused.stderr.startswith(f"error: another reindex is already running (process {running.pid}")

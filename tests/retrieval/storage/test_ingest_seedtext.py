@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 from retrieval.errors import SourceError
 from retrieval.storage.ingest.seedtext import read_seed
 from retrieval.storage.records import ArticleRecord
+from tests.paths import SEED
 
-SEED = Path(__file__).resolve().parents[2] / "data" / "000_ecac3c3d765524ba.txt"
 INSERT = (
     "INSERT INTO `wiki_article`(`id`, `article_id`, `title`, `article`, `img_url`) VALUES "
     "('NULL()','{article_id}','Title from SQL','','{img}')"

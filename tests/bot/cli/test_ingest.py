@@ -15,8 +15,8 @@ from bot.cli import cli
 from bot.settings import load_settings
 from retrieval.errors import SourceError
 from retrieval.storage.articles import ArticleStore
+from tests.paths import DATA
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 SUMMARY = r"^\d+ new, \d+ updated, \d+ unchanged, \d+ empty in \d+\.\d s\n$"
 
 

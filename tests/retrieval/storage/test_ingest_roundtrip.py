@@ -14,9 +14,10 @@ from sqlalchemy.engine import make_url
 
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.ingest import ingest_paths
+from tests.paths import EVAL
 from tests.retrieval.corpus_factory import stored_articles
 
-SQUAD = Path(__file__).resolve().parents[2] / ".." / "shared" / "eval" / "squad"
+SQUAD = EVAL / "squad"
 
 pytestmark = [pytest.mark.server, pytest.mark.eval]
 

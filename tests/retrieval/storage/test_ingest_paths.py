@@ -12,9 +12,9 @@ import pytest
 from retrieval.errors import SourceError
 from retrieval.storage.articles import ArticleStore, UpsertCounts
 from retrieval.storage.ingest import IngestReport, ingest_paths
+from tests.paths import DATA
 from tests.retrieval.corpus_factory import stored_articles
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 SEED = DATA / "000_ecac3c3d765524ba.txt"
 
 
