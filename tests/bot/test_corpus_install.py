@@ -17,7 +17,8 @@ from tests.paths import ROOT
 def test_wheel_install_answers_from_its_packaged_sample_data(tmp_path: Path):
     """Install wikiqa with pip (no deps, no index) into a fresh virtualenv whose only link to the
     development environment is a .pth line for the dependencies, then ask from a folder far away
-    from the checkout: the answer must come from site-packages/bot/sample_data."""
+    from the checkout: the answer must come from site-packages/bot/sample_data. That folder holds
+    a ``bot/`` package of its own, which ``python -m wikiqa`` must not run."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -50,10 +51,11 @@ def test_wheel_install_answers_from_its_packaged_sample_data(tmp_path: Path):
         capture_output=True,
     )
     where = tmp_path / "elsewhere"
-    where.mkdir()
+    (where / "bot").mkdir(parents=True)
+    (where / "bot" / "__init__.py").write_text("raise SystemExit('the decoy bot package ran')\n")
     env = {"WIKIQA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
     probe = subprocess.run(
-        [str(python), "-c", "import bot.corpus as c; print(c.sample_data_dir())"],
+        [str(python), "-P", "-c", "import bot.corpus as c; print(c.sample_data_dir())"],
         cwd=where,
         env=env,
         capture_output=True,
@@ -64,8 +66,8 @@ def test_wheel_install_answers_from_its_packaged_sample_data(tmp_path: Path):
     result = subprocess.run(
         [
             str(python),
-            "-c",
-            "from bot.cli import main; main()",
+            "-m",
+            "wikiqa",
             "ask",
             "--json",
             "When was the Collective Security Treaty signed?",
