@@ -32,7 +32,8 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
     from bot.cli._common import open_store, settings
     from retrieval.errors import WikiqaError
     from retrieval.index.format import verify
-    from retrieval.index.publish import load_snapshot
+    from retrieval.index.lock import is_locked
+    from retrieval.index.publish import LOCK_FILE, load_snapshot
 
     config = settings(database_url)
     figures: dict[str, Any] = {
@@ -44,6 +45,7 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         "snapshot_built_at": None,
         "snapshot_age_seconds": None,
         "snapshot_size_bytes": None,
+        "reindex_running": is_locked(config.snapshots_dir / LOCK_FILE),
     }
     problems: list[str] = []
     try:
@@ -111,6 +113,7 @@ def stats(database_url: str | None, as_json: bool) -> None:
         show("built", built and f"{built} ({age(seconds)} ago)")
         size = figures["snapshot_size_bytes"]
         show("size on disk", None if size is None else _size(size))
+        show("reindex", "running" if figures["reindex_running"] else "not running")
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if problems:

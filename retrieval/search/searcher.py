@@ -70,11 +70,6 @@ class Searcher:
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
 
-    def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct known term ids of ``question`` and their weights (idf times query frequency)."""
-        query = self._query(question)
-        return query.ids, query.weights
-
     def _query(self, question: str) -> _Query:
         words = [
             (word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question[:MAX_QUESTION_CHARS])

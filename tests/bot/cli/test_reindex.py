@@ -116,6 +116,7 @@ def test_second_reindex_while_one_runs_is_refused(big_store: tuple[str, Path]) -
         assert refused.returncode == 1
         assert refused.stderr.startswith(f"error: another reindex is already running (process {running.pid}")
         assert refused.stderr.rstrip().endswith("wait for it to finish")
+        assert json.loads(_run("stats", "--json", "--database", url).stdout)["reindex_running"] is True
 
 
 def test_reindex_reports_passages_vocabulary_size_and_time(tmp_path: Path) -> None:

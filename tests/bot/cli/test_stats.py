@@ -18,6 +18,7 @@ KEYS = {
     "snapshot_built_at",
     "snapshot_age_seconds",
     "snapshot_size_bytes",
+    "reindex_running",
 }
 
 
@@ -34,6 +35,7 @@ def test_json_reports_store_and_snapshot_figures(sample_home, monkeypatch):
     assert figures["vocabulary"] > 100
     assert figures["snapshot_size_bytes"] > 0
     assert 0 <= figures["snapshot_age_seconds"] < 24 * 3600
+    assert figures["reindex_running"] is False
 
 
 def test_text_output_names_each_figure(sample_home, monkeypatch):

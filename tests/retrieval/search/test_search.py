@@ -113,7 +113,7 @@ def test_ten_thousand_character_question_is_cut_and_answered(searcher: Searcher)
     question = "Where do pelicans live? " + "x" * 10_000
     hits = searcher.search(question, k=2)
     assert hits and "pelicans" in hits[0].text
-    ids, _ = searcher.query_terms("word " * 5000)
+    ids = searcher._query("word " * 5000).ids
     assert len(ids) <= 1
     # Terms past the cut do not count.
     assert searcher.search("x" * MAX_QUESTION_CHARS + " pelicans") == []
@@ -135,7 +135,7 @@ def test_without_reranking_order_is_bm25(snapshot) -> None:
     plain = Searcher(
         snapshot, rerank=RerankParams(**{name: 0.0 for name in FEATURES if name != "bm25"}, answer_type=0)
     )
-    ids, _ = plain.query_terms("river city Ukraine")
+    ids = plain._query("river city Ukraine").ids
     pids, _ = snapshot.index.first_stage(ids, 5)
     assert [h.passage_id for h in plain.search("river city Ukraine", k=5)] == [
         int(p) for p in np.asarray(pids)
