@@ -34,9 +34,13 @@ class BuildLock:
             raise SnapshotError(
                 f"another reindex is already running{holder}; wait for it to finish"
             ) from None
-        os.ftruncate(fd, 0)
-        started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": started}).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "started": started}).encode(), 0)
+        except OSError:
+            os.close(fd)  # and with it the lock: a full disk must not leave it held
+            raise
         self._fd = fd
 
     def release(self) -> None:

@@ -1,0 +1,154 @@
+"""Damaged snapshots: every file truncated, deleted or altered is caught at load, a whole previous
+snapshot stands in (and says so), and with none the one sentence says what to do."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import SnapshotError
+from retrieval.index import format as snapshot_format
+from retrieval.index import lock
+from retrieval.index.build import build_snapshot
+from retrieval.index.format import MANIFEST, verify
+from retrieval.index.publish import CURRENT, current_version, load_snapshot
+from retrieval.storage.records import ArticleRecord
+from tests.retrieval.corpus_factory import fill_store, make_records
+
+SOURCE = "https://en.wikipedia.org/wiki/{article_id}"
+
+
+@pytest.fixture(scope="module")
+def two_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A snapshots folder with a live snapshot and the whole one before it."""
+    folder = tmp_path_factory.mktemp("damage")
+    store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(12))
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE)
+    store.upsert([ArticleRecord("Zanzibar", "Zanzibar", "Zanzibar is famous for cloves.", None)], source="t")
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE)
+    store.close()
+    return folder / "snapshots"
+
+
+def _copy(snapshots: Path, into: Path) -> tuple[Path, str, str]:
+    """A private copy of the snapshots folder: (folder, live version, previous version)."""
+    copy = into / "snapshots"
+    shutil.copytree(snapshots, copy, symlinks=True)
+    live = current_version(copy)
+    (previous,) = [p.name for p in copy.iterdir() if p.is_dir() and p.name != live and p.name != CURRENT]
+    return copy, live, previous
+
+
+def _files(snapshots: Path) -> list[str]:
+    live = snapshots / current_version(snapshots)
+    return [MANIFEST, *json.loads((live / MANIFEST).read_text())["files"]]
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _delete(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize("damage", [_truncate, _delete], ids=["truncated", "deleted"])
+def test_each_damaged_file_is_caught_and_the_previous_snapshot_answers(
+    two_snapshots: Path, tmp_path: Path, damage
+) -> None:
+    for number, name in enumerate(_files(two_snapshots)):
+        snapshots, live, previous = _copy(two_snapshots, tmp_path / str(number))
+        damage(snapshots / live / name)
+        warnings: list[str] = []
+        snapshot = load_snapshot(snapshots, warn=warnings.append)
+        assert snapshot.info.version == previous, name
+        (warning,) = warnings
+        assert warning.startswith(f"the index snapshot {live} is damaged (") and name in warning
+        assert warning.endswith(
+            f"answering from the previous snapshot {previous} until wikiqa reindex builds a new one"
+        )
+        assert snapshot.passages.get(0).text  # and it really answers
+
+
+@pytest.mark.parametrize("damage", [_truncate, _delete], ids=["truncated", "deleted"])
+def test_each_damaged_file_without_a_previous_snapshot_is_the_one_sentence(
+    two_snapshots: Path, tmp_path: Path, damage
+) -> None:
+    for number, name in enumerate(_files(two_snapshots)):
+        snapshots, live, previous = _copy(two_snapshots, tmp_path / str(number))
+        shutil.rmtree(snapshots / previous)
+        damage(snapshots / live / name)
+        with pytest.raises(SnapshotError) as caught:
+            load_snapshot(snapshots, warn=pytest.fail)
+        message = str(caught.value)
+        assert message.startswith(f"the index snapshot {live} is damaged (") and name in message, name
+        assert message.endswith("); run wikiqa reindex")
+
+
+def test_a_changed_byte_is_caught_at_load_in_a_small_file_and_by_verify_in_any(
+    two_snapshots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snapshots, live, previous = _copy(two_snapshots, tmp_path)
+    shutil.rmtree(snapshots / previous)
+    texts = snapshots / live / "passages.text.bin"
+    data = bytearray(texts.read_bytes())
+    data[5] ^= 0x20
+    texts.write_bytes(bytes(data))
+    with pytest.raises(SnapshotError, match=r"passages\.text\.bin does not hold what was written"):
+        load_snapshot(snapshots)
+    # The same file past the size that is hashed at every load: only a full check sees it.
+    monkeypatch.setattr(snapshot_format, "CHECKED_AT_LOAD_BYTES", 0)
+    snapshot = load_snapshot(snapshots)
+    assert verify(snapshot.folder, snapshot.manifest) == ["passages.text.bin"]
+
+
+def test_a_manifest_missing_keys_is_damaged_not_a_key_error(two_snapshots: Path, tmp_path: Path) -> None:
+    snapshots, live, previous = _copy(two_snapshots, tmp_path)
+    shutil.rmtree(snapshots / previous)
+    manifest = json.loads((snapshots / live / MANIFEST).read_text())
+    del manifest["analyzer"], manifest["passages"]
+    (snapshots / live / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(SnapshotError, match=r"is damaged \(manifest\.json lacks analyzer, passages\)"):
+        load_snapshot(snapshots)
+
+
+def test_current_replaced_by_a_folder_falls_back_and_a_reindex_repairs_it(
+    two_snapshots: Path, tmp_path: Path
+) -> None:
+    snapshots, live, _ = _copy(two_snapshots, tmp_path)
+    (snapshots / CURRENT).unlink()
+    (snapshots / CURRENT).mkdir()
+    (snapshots / CURRENT / "stray.txt").write_text("not a snapshot")
+    warnings: list[str] = []
+    assert load_snapshot(snapshots, warn=warnings.append).info.version == live
+    assert "is not a link to an index snapshot" in warnings[0]
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
+    info = build_snapshot(store, snapshots, source_url=SOURCE)
+    store.close()
+    assert current_version(snapshots) == info.version
+    assert load_snapshot(snapshots, warn=pytest.fail).info.version == info.version
+
+
+def test_a_full_disk_at_the_lock_file_is_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock.os, "pwrite", no_space)
+    with pytest.raises(SnapshotError) as caught:
+        build_snapshot(store, tmp_path / "snapshots", source_url=SOURCE)
+    assert str(caught.value) == (
+        f"cannot write the index snapshot in {tmp_path / 'snapshots'} (No space left on device); "
+        "the live snapshot is unchanged"
+    )
+    monkeypatch.undo()
+    assert build_snapshot(store, tmp_path / "snapshots", source_url=SOURCE).articles == 3  # not left locked
+    store.close()
