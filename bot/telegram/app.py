@@ -2,23 +2,31 @@
 
 ``wikiqa serve`` calls :func:`serve`; the end-to-end tests call :func:`build_application` with the
 same arguments, only with the Bot API base URL pointing at a stand-in server.
+
+:func:`run` does what python-telegram-bot's ``run_polling``/``run_webhook`` do, with two changes
+they do not offer: start-up waits for an unreachable Bot API instead of exiting, and failed polls
+are told by the polling client's :class:`~bot.telegram.transport.OutageLog` in two lines rather
+than each passed to the error handler, which logged a traceback per poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import hashlib
 import logging
 import os
+import signal
 import traceback
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -33,7 +41,14 @@ from bot.settings import Settings
 from bot.telegram import admin, handlers
 from bot.telegram.inline import inline_query
 from bot.telegram.services import SERVICES_KEY, AdminTools, Answers, BotServices, CorpusFacts, LocalAnswers
-from bot.telegram.transport import AiohttpRequest
+from bot.telegram.transport import (
+    AiohttpRequest,
+    ApiUnavailable,
+    Backoff,
+    OutageLog,
+    RetryingRateLimiter,
+    RetryPolicy,
+)
 from retrieval.errors import WikiqaError
 
 log = logging.getLogger(__name__)
@@ -55,6 +70,10 @@ HEARTBEAT_FILE = "bot.heartbeat"
 HEARTBEAT_SECONDS = 15.0
 CONCURRENT_UPDATES = 64
 HTTP_CLIENTS_KEY = "http_clients"
+# Waiting for the Bot API at start-up: 1, 2, 4 ... s (each with jitter), then every 30 s at most.
+CONNECT_BACKOFF = Backoff(first=1.0, cap=30.0)
+RETRY_POLICY = RetryPolicy()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def api_urls(base_url: str | None) -> tuple[str, str]:
@@ -119,21 +138,27 @@ def build_application(
     overall_max_rate: float = FloodLimit.MESSAGES_PER_SECOND,
     group_max_rate: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
     concurrent_updates: int = CONCURRENT_UPDATES,
+    retry: RetryPolicy = RETRY_POLICY,
 ) -> Application:
     """The bot with every handler wired. ``overall_max_rate=0`` lifts the 30 messages/s ceiling
-    (for a local Bot API server); a 429 from Telegram is waited out up to ``max_retries`` times."""
+    (for a local Bot API server); a 429 from Telegram is waited out up to ``max_retries`` times,
+    and a request that failed on the way is sent again as ``retry`` allows."""
     hide_in_logs(token)
     opt_in_to_timedelta_periods()
     base_url, base_file_url = api_urls(api_base_url)
-    clients = (AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS), AiohttpRequest(1))
+    polling = AiohttpRequest(1, outage=OutageLog(base_url.removesuffix("/bot")))
+    clients = (AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT_SECONDS), polling)
     application = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
         .rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=overall_max_rate, group_max_rate=group_max_rate, max_retries=max_retries
+            RetryingRateLimiter(
+                retry=retry,
+                overall_max_rate=overall_max_rate,
+                group_max_rate=group_max_rate,
+                max_retries=max_retries,
             )
         )
         .concurrent_updates(concurrent_updates)
@@ -292,6 +317,7 @@ def serve(
     webhook_url: str | None = None,
     listen: str | None = None,
     answer_workers: int | None = None,
+    connect_backoff: Backoff = CONNECT_BACKOFF,
 ) -> None:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook server when ``webhook_url``."""
     token = require_token(settings)
@@ -302,18 +328,26 @@ def serve(
     services = services_from_settings(settings, token, answer_workers=answer_workers)
     application = build_application(services, token=token, api_base_url=settings.telegram_api_base_url)
     api = api_urls(settings.telegram_api_base_url)[0].removesuffix("/bot")
+    updater = application.updater
+    assert updater is not None
+    if webhook_url and host_port:
+        receive = functools.partial(
+            updater.start_webhook,
+            listen=host_port[0],
+            port=host_port[1],
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=webhook_secret(token),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        receive = functools.partial(
+            updater.start_polling,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=functools.partial(on_polling_error, application),
+        )
     try:
-        if webhook_url and host_port:
-            application.run_webhook(
-                listen=host_port[0],
-                port=host_port[1],
-                url_path=urlsplit(webhook_url).path.lstrip("/"),
-                webhook_url=webhook_url,
-                secret_token=webhook_secret(token),
-                allowed_updates=Update.ALL_TYPES,
-            )
-        else:
-            application.run_polling(allowed_updates=Update.ALL_TYPES)
+        asyncio.run(run(application, receive, api=api, backoff=connect_backoff))
     except InvalidToken:
         raise WikiqaError(
             "Telegram rejected the bot token in TELEGRAM_BOT_TOKEN; check it with @BotFather."
@@ -322,3 +356,103 @@ def serve(
         raise WikiqaError(f"cannot reach the Telegram Bot API at {api}: {redact(err.message)}.") from None
     except TelegramError as err:
         raise WikiqaError(f"the Telegram Bot API refused to start the bot: {redact(err.message)}.") from None
+
+
+async def run(
+    application: Application,
+    receive: Callable[[], Awaitable[Any]],
+    *,
+    api: str,
+    backoff: Backoff = CONNECT_BACKOFF,
+) -> None:
+    """Start the bot, receive updates (``receive`` starts the updater) until SIGINT/SIGTERM, stop.
+
+    The order is python-telegram-bot's own (initialize, post_init, the updater, start; then the
+    reverse), and a stop signal ends any step at once, waiting for the Bot API included.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in STOP_SIGNALS:
+        loop.add_signal_handler(number, stop.set)
+    try:
+        if await _unless_stopped(stop, _start(application, receive, api=api, backoff=backoff)):
+            await stop.wait()
+    finally:
+        for number in STOP_SIGNALS:
+            loop.remove_signal_handler(number)
+        await _stop(application)
+
+
+async def _start(
+    application: Application, receive: Callable[[], Awaitable[Any]], *, api: str, backoff: Backoff
+) -> None:
+    await connect(application, api=api, backoff=backoff)
+    await application.post_init(application)
+    await receive()
+    await application.start()
+
+
+async def _unless_stopped(stop: asyncio.Event, step: Coroutine[Any, Any, None]) -> bool:
+    """Run ``step`` unless ``stop`` is set first, which cancels it: whether it ran to its end."""
+    task = asyncio.ensure_future(step)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()  # raises what the step raised
+    return True
+
+
+async def _stop(application: Application) -> None:
+    """Undo whatever of the start-up happened, as python-telegram-bot's run_polling does."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    await application.post_shutdown(application)
+
+
+async def connect(application: Application, *, api: str, backoff: Backoff = CONNECT_BACKOFF) -> None:
+    """Initialize the application (its getMe), waiting as long as the Bot API cannot be reached.
+
+    A bot started before its network or a local Bot API server (a container restart, a host
+    boot) would otherwise exit at once and rely on a supervisor to start it again. The wait is
+    said once; a rejected token (401/404) and any other refusal are raised at once.
+    """
+    failures = 0
+    while True:
+        try:
+            await application.initialize()
+        except ApiUnavailable as err:
+            failures += 1
+            if failures == 1:
+                log.warning(
+                    "cannot reach the Telegram Bot API at %s (%s); retrying, at least every %g s",
+                    api,
+                    redact(err.message),
+                    backoff.cap,
+                )
+            await asyncio.sleep(backoff.delay(failures))
+            continue
+        if failures:
+            log.info("reached the Telegram Bot API at %s after %d failed attempts", api, failures)
+        return
+
+
+def on_polling_error(application: Application, err: TelegramError) -> None:
+    """The updater's ``error_callback``: what a failed poll does with its error.
+
+    The Bot API being unreachable is the polling client's :class:`OutageLog` to tell, once; any
+    other error (a 409 from a second instance polling with the same token) goes to the error
+    handlers, as python-telegram-bot's run_polling does with all of them.
+    """
+    if isinstance(err, ApiUnavailable):
+        log.debug("polling failed: %s", err.message)
+        return
+    application.create_task(application.process_error(update=None, error=err))

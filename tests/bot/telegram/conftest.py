@@ -3,6 +3,7 @@ real Application (built by ``bot.telegram.app`` exactly as ``wikiqa serve`` buil
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.answer import Answer
 from bot.settings import Settings
 from bot.telegram.app import build_application, services_from_settings
 from bot.telegram.services import BotServices
@@ -203,3 +205,18 @@ def keyboard_data(message: dict) -> dict[str, str]:
 
 
 __all__ = ["ADMIN_ID", "BOT_USER", "TOKEN", "Harness", "keyboard_data", "records", "with_rate_limit"]
+
+
+class GatedAnswerer:
+    """Answers like ``real`` once the test opens the gate: an answer exactly as slow as the test
+    needs, with no clock involved."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.gate = threading.Event()
+        self.waiting = False  # whether a question is held at the gate
+
+    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
+        self.waiting = True
+        assert self.gate.wait(30), "the test never opened the gate"
+        return self.real.answer(question, page=page, k=k)

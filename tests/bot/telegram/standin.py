@@ -11,7 +11,11 @@ real HTTP, real JSON, real retries. The stand-in
   Telegram parses it (only Telegram's tags, balanced, ``<``/``&`` escaped, at most 4,096 characters
   after parsing) into plain text plus entities with UTF-16 offsets, and refused with a 400 otherwise;
 - records every call, so tests wait on conditions (``wait_for``) rather than sleeping;
-- can answer the next call of a method with 429 and ``retry_after`` (``fail_next``).
+- can answer the next calls of a method with 429 and ``retry_after``, or with a 5xx (``fail_next``),
+  or close their connection unanswered, before or after carrying them out (``drop_next``);
+- can go down (``go_down``: open connections are closed, every request is dropped unanswered) and
+  come up again, stop listening and listen again on the same port, or be started on a port the
+  bot was already told to use.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -194,6 +199,18 @@ class Call:
     at: float
     status: int = 200
     result: Any = None
+    dropped: bool = False  # the connection was closed instead of answering (status 0: not carried out)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How to fail one call: answer ``status`` (429 with ``retry_after``), or close the connection
+    unanswered (``drop``), having carried the call out first when ``processed``."""
+
+    status: int = 429
+    retry_after: int = 1
+    drop: bool = False
+    processed: bool = False
 
 
 @dataclass
@@ -212,7 +229,8 @@ class StandIn:
         self._update_ids = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = {}
         self._query_ids = itertools.count(1)
-        self._failures: dict[str, list[int]] = {}
+        self._failures: dict[str, list[Failure]] = {}
+        self._down = False
         self._chats: dict[int, dict[str, Any]] = {}
         self._changed: asyncio.Condition | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -223,9 +241,10 @@ class StandIn:
         self.port = 0
 
     # ----------------------------------------------------------------- server lifecycle
-    async def start(self) -> StandIn:
+    async def start(self, port: int = 0) -> StandIn:
+        """Listen on ``port`` (any free one by default)."""
         self._changed = asyncio.Condition()
-        self._server = await asyncio.start_server(self._serve_connection, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve_connection, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -236,6 +255,18 @@ class StandIn:
             for writer in list(self._writers):
                 writer.close()
             await self._server.wait_closed()
+
+    async def stop_listening(self) -> None:
+        """Close the port and every open connection: the bot's next request is refused, so it
+        cannot have been carried out. ``listen_again`` opens the same port."""
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        await self._server.wait_closed()
+
+    async def listen_again(self) -> None:
+        self._server = await asyncio.start_server(self._serve_connection, "127.0.0.1", self.port)
 
     @property
     def base_url(self) -> str:
@@ -307,9 +338,28 @@ class StandIn:
         self._queue({"inline_query": {"id": query_id, "from": user, "query": query, "offset": ""}})
         return query_id
 
-    def fail_next(self, method: str, *, retry_after: int = 1, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests."""
-        self._failures.setdefault(method, []).extend([retry_after] * times)
+    def fail_next(self, method: str, *, retry_after: int = 1, times: int = 1, status: int = 429) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests, or ``status``."""
+        failure = Failure(status=status, retry_after=retry_after)
+        self._failures.setdefault(method, []).extend([failure] * times)
+
+    def drop_next(self, method: str, *, times: int = 1, processed: bool = False) -> None:
+        """Close the connection of the next ``times`` calls of ``method`` without answering; with
+        ``processed``, after carrying them out (a sent message is then in the chat)."""
+        failure = Failure(drop=True, processed=processed)
+        self._failures.setdefault(method, []).extend([failure] * times)
+
+    def go_down(self) -> None:
+        """Close every open connection and drop every request unanswered until ``come_up``."""
+        self._down = True
+        for writer in list(self._writers):
+            writer.close()
+
+    def come_up(self) -> None:
+        self._down = False
+
+    def dropped(self, method: str) -> list[Call]:
+        return [call for call in self.calls_of(method) if call.dropped]
 
     def calls_of(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -428,7 +478,10 @@ class StandIn:
                     name, _, value = line.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-                status, payload = await self._dispatch(verb, target, headers, body)
+                answer = await self._dispatch(verb, target, headers, body)
+                if answer is None or writer.is_closing():  # dropped, or closed by go_down meanwhile
+                    return
+                status, payload = answer
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
@@ -445,7 +498,8 @@ class StandIn:
 
     async def _dispatch(
         self, verb: str, target: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any]] | None:
+        """(status, payload) of one request, or None to close its connection unanswered."""
         path, _, query = target.partition("?")
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", path)
         if not match:
@@ -458,13 +512,15 @@ class StandIn:
         call = Call(method=method, params=params, at=time.monotonic())
         self.calls.append(call)
         self._notify()  # waiters may watch for a call to start (a long poll returns much later)
+        pending = self._failures.get(method)
+        failure = Failure(drop=True) if self._down else pending.pop(0) if pending else None
+        if failure is not None and failure.drop and not failure.processed:
+            call.status, call.dropped = 0, True
+            self._notify()
+            return None
         try:
-            pending = self._failures.get(method)
-            if pending:
-                retry_after = pending.pop(0)
-                raise ApiError(
-                    429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-                )
+            if failure is not None and not failure.drop:
+                raise self._failure_error(failure)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
@@ -475,10 +531,21 @@ class StandIn:
             payload = {"ok": False, "error_code": err.code, "description": err.description}
             if err.parameters:
                 payload["parameters"] = err.parameters
+        call.dropped = failure is not None and failure.drop
         if self.on_call is not None:
             self.on_call(call)
         self._notify()
-        return call.status, payload
+        return None if call.dropped else (call.status, payload)
+
+    @staticmethod
+    def _failure_error(failure: Failure) -> ApiError:
+        if failure.status == 429:
+            return ApiError(
+                429,
+                f"Too Many Requests: retry after {failure.retry_after}",
+                {"retry_after": failure.retry_after},
+            )
+        return ApiError(failure.status, HTTPStatus(failure.status).phrase)
 
     @staticmethod
     def _params(content_type: str, body: bytes, query: str) -> dict[str, Any]:

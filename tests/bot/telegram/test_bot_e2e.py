@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
@@ -18,7 +17,15 @@ from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
 from bot.telegram.services import LocalAnswers
 from retrieval.storage.articles import ArticleStore
-from tests.bot.telegram.conftest import ADMIN_ID, ARTICLES, TOKEN, Harness, keyboard_data, records
+from tests.bot.telegram.conftest import (
+    ADMIN_ID,
+    ARTICLES,
+    TOKEN,
+    GatedAnswerer,
+    Harness,
+    keyboard_data,
+    records,
+)
 from tests.bot.telegram.standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
 from tests.bot.telegram.votes import stored_votes
 
@@ -368,19 +375,6 @@ async def test_the_token_never_appears_in_logs(make_bot: Any, caplog: Any) -> No
     assert caplog.records, "expected debug logging from the bot and its HTTP client"
     assert TOKEN not in caplog.text
     assert TOKEN.split(":")[1] not in caplog.text
-
-
-class GatedAnswerer:
-    """Answers like ``real`` once the test opens the gate: an answer exactly as slow as the test
-    needs, with no clock involved."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.gate = threading.Event()
-
-    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
-        assert self.gate.wait(30), "the test never opened the gate"
-        return self.real.answer(question, page=page, k=k)
 
 
 async def test_typing_is_shown_only_while_a_slow_answer_is_awaited(

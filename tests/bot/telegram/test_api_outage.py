@@ -1,0 +1,181 @@
+"""The bot through Bot API failures: replies answered 5xx or whose connection dropped, the API down
+when ``wikiqa serve`` starts, and an outage while it long-polls.
+
+Replies go through the real Application against the stand-in, with retry delays of milliseconds;
+the serve tests run ``wikiqa serve`` and read its stderr line by line as it comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+from bot.telegram.app import services_from_settings
+from bot.telegram.services import LocalAnswers
+from bot.telegram.transport import Backoff, RetryPolicy
+from tests.bot.telegram.conftest import TOKEN, GatedAnswerer, Harness, start_bot, stop_bot
+from tests.bot.telegram.standin import StandIn
+from tests.bot.telegram.test_serve_cli import free_port, run_serve, serve_env
+
+QUESTION = "When was the Collective Security Treaty signed?"
+FAST_RETRIES = RetryPolicy(backoff=Backoff(first=0.01, cap=0.04))
+
+
+@pytest.fixture
+async def bot(standin: StandIn, corpus: Settings) -> AsyncIterator[Harness]:
+    """The production bot (answers on threads) with the production retry policy, only faster."""
+    services = services_from_settings(corpus, TOKEN, answer_workers=0)
+    harness = await start_bot(standin, services, retry=FAST_RETRIES)
+    yield harness
+    await stop_bot(harness)
+
+
+def reply_statuses(standin: StandIn, chat_id: int) -> list[int]:
+    return [c.status for c in standin.calls_of("sendMessage") if c.params.get("chat_id") == chat_id]
+
+
+# ----------------------------------------------------------------------------- a reply that failed
+async def test_a_reply_answered_500_is_sent_again_and_arrives_once(bot: Harness) -> None:
+    bot.standin.fail_next("sendMessage", status=500)
+    replies = await bot.ask(bot.standin.user(601), QUESTION)
+    assert "May 15, 1992" in replies[-1]["text"]
+    assert reply_statuses(bot.standin, 601) == [500, 200]
+    assert len(bot.standin.sent_to(601)) == 1
+
+
+async def test_a_reply_whose_connection_dropped_unanswered_arrives_once(bot: Harness) -> None:
+    bot.standin.drop_next("sendMessage")
+    replies = await bot.ask(bot.standin.user(602), QUESTION)
+    assert "May 15, 1992" in replies[-1]["text"]
+    assert reply_statuses(bot.standin, 602) == [0, 200]  # 0: dropped before it was carried out
+    assert len(bot.standin.sent_to(602)) == 1
+
+
+async def test_a_reply_is_sent_twice_at_most_then_the_user_is_told(bot: Harness) -> None:
+    """sendMessage is not idempotent: after two sends that may have been carried out, no third."""
+    bot.standin.fail_next("sendMessage", status=502, times=2)
+    chat_id = 603
+    bot.standin.message(bot.standin.user(chat_id), QUESTION)
+    sorry = await bot.replies(chat_id, 0)
+    assert sorry[0]["text"] == "Sorry, something went wrong. Please try again in a moment."
+    assert reply_statuses(bot.standin, chat_id) == [502, 502, 200]
+
+
+async def test_a_reply_refused_a_connection_is_sent_until_the_api_listens_again(
+    standin: StandIn, corpus: Settings
+) -> None:
+    """A refused connection means the request was never sent, so even sendMessage is sent again
+    as often as the policy allows; the test reopens the port once the first retry is due."""
+    retry_due = threading.Event()
+
+    def jitter() -> float:
+        retry_due.set()
+        return 0.0
+
+    services = services_from_settings(corpus, TOKEN, answer_workers=0)
+    policy = RetryPolicy(attempts=50, backoff=Backoff(first=0.05, cap=0.1, random=jitter))
+    harness = await start_bot(standin, services, retry=policy)
+    gated = GatedAnswerer(services.answers.answerer)  # after start-up, whose warm-up it would hold
+    services.answers = LocalAnswers(gated)
+    try:
+        standin.message(standin.user(604), QUESTION)
+        await standin.wait_for(lambda: gated.waiting, what="the question to reach the answerer")
+        await standin.stop_listening()
+        gated.gate.set()
+        assert await asyncio.to_thread(retry_due.wait, 30), "the refused reply was never retried"
+        await standin.listen_again()
+        replies = await standin.wait_for(lambda: standin.sent_to(604), timeout=30, what="the reply")
+        assert "May 15, 1992" in replies[-1].result["text"]
+        assert len(standin.sent_to(604)) == 1
+    finally:
+        await stop_bot(harness)
+
+
+# ----------------------------------------------------------------------------- wikiqa serve
+class Stderr:
+    """A running process's stderr, read line by line as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.lines: list[str] = []
+        self._process = process
+
+    async def wait_for(self, text: str, timeout: float = 60) -> None:
+        async def read() -> None:
+            assert self._process.stderr is not None
+            while not any(text in line for line in self.lines):
+                line = await self._process.stderr.readline()
+                assert line, f"stderr ended without {text!r}: {self.lines}"
+                self.lines.append(line.decode())
+
+        await asyncio.wait_for(read(), timeout)
+
+    async def rest(self, timeout: float = 30) -> str:
+        """Everything, once the process has exited."""
+        _, tail = await asyncio.wait_for(self._process.communicate(), timeout)
+        return "".join(self.lines) + tail.decode()
+
+
+async def test_serve_waits_for_an_unreachable_api_saying_so_once_then_answers(
+    corpus: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}")
+    process = await run_serve(env, tmp_path, "--workers", "1")
+    stderr = Stderr(process)
+    standin = StandIn(TOKEN)
+    try:
+        await stderr.wait_for("cannot reach the Telegram Bot API")
+        await asyncio.sleep(2.5)  # several attempts (1 s, then 2 s, each with jitter) fail meanwhile
+        await standin.start(port)
+        await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling")
+        standin.message(standin.user(611), QUESTION)
+        replies = await standin.wait_for(lambda: standin.sent_to(611), timeout=30, what="an answer")
+        assert "May 15, 1992" in replies[0].result["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        text = await stderr.rest()
+        await standin.stop()
+    assert process.returncode == 0, text
+    assert text.count("cannot reach the Telegram Bot API") == 1
+    assert "reached the Telegram Bot API" in text and "Traceback" not in text
+
+
+async def test_serve_waiting_for_the_api_stops_at_once_on_sigterm(corpus: Settings, tmp_path: Path) -> None:
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{free_port()}")
+    process = await run_serve(env, tmp_path, "--workers", "1")
+    stderr = Stderr(process)
+    await stderr.wait_for("cannot reach the Telegram Bot API")
+    process.send_signal(signal.SIGTERM)
+    text = await stderr.rest(timeout=10)
+    assert process.returncode == 0, text
+    assert "Traceback" not in text
+
+
+async def test_an_outage_while_polling_is_logged_once_and_answering_resumes(
+    corpus: Settings, standin: StandIn, tmp_path: Path
+) -> None:
+    env = serve_env(corpus, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=standin.base_url)
+    process = await run_serve(env, tmp_path, "--workers", "1")
+    stderr = Stderr(process)
+    try:
+        await standin.wait_for(lambda: standin.calls_of("getUpdates"), timeout=60, what="polling")
+        standin.go_down()
+        failed_polls = lambda: len(standin.dropped("getUpdates")) >= 3  # noqa: E731
+        await standin.wait_for(failed_polls, timeout=60, what="failed polls")
+        standin.come_up()
+        await stderr.wait_for("answers again")
+        standin.message(standin.user(612), QUESTION)
+        replies = await standin.wait_for(lambda: standin.sent_to(612), timeout=30, what="an answer")
+        assert "May 15, 1992" in replies[0].result["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        text = await stderr.rest()
+    assert process.returncode == 0, text
+    assert text.count("unreachable") == 1 and text.count("answers again") == 1
+    assert "Traceback" not in text
