@@ -16,12 +16,15 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin wikiqa \
     && chown wikiqa:wikiqa /var/lib/wikiqa
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
+COPY wikiqa ./wikiqa
 COPY bot ./bot
 COPY retrieval ./retrieval
 COPY data ./data
-# Every runtime extra: MariaDB/MySQL and PostgreSQL drivers, webhooks, the numba search backend.
-RUN pip install ".[mysql,postgres,webhooks,numba]" \
+# Every runtime extra: MariaDB/MySQL and PostgreSQL drivers, webhooks, the numba search backend,
+# and semantic search, whose torch comes from PyTorch's CPU index (PyPI's Linux build is CUDA's).
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    && pip install ".[mysql,postgres,webhooks,numba,semantic]" \
     && rm -rf /src
 
 USER wikiqa

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from retrieval.search.answer_line import CANDIDATE_PASSAGES, matched_terms
 from retrieval.search.hit import Hit, Span
 from retrieval.search.searcher import MAX_QUESTION_CHARS
+from retrieval.search.semantic import MIN_SIMILARITY
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
@@ -162,8 +163,9 @@ class Answerer:
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)
         searcher = self._searcher_for(snapshot)
         hits = searcher.search(question, k=wanted) if question else []
-        coverage = _coverage(question, hits[0], snapshot) if hits else 0.0
-        no_match = coverage < self.min_coverage
+        coverage = _evidence(question, hits[0], snapshot) if hits else 0.0
+        threshold = MIN_SIMILARITY if hits and hits[0].similarity is not None else self.min_coverage
+        no_match = coverage < threshold
         suggestions = self.suggestions(question, snapshot) if question else ()
         if no_match:
             line, shown, has_more = None, (), False
@@ -229,6 +231,12 @@ def _same_case(typed: str, word: str) -> str:
     if typed[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
+
+
+def _evidence(question: str, hit: Hit, snapshot: Snapshot) -> float:
+    """How well the best hit answers: its similarity to a question asked in another language
+    (whose words the corpus does not share), else the share of the question's terms it holds."""
+    return hit.similarity if hit.similarity is not None else _coverage(question, hit, snapshot)
 
 
 def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from retrieval.index.build import Progress
     from retrieval.index.reader import Snapshot, SnapshotInfo
+    from retrieval.semantic.embed import EmbedProgress
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -55,11 +56,17 @@ def rebuild_index(
     workers: int | None = None,
     engine: str = "bm25s",
     warn: Callable[[str], None] = _say_to_stderr,
+    semantic: bool | None = None,
+    on_embed_progress: EmbedProgress | None = None,
 ) -> SnapshotInfo:
-    """A new snapshot of the whole store built and made live: the one way every front end reindexes."""
+    """A new snapshot of the whole store built and made live: the one way every front end reindexes.
+
+    ``semantic`` (default: the settings' choice) says whether passages are embedded as well.
+    """
     from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
 
+    roles = semantic_roles(settings.semantic if semantic is None else semantic)
     store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
     try:
         return build_snapshot(
@@ -70,9 +77,24 @@ def rebuild_index(
             on_progress=on_progress,
             workers=workers,
             warn=warn,
+            semantic=roles,
+            on_embed_progress=on_embed_progress,
         )
     finally:
         store.close()
+
+
+def semantic_roles(wanted: bool | None) -> tuple[str, ...]:
+    """The semantic roles a reindex embeds: every installed one unless ``wanted`` is False; when
+    it is True and none is installed, one sentence saying what to install."""
+    from retrieval.semantic.encoders import EXTRA_HINT, installed_roles
+
+    if wanted is False:
+        return ()
+    roles = installed_roles()
+    if wanted and not roles:
+        raise WikiqaError(f"semantic search was asked for, but its models are not installed: {EXTRA_HINT}")
+    return roles
 
 
 def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:

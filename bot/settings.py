@@ -25,6 +25,7 @@ VARIABLES = {
     "WIKIQA_SOURCE_URL": "source link template (default https://uk.wikipedia.org/wiki/{article_id})",
     "WIKIQA_DB_CONNECT_TIMEOUT": "seconds for the store to accept a connection (default 10)",
     "WIKIQA_DB_READ_TIMEOUT": "seconds for the store to answer one request (default 120)",
+    "WIKIQA_SEMANTIC": "auto, on or off: semantic search (default auto: on when its models are installed)",
     "TELEGRAM_BOT_TOKEN": "the bot's token from @BotFather (wikiqa serve)",
     "TELEGRAM_API_BASE_URL": "Bot API server root (default https://api.telegram.org)",
     "WIKIQA_ADMIN_IDS": "Telegram user ids allowed /reindex and /stats, comma-separated",
@@ -47,6 +48,7 @@ class Settings:
     database_url: str
     source_url: str = DEFAULT_SOURCE_URL
     timeouts: Timeouts = field(default_factory=Timeouts)
+    semantic: bool | None = None  # embed passages at reindex; None: when the models are installed
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
@@ -83,6 +85,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
             connect=_seconds(env, "WIKIQA_DB_CONNECT_TIMEOUT", DEFAULT_TIMEOUTS.connect),
             read=_seconds(env, "WIKIQA_DB_READ_TIMEOUT", DEFAULT_TIMEOUTS.read),
         ),
+        semantic=_switch(env, "WIKIQA_SEMANTIC"),
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
         telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
         admin_ids=admin_ids,
@@ -112,6 +115,18 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, problems: lis
         problems.append(f"{name} is '{raw}', which is not a whole number of 0 or more")
         return default
     return int(raw)
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool | None:
+    """``on``/``off`` (or 1/0, true/false, yes/no) as a bool, ``auto`` or unset as None."""
+    raw = (env.get(name) or "auto").strip().lower()
+    if raw in ("on", "1", "true", "yes"):
+        return True
+    if raw in ("off", "0", "false", "no"):
+        return False
+    if raw == "auto":
+        return None
+    raise WikiqaError(f"{name} is '{raw}', which is not one of auto, on or off")
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -16,9 +16,14 @@ POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own WIKIQA_HOME and none of the developer's bot or database settings."""
+    """Every test gets its own WIKIQA_HOME and none of the developer's bot or database settings.
+
+    Reindexes are lexical unless a test asks for the semantic stage (``semantic_on``): embedding
+    passages costs seconds that only the tests about it need to spend.
+    """
     home = tmp_path_factory.mktemp("wikiqa-home")
     monkeypatch.setenv("WIKIQA_HOME", str(home))
+    monkeypatch.setenv("WIKIQA_SEMANTIC", "off")
     for name in (
         "WIKIQA_DATABASE_URL",
         "TELEGRAM_BOT_TOKEN",
@@ -28,6 +33,12 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     ):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reindexes embed passages, as they do by default for a user with the models installed."""
+    monkeypatch.setenv("WIKIQA_SEMANTIC", "auto")
 
 
 def _server_reason(admin_url: str, name: str) -> str | None:

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli._common import database_option, print_json, progress, settings
+from bot.cli._common import Advance, database_option, print_json, progress, settings
+
+if TYPE_CHECKING:
+    from retrieval.semantic.embed import EmbedProgress
 
 EXAMPLES = """\b
 Examples:
   wikiqa reindex
   wikiqa reindex --json
+  wikiqa reindex --no-semantic
   wikiqa reindex --database mysql+pymysql://wiki@db.example/wiki
 """
 
@@ -28,9 +35,15 @@ def _megabytes(size: int) -> str:
     show_default=True,
     help="Search engine the snapshot is served with; rank-bm25 is the slow reference, for small corpora.",
 )
+@click.option(
+    "--semantic/--no-semantic",
+    default=None,
+    help="Embed passages for semantic search, or not (default: WIKIQA_SEMANTIC, else when installed). "
+    "Only new or changed passages are embedded.",
+)
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
+def reindex(engine: str, semantic: bool | None, database_url: str | None, as_json: bool) -> None:
     """Rebuild the search index snapshot from the article store.
 
     The new snapshot is built beside the live one and swapped in only when complete: questions
@@ -42,8 +55,10 @@ def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
 
     config = settings(database_url)
     started = time.perf_counter()
-    with progress("Indexing", None, unit="articles") as advance:
-        info = rebuild_index(config, engine=engine, on_progress=advance)
+    with progress("Indexing", None, unit="articles") as advance, embedding_progress() as embedded:
+        info = rebuild_index(
+            config, engine=engine, on_progress=advance, semantic=semantic, on_embed_progress=embedded
+        )
     elapsed = time.perf_counter() - started
     if as_json:
         print_json(
@@ -55,6 +70,7 @@ def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
                 "passages": info.passages,
                 "vocabulary": info.vocabulary,
                 "size_bytes": info.size_bytes,
+                "semantic": list(info.semantic),
                 "elapsed_s": round(elapsed, 3),
             }
         )
@@ -63,4 +79,20 @@ def reindex(engine: str, database_url: str | None, as_json: bool) -> None:
         f"Indexed {info.passages:,} passages from {info.articles:,} articles: "
         f"vocabulary {info.vocabulary:,} terms, snapshot {_megabytes(info.size_bytes)} on disk, "
         f"{elapsed:.1f} s."
+        + (f" Passage vectors: {', '.join(info.semantic)}." if info.semantic else " Lexical only.")
     )
+
+
+@contextmanager
+def embedding_progress() -> Iterator[EmbedProgress]:
+    """One progress bar per semantic role, opened when its first passages are embedded (a
+    reindex that reuses every vector shows none)."""
+    with ExitStack() as bars:
+        advances: dict[str, Advance] = {}
+
+        def advance(role: str, amount: int, total: int) -> None:
+            if role not in advances:
+                advances[role] = bars.enter_context(progress(f"Embedding ({role})", total, unit="passages"))
+            advances[role](amount)
+
+        yield advance

@@ -34,6 +34,7 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
     from retrieval.index.format import verify
     from retrieval.index.lock import is_locked
     from retrieval.index.publish import LOCK_FILE, load_snapshot
+    from retrieval.semantic.encoders import installed_roles
 
     config = settings(database_url)
     figures: dict[str, Any] = {
@@ -46,6 +47,8 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         "snapshot_age_seconds": None,
         "snapshot_size_bytes": None,
         "reindex_running": is_locked(config.snapshots_dir / LOCK_FILE),
+        "semantic_installed": list(installed_roles()),
+        "semantic": None,
     }
     problems: list[str] = []
     try:
@@ -77,8 +80,20 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         snapshot_built_at=built.isoformat(timespec="seconds") if built else None,
         snapshot_age_seconds=round((now - built).total_seconds(), 1) if built else None,
         snapshot_size_bytes=info.size_bytes,
+        semantic=[role for role in info.semantic if role in figures["semantic_installed"]],
     )
     return figures, problems
+
+
+def search_mode(figures: dict[str, Any]) -> str:
+    """Lexical only, or lexical with the semantic roles that both the snapshot and the install have."""
+    from retrieval.semantic.encoders import EXTRA_HINT
+
+    if figures["semantic"]:
+        return f"BM25 + semantic ({', '.join(figures['semantic'])})"
+    if not figures["semantic_installed"]:
+        return f"BM25 only ({EXTRA_HINT})"
+    return "BM25 only (the snapshot has no passage vectors: run wikiqa reindex --semantic)"
 
 
 @click.command(epilog=EXAMPLES)
@@ -86,7 +101,8 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 def stats(database_url: str | None, as_json: bool) -> None:
     """Show the store's articles (and how many are empty) and the snapshot's passages,
-    vocabulary, age and size on disk, after checking every file of the snapshot against the
+    vocabulary, age, size on disk and search mode (BM25 only, or with semantic search), after
+    checking every file of the snapshot against the
     checksums written when it was built.
 
     What cannot be read (an unreachable database, no snapshot yet, a damaged snapshot) is named
@@ -114,6 +130,7 @@ def stats(database_url: str | None, as_json: bool) -> None:
         size = figures["snapshot_size_bytes"]
         show("size on disk", None if size is None else _size(size))
         show("reindex", "running" if figures["reindex_running"] else "not running")
+        show("search", search_mode(figures))
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     if problems:

@@ -35,6 +35,8 @@ class ArrayWriter:
         self.count += array.size
 
     def close(self) -> None:
+        if self._file.closed:
+            return
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -64,6 +66,8 @@ class StringTableWriter:
         return self._offsets.count - 1
 
     def close(self) -> None:
+        if self._blob.closed:
+            return
         self._blob.flush()
         os.fsync(self._blob.fileno())
         self._blob.close()

@@ -32,6 +32,7 @@ from retrieval.index.analyze import (
     init_worker,
 )
 from retrieval.index.bm25 import BM25Params
+from retrieval.index.format import SEMANTIC
 from retrieval.index.lock import BuildLock
 from retrieval.index.publish import (
     BUILD_PREFIX,
@@ -40,9 +41,17 @@ from retrieval.index.publish import (
     point_current,
     remove_abandoned_builds,
     remove_old_snapshots,
+    versions,
 )
 from retrieval.index.reader import Snapshot, SnapshotInfo, check_engine
 from retrieval.index.writer import SnapshotWriter
+from retrieval.semantic.embed import (
+    WORK_FOLDER,
+    EmbedProgress,
+    SemanticPlan,
+    embed_snapshot,
+    forget_partial_work,
+)
 from retrieval.text.analysis import Analyzer
 
 if TYPE_CHECKING:
@@ -73,6 +82,7 @@ class _Plan:
     articles: int
     on_progress: Progress | None
     warn: Warn
+    semantic: SemanticPlan | None
 
 
 def build_snapshot(
@@ -86,13 +96,18 @@ def build_snapshot(
     on_progress: Progress | None = None,
     workers: int | None = None,
     warn: Warn = log.warning,
+    semantic: tuple[str, ...] = (),
+    on_embed_progress: EmbedProgress | None = None,
 ) -> SnapshotInfo:
     """Build a snapshot from every article in ``store`` and make it the live one.
 
     ``on_progress(n, total)`` is called as each batch of ``n`` of the store's ``total`` articles
     is done; ``warn`` hears about
     articles indexed only in part. ``workers`` analysis processes (default: one per CPU for
-    corpora of 20,000 articles or more, none below) run beside this one. Raises
+    corpora of 20,000 articles or more, none below) run beside this one. ``semantic`` names the
+    roles (:mod:`retrieval.semantic.encoders`) whose passage vectors the snapshot holds; vectors of
+    unchanged passages are taken from the snapshots already there, and ``on_embed_progress`` hears
+    about the others as they are embedded. Raises
     :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
     the snapshot cannot be written; the live snapshot is then left as it was.
     """
@@ -107,13 +122,23 @@ def build_snapshot(
                     raise SnapshotError(NOTHING_TO_INDEX)
                 if workers is None:
                     workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
+                embedding = None
+                if semantic:
+                    embedding = SemanticPlan(
+                        semantic,
+                        tuple(snapshots_dir / name for name in reversed(versions(snapshots_dir))),
+                        snapshots_dir / WORK_FOLDER,
+                        on_embed_progress,
+                    )
                 plan = _Plan(
                     analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
-                    articles, on_progress, warn,
+                    articles, on_progress, warn, embedding,
                 )  # fmt: skip
                 version = _build_aside(snapshots_dir, read.articles(), plan)
             point_current(snapshots_dir, version)
             remove_old_snapshots(snapshots_dir)
+            if embedding is not None:
+                forget_partial_work(embedding.work_dir)
     except OSError as err:
         raise SnapshotError(
             f"cannot write the index snapshot in {snapshots_dir} ({err.strerror or err}); "
@@ -143,6 +168,8 @@ def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredA
             plan.on_progress(consumed, plan.articles)
     if writer.passages == 0:
         raise SnapshotError(NOTHING_TO_INDEX)
+    writer.close_columns()
+    vectors = {} if plan.semantic is None else {SEMANTIC: embed_snapshot(build_dir, plan.semantic)}
     fingerprint = digest.hexdigest()
     version = new_version(snapshots_dir, built_at, fingerprint)
     writer.finish(
@@ -155,6 +182,7 @@ def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredA
             "fingerprint": fingerprint,
             "analyzer": plan.analyzer.to_dict(),
             "bm25": plan.params.to_dict(),
+            **vectors,
         },
     )
     os.rename(build_dir, snapshots_dir / version)

@@ -48,7 +48,12 @@ FILES = {
     "bag_terms": "bags.terms.i32",  # rank-bm25 engine only
     "bag_tfs": "bags.tf.u16",
     "bag_nnz": "bags.nnz.npy",
+    # The semantic stage's, present when the manifest has a ``semantic`` entry:
+    "embed_keys": "passages.embed_keys.u64",  # a hash of what was embedded for each passage
 }
+# The optional manifest entry of a snapshot with passage embeddings: role -> {"model", "version",
+# "dimensions"}, each role's vectors in ``vectors_file(role)``.
+SEMANTIC = "semantic"
 # What a manifest must hold for a snapshot to be read at all.
 MANIFEST_KEYS = (
     "format",
@@ -69,6 +74,11 @@ MANIFEST_KEYS = (
 # million passages, where hashing them costs well under the time a question takes.
 CHECKED_AT_LOAD_BYTES = 1 << 20
 _CHUNK = 1 << 20
+
+
+def vectors_file(role: str) -> str:
+    """The file of one semantic role's passage vectors: a (passages, dimensions) float16 matrix."""
+    return f"vectors.{role}.f16"
 
 
 def damaged(folder: Path, detail: str) -> SnapshotError:

@@ -20,8 +20,9 @@ import numpy as np
 from retrieval.errors import SnapshotError
 from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_array
 from retrieval.index.bm25 import Bm25Index, BM25Params, RankBm25Index
-from retrieval.index.format import FILES, check_files, damaged, read_manifest
+from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
 from retrieval.index.spelling import SpellingIndex
+from retrieval.semantic.vectors import VectorTable, open_vectors
 from retrieval.text.analysis import Analyzer
 
 ENGINES = ("bm25s", "rank-bm25")
@@ -43,6 +44,7 @@ class SnapshotInfo:
     vocabulary: int
     size_bytes: int
     fingerprint: str
+    semantic: tuple[str, ...] = ()  # the roles whose passage vectors it holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +279,8 @@ class PassageTable:
 
 
 class Snapshot:
-    """A loaded snapshot: its manifest's facts, its analyzer, and its three readers.
+    """A loaded snapshot: its manifest's facts, its analyzer, its three readers, and the passage
+    vectors of each semantic role it was built with (``vectors``, empty for a lexical-only one).
 
     Raises :class:`SnapshotError` when the folder is not a whole snapshot of this format (a file
     missing, truncated or altered, a manifest that cannot be read).
@@ -307,13 +310,15 @@ class Snapshot:
             vocabulary=manifest["vocabulary"],
             size_bytes=sum(record["bytes"] for record in manifest["files"].values()),
             fingerprint=manifest["fingerprint"],
+            semantic=tuple(manifest.get(SEMANTIC) or ()),
         )
         try:
             sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
             self.passages = PassageTable(folder, self.source_url, sentence_offsets)
             self.tokens = TokenTable(folder, sentence_offsets)
             self.index = TermIndex(folder, engine, self.params, self.info.passages)
-        except (OSError, ValueError) as err:
+            self.vectors: dict[str, VectorTable] = open_vectors(folder, manifest)
+        except (OSError, ValueError, KeyError, TypeError) as err:
             raise damaged(folder, str(err)) from None
         if len(self.passages) != self.info.passages:
             stored = len(self.passages)

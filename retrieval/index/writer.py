@@ -89,8 +89,7 @@ class SnapshotWriter:
 
     def finish(self, params: BM25Params, manifest: dict) -> BuildCounts:
         """Write the BM25 matrix, vocabulary, spelling index and manifest; make everything durable."""
-        for writer in self._columns():
-            writer.close()
+        self.close_columns()
         doc_len = self._write_bm25(params)
         self._write_terms()
         words = self._words
@@ -110,6 +109,11 @@ class SnapshotWriter:
         )
         _fsync_tree(self.folder)
         return counts
+
+    def close_columns(self) -> None:
+        """Complete the passage tables, so that they can be read before the build is finished."""
+        for writer in self._columns():
+            writer.close()
 
     def _columns(self) -> tuple[ArrayWriter | StringTableWriter, ...]:
         return (

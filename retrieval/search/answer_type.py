@@ -16,11 +16,17 @@ import numpy as np
 # Only this many of the best candidates are checked: it needs their text, which costs a decode.
 ANSWER_TYPE_DEPTH = 10
 
+# English, then Russian and Ukrainian (questions in another language are answered from the
+# multilingual embeddings, and their answer line prefers a sentence of the asked type too).
 _ASKS_NUMBER = re.compile(
     r"\bhow (?:many|much|long|old|far|large|big|tall|high)\b|\bwhat (?:percentage|percent|number)\b"
+    r"|\bсколько\b|\bскільки\b|\bкаков[аоы]? (?:длина|высота|площадь|население|численность)\b"
 )
-_ASKS_DATE = re.compile(r"\bwhen\b|\b(?:what|which) (?:year|century|decade|date|day|month)\b")
-_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b")
+_ASKS_DATE = re.compile(
+    r"\bwhen\b|\b(?:what|which) (?:year|century|decade|date|day|month)\b"
+    r"|\bкогда\b|\bколи\b|\bв как(?:ом|ие) (?:году|годах|веке)\b|\bв яко(?:му|го) (?:році|роках|столітті)\b"
+)
+_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b|\bкто\b|\bкого\b|\bкому\b|\bхто\b")
 _DIGIT = re.compile(r"\d")
 _DATE = re.compile(
     r"\b(?:1\d{3}|20\d{2})\b|\b(?:January|February|March|April|May|June|July|August|September"

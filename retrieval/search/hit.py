@@ -13,7 +13,8 @@ class Hit:
 
     ``spans`` are character ranges of matched question terms inside ``text`` (for highlighting);
     ``sentences`` are the sentence ranges inside ``text`` (for the answer line); ``start``/``end``
-    locate ``text`` in the article body.
+    locate ``text`` in the article body. ``similarity`` is the cosine between a question asked
+    in another language and the passage, in the multilingual embedding space (None otherwise).
     """
 
     passage_id: int
@@ -26,3 +27,4 @@ class Hit:
     sentences: tuple[Span, ...]
     start: int
     end: int
+    similarity: float | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,8 @@ from retrieval.search.rerank import (
     exact_word_mass,
     rerank_scores,
 )
+from retrieval.search.semantic import SemanticParams, SemanticStage
+from retrieval.semantic.language import is_foreign
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.
@@ -38,6 +40,9 @@ MIN_RANKED = 15
 TITLE_CACHE = 100_000
 
 DEFAULT_RERANK = RerankParams()
+DEFAULT_SEMANTIC = SemanticParams()
+# What an answer of the asked type adds to a sentence's cosine with a foreign question.
+CROSS_LINGUAL_TYPE_BONUS = 0.1
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot, StoredPassage
@@ -60,8 +65,17 @@ class _Query:
 class Searcher:
     """Ranks a snapshot's passages for questions; cheap to construct, safe to share between threads."""
 
-    def __init__(self, snapshot: Snapshot, *, rerank: RerankParams = DEFAULT_RERANK, cache_size: int = 256):
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        *,
+        rerank: RerankParams = DEFAULT_RERANK,
+        semantic: SemanticParams | None = DEFAULT_SEMANTIC,
+        cache_size: int = 256,
+    ):
+        """``semantic=None`` searches lexically even when the snapshot holds passage vectors."""
         self.snapshot = snapshot
+        self.semantic = SemanticStage(snapshot.vectors, semantic) if semantic and snapshot.vectors else None
         self.analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
@@ -103,14 +117,34 @@ class Searcher:
         """
         if k <= 0:
             return []
-        ranked = self._ranked(question, k, per_article)
+        ranked = self._ranked(question, k, per_article)[:k]
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
-        return [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked[:k]]
+        hits = [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked]
+        if self.is_cross_lingual(question):
+            assert self.semantic is not None
+            similarities = self.semantic.similarities(question, np.array([pid for pid, _ in ranked]))
+            hits = [replace(hit, similarity=float(s)) for hit, s in zip(hits, similarities, strict=True)]
+        return hits
+
+    def is_cross_lingual(self, question: str) -> bool:
+        """Whether ``question`` is in another language than the corpus and is searched for in the
+        multilingual embedding space (only where the snapshot and the install allow it)."""
+        if self.semantic is None or not self.semantic.multilingual:
+            return False
+        vocab = self.snapshot.index.vocab
+        terms = self.analyzer.terms(question[:MAX_QUESTION_CHARS])
+        return is_foreign(question[:MAX_QUESTION_CHARS], terms, vocab.__contains__)
 
     def answer_line(self, question: str, hits: list[Hit]) -> str | None:
-        """The one sentence of ``hits`` (best first) that best answers ``question``, or None."""
+        """The one sentence of ``hits`` (best first) that best answers ``question``, or None.
+
+        For a question in another language, whose words the passages do not share, it is the
+        top passage's sentence closest to the question in the multilingual embedding space.
+        """
+        if hits and self.is_cross_lingual(question):
+            return self._closest_sentence(question[:MAX_QUESTION_CHARS], hits[0])
         return answer_line(question[:MAX_QUESTION_CHARS], hits, analyzer=self.analyzer)
 
     def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
@@ -129,13 +163,39 @@ class Searcher:
                 self._cache.popitem(last=False)
         return ranked
 
+    def _closest_sentence(self, question: str, hit: Hit) -> str:
+        """The sentence of ``hit`` closest to a foreign ``question``, one holding an answer of the
+        asked type (a date for "когда") preferred."""
+        assert self.semantic is not None
+        sentences = [hit.text[start:end] for start, end in hit.sentences] or [hit.text]
+        scores = self.semantic.sentence_similarities(question, sentences)
+        kind = asked_type(question)
+        if kind is not None:
+            words = {word.casefold() for word in question.split()}
+            scores = scores + CROSS_LINGUAL_TYPE_BONUS * np.array(
+                [holds_type(kind, s, words) for s in sentences]
+            )
+        return sentences[int(np.argmax(scores))]
+
     def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float]]:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
-        query = self._query(question)
-        if len(query.ids) == 0:
+        pids, final = self._lexical(question, self._query(question), want)
+        if self.is_cross_lingual(question):
+            assert self.semantic is not None
+            pids, final = self.semantic.cross_lingual(question[:MAX_QUESTION_CHARS], pids, final)
+        elif self.semantic is not None and self.semantic.english and len(pids):
+            final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
+        if len(pids) == 0:
             return []
+        return self._select(pids, final, want, per_article)
+
+    def _lexical(self, question: str, query: _Query, want: int) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 candidates re-scored by the rerank features: (passage ids, scores), unordered."""
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        if len(query.ids) == 0:
+            return empty
         depth = max(self.rerank.depth, want * 3)
         pids, first = self.snapshot.index.first_stage(query.ids, depth)
         pids = np.asarray(pids)
@@ -143,11 +203,17 @@ class Searcher:
         keep = first > 0
         pids, first = pids[keep], first[keep]
         if len(pids) == 0:
-            return []
+            return empty
         source = _Prefetched(self.snapshot, pids)
         final = rerank_scores(self._features(query, pids, first, source), self.rerank)
         if self.rerank.answer_type:
             self._prefer_asked_type(question, query, pids, final, source)
+        return pids, final
+
+    def _select(
+        self, pids: np.ndarray, final: np.ndarray, want: int, per_article: int | None
+    ) -> list[tuple[int, float]]:
+        """The best ``want`` of the scored candidates, skipping overlaps and articles at their cap."""
         order = np.argsort(-final, kind="stable")
         chosen: list[tuple[int, float]] = []
         taken: dict[int, list[tuple[int, int]]] = {}

@@ -1,0 +1,106 @@
+"""The semantic stage of a search: passage vectors from the snapshot meet the question's.
+
+- An English question keeps its lexical ranking, and the top candidates are re-scored with the
+  cosine between question and passage (all-MiniLM-L6-v2): ``score + weight·σ·z(cosine)``, which
+  orders like z(score) + weight·z(cosine) and keeps the lexical scale the answer line reads.
+- A question in another language shares no word with the corpus, so its candidates come from the
+  multilingual vectors (dense retrieval over every passage) and are fused with whatever the
+  lexical stage found (names and numbers often survive translation): z(cosine) + weight·z(BM25).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, encoder, installed
+from retrieval.semantic.vectors import VectorTable
+
+# A question in another language whose best passage is less similar than this has no good match
+# (the lexical coverage rule cannot judge it: none of its words are the corpus's).
+MIN_SIMILARITY = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticParams:
+    """Weights tuned with ``wikiqa eval`` on the shared halves of SQuAD, SciFact and XQuAD-ru."""
+
+    english_weight: float = 0.75  # of z(cosine) against z(lexical score), English questions
+    english_depth: int = 20  # lexical candidates re-scored
+    dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
+    lexical_weight: float = 0.3  # of z(BM25) against z(cosine), foreign questions
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+class SemanticStage:
+    """The snapshot's vectors for the roles whose model is installed, and the question vectors
+    that meet them (the last few remembered: pages 2 and 3 and the answer line ask again)."""
+
+    def __init__(self, vectors: dict[str, VectorTable], params: SemanticParams) -> None:
+        self.params = params
+        self._tables = {role: table for role, table in vectors.items() if installed(role)}
+        self._questions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def english(self) -> bool:
+        return ENGLISH in self._tables
+
+    @property
+    def multilingual(self) -> bool:
+        return MULTILINGUAL in self._tables
+
+    def question_vector(self, role: str, question: str) -> np.ndarray:
+        key = (role, question)
+        with self._lock:
+            vector = self._questions.get(key)
+        if vector is None:
+            vector = encoder(role).encode([question])[0]
+            with self._lock:
+                self._questions[key] = vector
+                while len(self._questions) > 256:
+                    self._questions.popitem(last=False)
+        return vector
+
+    def rescore(self, question: str, pids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """English: ``scores`` with the top ``english_depth`` re-scored by cosine (a new array)."""
+        depth = min(self.params.english_depth, len(pids))
+        if depth < 2:
+            return scores
+        top = np.argsort(-scores, kind="stable")[:depth]
+        cosines = self._tables[ENGLISH].cosines(pids[top], self.question_vector(ENGLISH, question))
+        rescored = scores.copy()
+        spread = float(scores[top].std())
+        rescored[top] = scores[top] + self.params.english_weight * spread * _z(cosines.astype(np.float64))
+        return rescored
+
+    def cross_lingual(
+        self, question: str, lexical_pids: np.ndarray, lexical_scores: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A foreign question's candidates: (passage ids, fused scores)."""
+        table = self._tables[MULTILINGUAL]
+        vector = self.question_vector(MULTILINGUAL, question)
+        dense_pids, _ = table.nearest(vector, self.params.dense_depth)
+        pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
+        cosines = table.cosines(pids, vector).astype(np.float64)
+        lexical = np.zeros(len(pids))
+        if len(lexical_pids):
+            lexical[np.searchsorted(pids, lexical_pids)] = lexical_scores
+        fused = _z(cosines) + self.params.lexical_weight * _z(lexical)
+        return pids, fused
+
+    def similarities(self, question: str, pids: np.ndarray) -> np.ndarray:
+        """The multilingual cosine of a foreign ``question`` with each of ``pids``' passages."""
+        return self._tables[MULTILINGUAL].cosines(pids, self.question_vector(MULTILINGUAL, question))
+
+    def sentence_similarities(self, question: str, sentences: list[str]) -> np.ndarray:
+        """The multilingual cosine of a foreign ``question`` with each of ``sentences``."""
+        vectors = encoder(MULTILINGUAL).encode(sentences)
+        return vectors @ self.question_vector(MULTILINGUAL, question)

