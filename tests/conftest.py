@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import EVAL
+from retrieval.semantic.encoders import ROLES, installed
+from tests.paths import DATA, EVAL
+
+MISSING_MODELS = [role for role in ROLES if not installed(role)]
 
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
@@ -39,6 +42,34 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reindexes embed passages, as they do by default for a user with the models installed."""
     monkeypatch.setenv("WIKIQA_SEMANTIC", "auto")
+
+
+@pytest.fixture(scope="session")
+def semantic_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A snapshots folder of the bundled corpus embedded with every semantic role, built once per
+    run: embedding is what costs time in the tests that need it. Its parent is a WIKIQA_HOME (the
+    store is its SQLite file); tests that change it work on a copy."""
+    from retrieval.index.build import build_snapshot
+    from retrieval.storage.articles import ArticleStore
+    from retrieval.storage.ingest import ingest_paths
+
+    if MISSING_MODELS:
+        pytest.skip(f"the semantic models are not installed ({', '.join(MISSING_MODELS)})")
+    root = tmp_path_factory.mktemp("semantic")
+    store = ArticleStore(f"sqlite:///{root / 'wikiqa.db'}")
+    ingest_paths(store, [DATA])
+    build_snapshot(
+        store, root / "snapshots", source_url="https://uk.wikipedia.org/wiki/{article_id}", semantic=ROLES
+    )
+    store.close()
+    return root / "snapshots"
+
+
+@pytest.fixture(scope="session")
+def semantic_snapshot(semantic_snapshots: Path):
+    from retrieval.index.publish import load_snapshot
+
+    return load_snapshot(semantic_snapshots)
 
 
 def _server_reason(admin_url: str, name: str) -> str | None:

@@ -15,7 +15,8 @@ def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A WIKIQA_HOME with the bundled corpus ingested and indexed, built once per session:
     building it per test would cost seconds each and test nothing new."""
     home = tmp_path_factory.mktemp("sample-home")
-    bootstrap(load_settings({"WIKIQA_HOME": str(home)}, dotenv=False), say=lambda *a, **k: None)
+    settings = load_settings({"WIKIQA_HOME": str(home), "WIKIQA_SEMANTIC": "off"}, dotenv=False)
+    bootstrap(settings, say=lambda *a, **k: None)
     return home
 
 

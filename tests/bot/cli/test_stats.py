@@ -19,6 +19,8 @@ KEYS = {
     "snapshot_age_seconds",
     "snapshot_size_bytes",
     "reindex_running",
+    "semantic_installed",
+    "semantic",
 }
 
 

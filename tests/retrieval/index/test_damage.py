@@ -16,6 +16,7 @@ from retrieval.index import lock
 from retrieval.index.build import build_snapshot
 from retrieval.index.format import MANIFEST, verify
 from retrieval.index.publish import CURRENT, current_version, load_snapshot
+from retrieval.semantic.encoders import installed_roles
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
@@ -24,12 +25,13 @@ SOURCE = "https://en.wikipedia.org/wiki/{article_id}"
 
 @pytest.fixture(scope="module")
 def two_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A snapshots folder with a live snapshot and the whole one before it."""
+    """A snapshots folder with a live snapshot and the whole one before it, both with the passage
+    vectors of every installed semantic model, so that their files are damaged in turn too."""
     folder = tmp_path_factory.mktemp("damage")
     store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(12))
-    build_snapshot(store, folder / "snapshots", source_url=SOURCE)
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=installed_roles())
     store.upsert([ArticleRecord("Zanzibar", "Zanzibar", "Zanzibar is famous for cloves.", None)], source="t")
-    build_snapshot(store, folder / "snapshots", source_url=SOURCE)
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=installed_roles())
     store.close()
     return folder / "snapshots"
 
@@ -46,6 +48,15 @@ def _copy(snapshots: Path, into: Path) -> tuple[Path, str, str]:
 def _files(snapshots: Path) -> list[str]:
     live = snapshots / current_version(snapshots)
     return [MANIFEST, *json.loads((live / MANIFEST).read_text())["files"]]
+
+
+def test_the_semantic_files_are_among_those_damaged(two_snapshots: Path) -> None:
+    roles = installed_roles()
+    if not roles:
+        pytest.skip("the semantic models are not installed: their files cannot be checked")
+    files = _files(two_snapshots)
+    assert "passages.embed_keys.u64" in files
+    assert all(f"vectors.{role}.f16" in files for role in roles)
 
 
 def _truncate(path: Path) -> None:
