@@ -32,6 +32,9 @@ MAX_PAGE = 10
 # answer in the top 3 quotes) while 92% of SciFact claims, unrelated to that corpus, are refused;
 # 0.5 would refuse 97% of the claims but 8.9% of the real questions.
 MIN_COVERAGE = 0.45
+# Questions that load everything answering needs before the first real one: the snapshot, and
+# with the semantic stage both models (an English question loads one, a Russian one the other).
+WARM_UP_QUESTIONS = ("warm up", "разогрев")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,20 @@ MISSING_MODELS = [role for role in ROLES if not installed(role)]
 
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The models' unpacked weights go to a folder of this run, not the user's cache (an autouse
+    session fixture: it is in place before any other fixture loads a model)."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(autouse=True)

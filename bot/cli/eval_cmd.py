@@ -65,8 +65,20 @@ Examples:
     help="Quotes scored per question (SQuAD-style): quote_chars_mean and the answer line use these.",
 )
 @click.option("--limit", type=click.IntRange(1), help="Score only the first N questions.")
+@click.option(
+    "--semantic/--no-semantic",
+    default=True,
+    show_default=True,
+    help="Use the snapshot's passage vectors, or measure BM25 and its rerank alone on the same snapshot.",
+)
 def eval_(
-    questions: Path, qrels: Path | None, as_json: bool, out: Path | None, quotes: int, limit: int | None
+    questions: Path,
+    qrels: Path | None,
+    as_json: bool,
+    out: Path | None,
+    quotes: int,
+    limit: int | None,
+    semantic: bool,
 ) -> None:
     """Measure search quality on QUESTIONS with the current snapshot.
 
@@ -78,7 +90,7 @@ def eval_(
     from retrieval.errors import WikiqaError
     from retrieval.index.publish import load_snapshot
     from retrieval.search.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
-    from retrieval.search.searcher import Searcher
+    from retrieval.search.searcher import DEFAULT_SEMANTIC, Searcher
 
     items = load_questions(questions)
     if limit:
@@ -89,7 +101,7 @@ def eval_(
     if not is_beir and qrels is not None:
         raise WikiqaError(f"{questions} holds SQuAD-style questions: --qrels applies to BEIR queries only")
     snapshot = load_snapshot(settings().snapshots_dir)
-    searcher = Searcher(snapshot)
+    searcher = Searcher(snapshot, semantic=DEFAULT_SEMANTIC if semantic else None)
     with progress("Evaluating", len(items), unit="questions") as advance:
         if is_beir:
             assert qrels is not None
@@ -100,7 +112,8 @@ def eval_(
         with out.open("w", encoding="utf-8") as handle:
             for row in report.rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    summary = dict(report.summary, snapshot=snapshot.info.version)
+    used = list(snapshot.info.semantic) if searcher.semantic is not None else []
+    summary = dict(report.summary, snapshot=snapshot.info.version, semantic=used)
     if as_json:
         print_json(summary)
     else:

@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from bot.answer import Answer
+from bot.answer import WARM_UP_QUESTIONS, Answer
 from bot.telegram.services import INLINE_QUOTES
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,9 @@ class AnswerPool:
             return await self._submit((question, page, inline))
 
     async def warm_up(self) -> None:
-        """Start every worker and load the snapshot in each before the first question."""
-        await asyncio.gather(*(self.answer("warm up") for _ in range(self.workers * IN_FLIGHT_PER_WORKER)))
+        """Start every worker and load the snapshot (and the models) in each before the first question."""
+        rounds = range(self.workers * IN_FLIGHT_PER_WORKER)
+        await asyncio.gather(*(self.answer(question) for question in WARM_UP_QUESTIONS for _ in rounds))
 
     def close(self) -> None:
         """Stop the workers (they finish the answer in hand) and fail whatever still waits."""

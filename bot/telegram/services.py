@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram.ext import ContextTypes
 
-from bot.answer import Answer, Quote
+from bot.answer import WARM_UP_QUESTIONS, Answer, Quote
 from bot.telegram.journal import Journal
 from bot.telegram.keyboards import ButtonCodec
 from bot.telegram.ratelimit import UserRateLimiter
@@ -74,8 +74,9 @@ class LocalAnswers:
         )
 
     async def warm_up(self) -> None:
-        """Load the snapshot before the first question arrives."""
-        await self.answer("warm up")
+        """Load the snapshot (and the models) before the first question arrives."""
+        for question in WARM_UP_QUESTIONS:
+            await self.answer(question)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

