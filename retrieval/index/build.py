@@ -32,7 +32,6 @@ from retrieval.index.analyze import (
     init_worker,
 )
 from retrieval.index.bm25 import BM25Params
-from retrieval.index.format import SEMANTIC
 from retrieval.index.lock import BuildLock
 from retrieval.index.publish import (
     BUILD_PREFIX,
@@ -169,7 +168,7 @@ def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredA
     if writer.passages == 0:
         raise SnapshotError(NOTHING_TO_INDEX)
     writer.close_columns()
-    vectors = {} if plan.semantic is None else {SEMANTIC: embed_snapshot(build_dir, plan.semantic)}
+    vectors = {} if plan.semantic is None else embed_snapshot(build_dir, plan.semantic)
     fingerprint = digest.hexdigest()
     version = new_version(snapshots_dir, built_at, fingerprint)
     writer.finish(

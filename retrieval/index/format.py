@@ -52,8 +52,10 @@ FILES = {
     "embed_keys": "passages.embed_keys.u64",  # a hash of what was embedded for each passage
 }
 # The optional manifest entry of a snapshot with passage embeddings: role -> {"model", "version",
-# "dimensions"}, each role's vectors in ``vectors_file(role)``.
+# "dimensions"}, each role's vectors in ``vectors_file(role)``; and of their nearest-neighbour
+# indexes, for large corpora: role -> {"kind", "cells", "nprobe"}, in ``ann_file(role)``.
 SEMANTIC = "semantic"
+ANN = "ann"
 # What a manifest must hold for a snapshot to be read at all.
 MANIFEST_KEYS = (
     "format",
@@ -79,6 +81,11 @@ _CHUNK = 1 << 20
 def vectors_file(role: str) -> str:
     """The file of one semantic role's passage vectors: a (passages, dimensions) float16 matrix."""
     return f"vectors.{role}.f16"
+
+
+def ann_file(role: str) -> str:
+    """The file of one semantic role's approximate nearest-neighbour index (large corpora only)."""
+    return f"vectors.{role}.ivf"
 
 
 def damaged(folder: Path, detail: str) -> SnapshotError:

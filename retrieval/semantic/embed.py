@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from retrieval.index.arrays import StringTable, map_array
-from retrieval.index.format import FILES, MANIFEST, SEMANTIC, vectors_file
-from retrieval.semantic.encoders import bulk_encoder, describe, passage_input
+from retrieval.index.format import ANN, FILES, MANIFEST, SEMANTIC, ann_file, vectors_file
+from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf, reuse_ivf
+from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe, passage_input
 from retrieval.semantic.vectors import VECTOR_DTYPE
 
 # Beside the snapshots; hidden, so that it is never taken for one.
@@ -63,11 +64,12 @@ def input_keys(inputs: Iterable[str]) -> np.ndarray:
 
 
 def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
-    """Write each role's vectors (and the passages' keys) into ``folder``; the manifest entry."""
+    """Write each role's vectors (and the passages' keys) into ``folder``, and the nearest-neighbour
+    index of the multilingual ones for a large corpus; what the manifest records of them."""
     inputs = passage_inputs(folder)
     keys = input_keys(inputs)
     keys.tofile(folder / FILES["embed_keys"])
-    semantic = {}
+    semantic, ann = {}, {}
     for role in plan.roles:
         model = describe(role)
         shape = (len(inputs), int(model["dimensions"]))
@@ -76,9 +78,34 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
         missing = known.fill(keys, rows)
         _embed_missing(role, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
         rows.flush()
+        if role == MULTILINGUAL and len(inputs) >= ANN_FROM_PASSAGES:
+            ann[role] = _index(folder, role, model, keys, rows, plan.reuse_from)
         del rows
         semantic[role] = model
-    return semantic
+    return {SEMANTIC: semantic, **({ANN: ann} if ann else {})}
+
+
+def _index(
+    folder: Path,
+    role: str,
+    model: dict[str, Any],
+    keys: np.ndarray,
+    rows: np.ndarray,
+    earlier: tuple[Path, ...],
+) -> dict[str, Any]:
+    """The nearest-neighbour index of ``rows``: an earlier snapshot's when it indexed exactly the
+    same vectors (a reindex of an unchanged store), else built anew."""
+    for previous in earlier:
+        try:
+            manifest = json.loads((previous / MANIFEST).read_text("utf-8"))
+            entry = (manifest.get(ANN) or {}).get(role)
+            same = (manifest.get(SEMANTIC) or {}).get(role) == model and entry is not None
+            if same and np.array_equal(np.fromfile(previous / FILES["embed_keys"], dtype=np.uint64), keys):
+                reuse_ivf(previous / ann_file(role), folder / ann_file(role))
+                return entry
+        except (OSError, ValueError):
+            continue
+    return build_ivf(rows, folder / ann_file(role))
 
 
 def _embed_missing(

@@ -13,20 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.index.format import SEMANTIC, vectors_file
+from retrieval.index.format import ANN, SEMANTIC, ann_file, vectors_file
+from retrieval.semantic.ann import IvfIndex
 
 VECTOR_DTYPE = np.float16
-# Rows turned into float32 at a time by an exact search: a few MB, whatever the corpus size.
-_SCAN_ROWS = 16_384
 
 
 class VectorTable:
-    """One role's passage vectors, read in place."""
+    """One role's passage vectors, read in place, and its nearest-neighbour index if it has one."""
 
-    def __init__(self, path: Path, passages: int, model: dict[str, Any]) -> None:
+    def __init__(self, path: Path, passages: int, model: dict[str, Any], ann: IvfIndex | None = None) -> None:
         self.model = model
         self.dimensions = int(model["dimensions"])
         self._rows = np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(passages, self.dimensions))
+        self._ann = ann
+        self._dense: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -36,28 +37,27 @@ class VectorTable:
         return self._rows[np.asarray(pids, dtype=np.int64)].astype(np.float32) @ query
 
     def nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` passages closest to ``query``, best first, with their cosines (exact)."""
+        """The ``n`` passages closest to ``query``, best first, with their cosines: from the index
+        where there is one, else exactly, over a float32 copy made at the first search (numpy has
+        no fast float16 product; the copy is at most a few tens of MB below the index's threshold)."""
         n = min(n, len(self._rows))
         if n <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        best_ids = np.zeros(0, np.int64)
-        best = np.zeros(0, np.float32)
-        for start in range(0, len(self._rows), _SCAN_ROWS):
-            scores = self._rows[start : start + _SCAN_ROWS].astype(np.float32) @ query
-            take = min(n, len(scores))
-            top = np.argpartition(-scores, take - 1)[:take]
-            best_ids = np.concatenate([best_ids, top + start])
-            best = np.concatenate([best, scores[top]])
-            if len(best) > n:
-                keep = np.argpartition(-best, n - 1)[:n]
-                best_ids, best = best_ids[keep], best[keep]
-        order = np.argsort(-best, kind="stable")
-        return best_ids[order], best[order]
+        if self._ann is not None:
+            return self._ann.nearest(query, n)
+        if self._dense is None:
+            self._dense = np.asarray(self._rows, dtype=np.float32)
+        scores = self._dense @ query
+        top = np.argpartition(-scores, n - 1)[:n]
+        order = np.argsort(-scores[top], kind="stable")
+        return top[order].astype(np.int64), scores[top[order]]
 
 
 def open_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
     """Each role's table that the snapshot in ``folder`` holds (none for a lexical-only one)."""
-    return {
-        role: VectorTable(folder / vectors_file(role), int(manifest["passages"]), model)
-        for role, model in (manifest.get(SEMANTIC) or {}).items()
-    }
+    tables = {}
+    for role, model in (manifest.get(SEMANTIC) or {}).items():
+        ann = (manifest.get(ANN) or {}).get(role)
+        index = IvfIndex(folder / ann_file(role), int(ann["nprobe"])) if ann else None
+        tables[role] = VectorTable(folder / vectors_file(role), int(manifest["passages"]), model, index)
+    return tables
