@@ -11,7 +11,20 @@ stores, then measures, each step in its own child process so peak memory is that
   (top 5), RSS while serving;
 - plain bm25s (its own tokenizer with English stop words and stemming): build, size, peak RSS,
   then load with mmap and first-stage latency (top 100) with its numpy and numba backends;
-- rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only.
+- rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only;
+- the semantic stage (unless --no-semantic), in a second table. Embedding a million passages
+  takes hours on a small machine, so the snapshot's passage vectors are seeded random unit rows
+  of each installed model's width, which a search reads exactly as it reads real ones: the
+  wikiqa snapshot hard-linked into a sibling folder with those vectors, the multilingual role's
+  faiss IVF index from ``ANN_FROM_PASSAGES`` passages on (its build time), the manifest rewritten
+  (the time to checksum every file, as a reindex does), the size on disk; then fresh-process
+  load time and the models' load time, question embedding time per role, full
+  ``Searcher.search`` latency (top 5) for the synthetic English questions (lexical, then cosine
+  rescoring) and for the same questions spelled in Cyrillic letters (dense retrieval fused with
+  BM25), and RSS while serving, beside the lexical snapshot's figures. Embedding throughput
+  (passages/s, on every core as a reindex embeds) is measured once on real text: the first 256
+  passages of SQuAD and of SciFact from ``../shared/eval``, for the English model on torch and
+  on numpy and for the multilingual model.
 
 Usage::
 
@@ -19,7 +32,8 @@ Usage::
     .venv/bin/python benchmarks/search.py --sizes 10k,100k,1M --out bench.json
 
 Corpora and indexes are cached in --workdir (default /tmp/wikiqa-bench). Single thread
-everywhere for latency. "Cold" load is a fresh process with the page cache warm.
+everywhere for latency. "Cold" load is a fresh process with the page cache warm. --out writes
+``{"sizes": [one object per size], "embedding": throughput on real text}``.
 """
 
 from __future__ import annotations
@@ -28,10 +42,12 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +62,24 @@ ZIPF_EXPONENT = 1.05
 QUESTIONS = 300
 TOP = 100
 SEED = 2024
+CORES = os.cpu_count() or 1
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+# The semantic stage: real text for embedding throughput, passages taken from each source.
+EVAL = ROOT.parent / "shared" / "eval"
+EMBED_SAMPLE = 256
+VECTOR_CHUNK = 65_536  # rows of random vectors generated at a time (128 MB of float32 at 512 wide)
+# Latin letters spelled in Cyrillic, so a synthetic question reads as a Russian one would.
+_LATIN_TO_CYRILLIC = dict(
+    zip(
+        "abcdefghijklmnopqrstuvwxyz",
+        ("а", "б", "ц", "д", "е", "ф", "г", "х", "и", "й", "к", "л", "м", "н", "о", "п", "к", "р", "с", "т",
+         "у", "в", "в", "кс", "ы", "з"),
+        strict=True,
+    )
+)  # fmt: skip
+_CYRILLIC = str.maketrans(
+    {**_LATIN_TO_CYRILLIC, **{a.upper(): b.capitalize() for a, b in _LATIN_TO_CYRILLIC.items()}}
+)
 
 
 # -- corpus ------------------------------------------------------------------------------------
@@ -130,6 +163,11 @@ def make_questions(count: int) -> list[str]:
     return questions
 
 
+def in_cyrillic(questions: list[str]) -> list[str]:
+    """The questions spelled in Cyrillic letters: foreign to the corpus, as a Russian question is."""
+    return [question.translate(_CYRILLIC) for question in questions]
+
+
 # -- child tasks -------------------------------------------------------------------------------
 
 
@@ -139,6 +177,16 @@ def _percentiles(samples: list[float]) -> dict:
         "p50_ms": round(float(np.percentile(ms, 50)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
     }
+
+
+def _search_latency(searcher, questions: list[str]) -> dict:
+    """Percentiles of a full ``Searcher.search`` (top 5) over ``questions``."""
+    samples = []
+    for question in questions:
+        t = time.perf_counter()
+        searcher.search(question, 5)
+        samples.append(time.perf_counter() - t)
+    return _percentiles(samples)
 
 
 def _self_rss_mb() -> float:
@@ -206,13 +254,7 @@ def task_wikiqa_serve(snapshots: str) -> dict:
         from retrieval.search.searcher import Searcher
     except ImportError:
         return result
-    searcher = Searcher(snapshot, cache_size=0)
-    full = []
-    for question in questions:
-        t = time.perf_counter()
-        searcher.search(question, 5)
-        full.append(time.perf_counter() - t)
-    result["search"] = _percentiles(full)
+    result["search"] = _search_latency(Searcher(snapshot, cache_size=0), questions)
     return result
 
 
@@ -304,12 +346,223 @@ def task_rank_bm25(snapshots: str) -> dict:
     return {"build_s": round(built - started, 2), "first_stage": _percentiles(samples)}
 
 
+def _link_snapshot(source: Path, target: Path) -> None:
+    """``source``'s files hard-linked into ``target``, all but its manifest, which is rewritten
+    (writing through a link to the lexical snapshot's manifest would damage that snapshot)."""
+    from retrieval.index.format import MANIFEST
+
+    shutil.copytree(
+        source,
+        target,
+        copy_function=os.link,
+        ignore=lambda folder, _: [MANIFEST] if Path(folder) == source else [],
+    )
+
+
+def _random_unit_rows(path: Path, rows: int, width: int, seed: int) -> np.memmap:
+    """A (rows, width) float16 file of seeded random unit vectors, generated a chunk at a time."""
+    from retrieval.semantic.vectors import VECTOR_DTYPE
+
+    vectors = np.memmap(path, dtype=VECTOR_DTYPE, mode="w+", shape=(rows, width))
+    rng = np.random.default_rng(seed)
+    for start in range(0, rows, VECTOR_CHUNK):
+        chunk = rng.standard_normal((min(VECTOR_CHUNK, rows - start), width), dtype=np.float32)
+        chunk /= np.linalg.norm(chunk, axis=1, keepdims=True)
+        vectors[start : start + len(chunk)] = chunk
+    vectors.flush()
+    return vectors
+
+
+def _add_vectors(folder: Path, passages: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
+    """Each role's random vectors and passage keys into ``folder``, and the multilingual role's
+    index when the corpus is large enough to get one: (the manifest's ANN entry, figures)."""
+    from retrieval.index.format import FILES, ann_file, vectors_file
+    from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
+    from retrieval.semantic.encoders import MULTILINGUAL
+
+    rng = np.random.default_rng(SEED)
+    rng.integers(0, 2**64 - 1, size=passages, dtype=np.uint64).tofile(folder / FILES["embed_keys"])
+    ann, figures, writing = {}, {}, 0.0
+    for number, (role, model) in enumerate(semantic.items()):
+        t = time.perf_counter()
+        rows = _random_unit_rows(
+            folder / vectors_file(role), passages, int(model["dimensions"]), SEED + number
+        )
+        writing += time.perf_counter() - t
+        if role == MULTILINGUAL and passages >= ANN_FROM_PASSAGES:
+            t = time.perf_counter()
+            ann[role] = build_ivf(rows, folder / ann_file(role))
+            figures["ann_build_s"] = round(time.perf_counter() - t, 2)
+            figures["ann"] = ann[role]
+            figures["ann_mb"] = round((folder / ann_file(role)).stat().st_size / 1e6, 1)
+        del rows
+    figures["vectors_s"] = round(writing, 2)
+    figures["vectors_mb"] = round(sum((folder / vectors_file(r)).stat().st_size for r in semantic) / 1e6, 1)
+    return ann, figures
+
+
+def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
+    """The live wikiqa snapshot with random passage vectors of every installed role, as the live
+    snapshot of ``semantic_dir``: what a reindex adds to a snapshot once its passages are embedded."""
+    from retrieval.index.format import ANN, SEMANTIC, read_manifest, write_manifest
+    from retrieval.index.publish import CURRENT, current_version
+    from retrieval.semantic.encoders import describe, installed_roles
+
+    roles = installed_roles()
+    version = current_version(Path(snapshots))
+    if not roles or version is None:
+        return {"skipped": "no semantic model installed" if not roles else f"no snapshot in {snapshots}"}
+    root = Path(semantic_dir)
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    folder = root / version
+    _link_snapshot(Path(snapshots) / version, folder)
+    os.symlink(version, root / CURRENT)
+    manifest = read_manifest(Path(snapshots) / version)
+    semantic = {role: describe(role) for role in roles}
+    ann, figures = _add_vectors(folder, int(manifest["passages"]), semantic)
+    t = time.perf_counter()
+    write_manifest(folder, {**manifest, SEMANTIC: semantic, **({ANN: ann} if ann else {})})
+    return {
+        "passages": manifest["passages"],
+        "dimensions": {role: model["dimensions"] for role, model in semantic.items()},
+        **figures,
+        "manifest_s": round(time.perf_counter() - t, 2),
+        "size_mb": round(_folder_bytes(folder) / 1e6, 1),
+    }
+
+
+def _embedding_latency(role: str, questions: list[str]) -> dict:
+    """Percentiles of embedding one question with ``role``'s model (loaded already)."""
+    from retrieval.semantic.encoders import encoder
+
+    model = encoder(role)
+    samples = []
+    for question in questions:
+        t = time.perf_counter()
+        model.encode([question])
+        samples.append(time.perf_counter() - t)
+    return _percentiles(samples)
+
+
+def task_semantic_serve(semantic_dir: str) -> dict:
+    """Load and search the semantic snapshot as the bot does: English questions re-scored by
+    cosine, Cyrillic ones found in the multilingual space."""
+    started = time.perf_counter()
+    from retrieval.index.publish import load_snapshot
+    from retrieval.search.searcher import Searcher
+    from retrieval.semantic.encoders import ENGLISH, encoder, installed
+
+    imported = time.perf_counter()
+    snapshot = load_snapshot(Path(semantic_dir))
+    loaded = time.perf_counter()
+    roles = [role for role in snapshot.vectors if installed(role)]
+    for role in roles:  # else loaded by the first question that needs them: the bot warms them up
+        encoder(role).encode(["warm up"])
+    warmed = time.perf_counter()
+    searcher = Searcher(snapshot, cache_size=0)
+    english = make_questions(QUESTIONS)
+    foreign = in_cyrillic(english)
+    result: dict = {
+        "import_s": round(imported - started, 3),
+        "load_s": round(loaded - imported, 4),
+        "models_s": round(warmed - loaded, 2),
+        "roles": roles,
+        "question_embedding": {
+            role: _embedding_latency(role, english if role == ENGLISH else foreign) for role in roles
+        },
+        "search": _search_latency(searcher, english),
+    }
+    if searcher.semantic is not None and searcher.semantic.multilingual:
+        assert all(searcher.is_cross_lingual(q) for q in foreign), "a Cyrillic question read as English"
+        result["search_foreign"] = _search_latency(searcher, foreign)
+    return result
+
+
+def _passages_of(path: Path, passages: Callable[[dict], Iterable[tuple[str, str]]]) -> list[str]:
+    """What is embedded for the first ``EMBED_SAMPLE`` passages of a JSON-lines file."""
+    from retrieval.semantic.encoders import passage_input
+
+    inputs: list[str] = []
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            inputs.extend(passage_input(title, text) for title, text in passages(json.loads(line)))
+            if len(inputs) >= EMBED_SAMPLE:
+                break
+    return inputs[:EMBED_SAMPLE]
+
+
+def _real_passages() -> dict[str, list[str]]:
+    squad = _passages_of(
+        EVAL / "squad" / "articles.jsonl",
+        lambda a: [(a["title"], p) for p in a["article"].split("\n\n") if p.strip()],
+    )
+    scifact = _passages_of(EVAL / "scifact" / "corpus.jsonl", lambda d: [(d["title"], d["text"])])
+    return {"squad": squad, "scifact": scifact}
+
+
+def _throughput(model, samples: dict[str, list[str]]) -> dict:
+    """Passages per second (and per CPU second) over each sample, in reindex-sized batches."""
+    from retrieval.semantic.embed import BATCH
+
+    model.encode(samples["squad"][:BATCH])  # warm-up: first-call allocations, lazy kernels
+    result: dict = {}
+    wall = cpu = 0.0
+    for source, texts in samples.items():
+        t, c = time.perf_counter(), time.process_time()
+        for start in range(0, len(texts), BATCH):
+            model.encode(texts[start : start + BATCH])
+        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - c
+        result[f"{source}_per_s"] = round(len(texts) / seconds, 1)
+        wall, cpu = wall + seconds, cpu + cpu_seconds
+    count = sum(len(texts) for texts in samples.values())
+    result["per_s"] = round(count / wall, 1)
+    result["per_cpu_s"] = round(count / cpu, 1)
+    return result
+
+
+def task_embed_throughput() -> dict:
+    """Embedding speed on real passages, for each runtime a reindex or a question uses."""
+    from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, bulk_encoder, encoder, installed
+
+    if not (EVAL / "squad").is_dir() or not (EVAL / "scifact").is_dir():
+        return {"skipped": f"{EVAL} holds no SQuAD and SciFact"}
+    samples = _real_passages()
+    result: dict = {
+        "threads": int(os.environ.get("OMP_NUM_THREADS", "0")),
+        "passages": {source: len(texts) for source, texts in samples.items()},
+        "mean_chars": {source: round(sum(map(len, t)) / len(t)) for source, t in samples.items()},
+        "encoders": {},
+    }
+    runtimes = (
+        ("english, bulk", ENGLISH, bulk_encoder),
+        ("english", ENGLISH, encoder),
+        ("multilingual", MULTILINGUAL, encoder),
+    )
+    for label, role, load in runtimes:
+        if not installed(role):
+            result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
+            continue
+        t = time.perf_counter()
+        model = load(role)
+        loaded = round(time.perf_counter() - t, 2)
+        result["encoders"][label] = {
+            "runtime": type(model).__name__,
+            "load_s": loaded,
+            **_throughput(model, samples),
+        }
+    return result
+
+
 TASKS = {
     "wikiqa-build": task_wikiqa_build,
     "wikiqa-serve": task_wikiqa_serve,
     "bm25s-build": task_bm25s_build,
     "bm25s-serve": task_bm25s_serve,
     "rank-bm25": task_rank_bm25,
+    "semantic-build": task_semantic_build,
+    "semantic-serve": task_semantic_serve,
+    "embed-throughput": task_embed_throughput,
 }
 
 
@@ -336,11 +589,17 @@ def _cpu_wait_ns(pid: int) -> int | None:
         return None
 
 
-def run_child(task: str, *args: str) -> dict:
-    """Run a task in a fresh interpreter; peak RSS and CPU wait are sampled over its process tree."""
+def run_child(task: str, *args: str, threads: int = 1) -> dict:
+    """Run a task in a fresh interpreter with ``threads`` BLAS and OpenMP threads; peak RSS and CPU
+    wait are sampled over its process tree."""
     import psutil
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "DISABLE_TQDM": "1"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "DISABLE_TQDM": "1",
+    }
     process = subprocess.Popen(
         [sys.executable, __file__, "_child", task, *args], stdout=subprocess.PIPE, text=True, env=env
     )
@@ -378,7 +637,7 @@ def run_child(task: str, *args: str) -> dict:
     return result
 
 
-def measure(label: str, workdir: Path, bm25s_too: bool, rank_bm25_too: bool) -> dict:
+def measure(label: str, workdir: Path, bm25s_too: bool, rank_bm25_too: bool, semantic_too: bool) -> dict:
     size = SIZES[label]
     store = workdir / f"corpus-{label}.db"
     if not store.exists():
@@ -389,6 +648,13 @@ def measure(label: str, workdir: Path, bm25s_too: bool, rank_bm25_too: bool) -> 
     print(f"[{label}] wikiqa build ...", file=sys.stderr, flush=True)
     out["wikiqa_build"] = run_child("wikiqa-build", str(store), str(snapshots))
     out["wikiqa_serve"] = run_child("wikiqa-serve", str(snapshots))
+    if semantic_too:
+        semantic = workdir / f"semantic-{label}"
+        print(f"[{label}] semantic snapshot ...", file=sys.stderr, flush=True)
+        # A reindex step: on every core, as a reindex builds the index and checksums the files.
+        out["semantic_build"] = run_child("semantic-build", str(snapshots), str(semantic), threads=CORES)
+        if "skipped" not in out["semantic_build"]:
+            out["semantic_serve"] = run_child("semantic-serve", str(semantic))
     if bm25s_too:
         index_dir = workdir / f"bm25s-{label}"
         print(f"[{label}] bm25s build ...", file=sys.stderr, flush=True)
@@ -471,6 +737,88 @@ def table(results: list[dict]) -> str:
     return "\n".join(rows)
 
 
+SEMANTIC_HEADER = ("size", "semantic stage", "figure", "p50 ms", "p99 ms", "lexical peer")
+
+
+def _semantic_rows(r: dict) -> list[str]:
+    """One size's semantic figures, beside those of the lexical snapshot measured in the same run."""
+    size, build = r["size"], r["semantic_build"]
+    if "skipped" in build:
+        return [_row(size, "skipped", build["skipped"], None, None, None)]
+    serve, peer_build, peer = r["semantic_serve"], r["wikiqa_build"], r["wikiqa_serve"]
+    widths = " + ".join(f"{role} {width}" for role, width in build["dimensions"].items())
+    rows = [
+        _row(
+            f"{size} ({build['passages']:,} passages)", f"random unit vectors, float16: {widths}",
+            f"{build['vectors_mb']} MB written in {build['vectors_s']} s", None, None, None,
+        )
+    ]  # fmt: skip
+    if "ann" in build:
+        ann = f"faiss IVF-SQ8 index (multilingual), {build['ann']['cells']:,} cells"
+        rows.append(
+            _row(size, ann, f"{build['ann_mb']} MB built in {build['ann_build_s']} s", None, None, None)
+        )
+    rows += [
+        _row(size, "manifest rewrite (every file checksummed)", f"{build['manifest_s']} s", None, None, None),
+        _row(
+            size, "snapshot on disk (build peak RSS)",
+            f"{build['size_mb']} MB ({build['tree_peak_rss_mb']} MB)", None, None,
+            f"{peer_build['size_mb']} MB",
+        ),
+        _row(
+            size, "fresh-process load + models' load", f"{serve['load_s']} s + {serve['models_s']} s",
+            None, None, f"{peer['load_s']} s",
+        ),
+        _row(size, "serving RSS, private + file-backed (peak)", _rss(serve), None, None, _rss(peer)),
+    ]  # fmt: skip
+    for role, latency in serve["question_embedding"].items():
+        rows.append(
+            _row(size, f"question embedding, {role}", None, latency["p50_ms"], latency["p99_ms"], None)
+        )
+    lexical = f"{peer['search']['p50_ms']} / {peer['search']['p99_ms']} ms" if "search" in peer else None
+    searches = (
+        ("search", "full search top 5, English questions (cosine rescoring)"),
+        ("search_foreign", "full search top 5, Cyrillic questions (dense + BM25 fusion)"),
+    )
+    for key, label in searches:
+        if key in serve:
+            latency = serve[key]
+            rows.append(_row(size, label, None, latency["p50_ms"], latency["p99_ms"], lexical))
+    return rows
+
+
+def _rss(serve: dict) -> str:
+    return f"{serve['rssanon_mb']} + {serve['rssfile_mb']} MB ({serve['self_peak_rss_mb']} MB)"
+
+
+def _embedding_rows(embedding: dict) -> list[str]:
+    """Embedding throughput on real passages, one row per runtime."""
+    label = "real text"
+    if "skipped" in embedding:
+        return [_row(label, "embedding throughput: skipped", embedding["skipped"], None, None, None)]
+    label = " + ".join(f"{count} {source}" for source, count in embedding["passages"].items())
+    rows = []
+    for name, x in embedding["encoders"].items():
+        if "skipped" in x:
+            rows.append(_row(label, f"embedding, {name}: skipped", x["skipped"], None, None, None))
+            continue
+        per_source = ", ".join(f"{s} {x[f'{s}_per_s']}" for s in embedding["passages"])
+        figure = f"{x['per_s']} passages/s ({per_source}; {x['per_cpu_s']} per CPU-s), load {x['load_s']} s"
+        engine = f"embedding, {name} ({x['runtime']}, {embedding['threads']} threads)"
+        rows.append(_row(label, engine, figure, None, None, None))
+    return rows
+
+
+def semantic_table(results: list[dict], embedding: dict | None) -> str:
+    rows = [_row(*SEMANTIC_HEADER), _row(*["---"] * len(SEMANTIC_HEADER))]
+    for r in results:
+        if "semantic_build" in r:
+            rows += _semantic_rows(r)
+    if embedding is not None:
+        rows += _embedding_rows(embedding)
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -478,14 +826,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1M")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/wikiqa-bench"))
     parser.add_argument("--no-bm25s", action="store_true", help="skip the plain bm25s comparison")
+    parser.add_argument("--no-semantic", action="store_true", help="skip the semantic stage")
     parser.add_argument("--out", type=Path, help="also write the raw figures as JSON")
     options = parser.parse_args()
     options.workdir.mkdir(parents=True, exist_ok=True)
     labels = [s.strip() for s in options.sizes.split(",") if s.strip()]
-    results = [measure(label, options.workdir, not options.no_bm25s, label == "10k") for label in labels]
+    semantic = not options.no_semantic
+    results = [
+        measure(label, options.workdir, not options.no_bm25s, label == "10k", semantic) for label in labels
+    ]
+    embedding = None
+    if semantic:
+        print("embedding throughput on real text ...", file=sys.stderr, flush=True)
+        embedding = run_child("embed-throughput", threads=CORES)
     if options.out:
-        options.out.write_text(json.dumps(results, indent=1))
+        options.out.write_text(json.dumps({"sizes": results, "embedding": embedding}, indent=1))
     print(table(results))
+    if semantic:
+        print()
+        print(semantic_table(results, embedding))
 
 
 if __name__ == "__main__":

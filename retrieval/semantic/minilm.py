@@ -42,9 +42,14 @@ class MiniLM:
     name = NAME
     dimensions = DIMENSIONS
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
+        """``threads``: BLAS threads per encode call (as for the multilingual model)."""
         from safetensors.numpy import load_file
+        from threadpoolctl import ThreadpoolController
         from tokenizers import Tokenizer
+
+        self._threads = threads
+        self._limit = ThreadpoolController().limit
 
         folder = folder or model_folder()
         self.version = _package_version()
@@ -61,7 +66,12 @@ class MiniLM:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        with self._limit(limits=self._threads, user_api="blas"):
+            self._encode_into(list(texts), out)
+        return out
+
+    def _encode_into(self, texts: list[str], out: np.ndarray) -> None:
+        encodings = self._tokenizer.encode_batch(texts)
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
         order = np.argsort([len(i) for i in ids], kind="stable")
         start = 0
@@ -73,7 +83,6 @@ class MiniLM:
             rows = order[start:stop]
             out[rows] = self._forward([ids[r] for r in rows], max(width, len(ids[rows[-1]])))
             start = stop
-        return out
 
     def _forward(self, batch: list[np.ndarray], width: int) -> np.ndarray:
         tokens = np.zeros((len(batch), width), dtype=np.int64)

