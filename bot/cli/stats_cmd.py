@@ -69,7 +69,7 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
     if damaged:
         problems.append(
             f"snapshot: the index snapshot {info.version} is damaged ({', '.join(damaged)} "
-            "no longer hold what was written); run wikiqa reindex"
+            f"no longer {'holds' if len(damaged) == 1 else 'hold'} what was written); run wikiqa reindex"
         )
     built = built_at(info.built_at)
     now = now or datetime.now(UTC)
