@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The variables that set them (read by bot/settings.py), named in the message of a timeout.
+CONNECT_TIMEOUT_VARIABLE = "WIKIQA_DB_CONNECT_TIMEOUT"
+READ_TIMEOUT_VARIABLE = "WIKIQA_DB_READ_TIMEOUT"
+
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
