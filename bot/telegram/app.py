@@ -264,7 +264,7 @@ def services_from_settings(
         answers=answers,
         corpus=CorpusFacts(snapshots),
         admin=AdminTools(settings.admin_ids, admin.SubprocessReindexer(settings)),
-        journal=Journal(settings.database_url),
+        journal=Journal(settings.database_url, timeouts=settings.timeouts),
         limiter=UserRateLimiter(settings.rate_limit_per_minute),
         codec=ButtonCodec(token.encode()),
         heartbeat=settings.home / HEARTBEAT_FILE,

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from retrieval.storage.database import describe_db_error
 from retrieval.storage.journal import JournalTables, QuestionRecord, VoteRecord
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,10 @@ def percentile(values: list[float], q: float) -> float | None:
 class Journal:
     """The bot's journal on ``url`` (usually the article store's database)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.url = url
-        self._tables = JournalTables(url)
+        self.timeouts = timeouts
+        self._tables = JournalTables(url, timeouts=timeouts)
         self._queue: queue.Queue[QuestionRecord | VoteRecord | None] = queue.Queue()
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
@@ -135,7 +137,11 @@ class Journal:
             if items:
                 self._write(items)
         except SQLAlchemyError as err:
-            log.error("journal: %d rows not written: %s", len(batch), describe_db_error(self.url, err))
+            log.error(
+                "journal: %d rows not written: %s",
+                len(batch),
+                describe_db_error(self.url, err, self.timeouts),
+            )
         except Exception:
             log.exception("journal: %d rows not written", len(batch))
         finally:

@@ -166,6 +166,7 @@ class ArticleStore:
 
     def __init__(self, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.url = url
+        self.timeouts = timeouts
         self.engine = open_engine(url, timeouts=timeouts)
         self._schema_ready = False
 
@@ -178,7 +179,7 @@ class ArticleStore:
         try:
             Base.metadata.create_all(self.engine, tables=[ARTICLES])
         except DBAPIError as err:
-            raise StoreError(describe_db_error(self.url, err)) from None
+            raise StoreError(describe_db_error(self.url, err, self.timeouts)) from None
         self._schema_ready = True
 
     def upsert(
@@ -231,7 +232,7 @@ class ArticleStore:
                     flush(batch)
         except DBAPIError as err:
             raise StoreError(
-                f"{describe_db_error(self.url, err)}; nothing from {source} was written"
+                f"{describe_db_error(self.url, err, self.timeouts)}; nothing from {source} was written"
             ) from None
         return counts
 
@@ -300,7 +301,7 @@ class ArticleStore:
                 yield StoreReader(conn)
                 conn.rollback()
         except DBAPIError as err:
-            raise StoreError(describe_db_error(self.url, err)) from None
+            raise StoreError(describe_db_error(self.url, err, self.timeouts)) from None
 
     def counts(self) -> tuple[int, int]:
         """(articles, articles with an empty body)."""

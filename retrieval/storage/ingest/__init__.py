@@ -91,7 +91,7 @@ def ingest_database(
     started = time.perf_counter()
     report = IngestReport()
     on_bad = report.skipped.append if skip_bad else raise_bad_row
-    records = read_table(url, on_bad, table_name=table, batch_size=batch_size)
+    records = read_table(url, on_bad, table_name=table, batch_size=batch_size, timeouts=store.timeouts)
     _upsert(store, records, f"{safe_url(url)} table {table}", on_bad, on_progress, report)
     report.seconds = time.perf_counter() - started
     return report

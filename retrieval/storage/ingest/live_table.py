@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
 from retrieval.errors import SourceError, StoreError
-from retrieval.storage.database import open_engine, safe_url
+from retrieval.storage.database import driver_reason, open_engine, safe_url, timeout_reason
 from retrieval.storage.ingest.rows import TABLE, TEXT_COLUMNS, BadRow, record_from_row
 from retrieval.storage.records import ArticleRecord
+from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 BATCH = 1000
 
@@ -29,10 +30,11 @@ def read_table(
     *,
     table_name: str = TABLE,
     batch_size: int = BATCH,
+    timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) -> Iterator[ArticleRecord]:
     """The records of ``table_name`` at ``url``, ordered by its integer key (or by article_id)."""
     source = f"{safe_url(url)} table {table_name}"
-    engine = _engine(url, source)
+    engine = _engine(url, source, timeouts)
     try:
         with engine.connect() as conn, conn.begin():
             key, columns = _columns(conn, table_name, source)
@@ -53,18 +55,13 @@ def read_table(
                     return
                 last = rows[-1]["_key"]
     except SQLAlchemyError as err:
-        raise SourceError(source, f"cannot be read ({_reason(err)}); nothing from it was written") from None
+        reason = timeout_reason(err, timeouts) or f"cannot be read ({driver_reason(err, url)})"
+        raise SourceError(source, f"{reason}; nothing from it was written") from None
     finally:
         engine.dispose()
 
 
-def _reason(err: SQLAlchemyError) -> str:
-    """The driver's own first line, without SQLAlchemy's wrapping."""
-    text = str(getattr(err, "orig", None) or err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _engine(url: str, source: str) -> Engine:
+def _engine(url: str, source: str, timeouts: Timeouts) -> Engine:
     try:
         parsed = make_url(url)
     except Exception:
@@ -75,7 +72,7 @@ def _engine(url: str, source: str) -> Engine:
     ):
         raise SourceError(source, "no such SQLite database file")
     try:
-        return open_engine(url)
+        return open_engine(url, timeouts=timeouts)
     except StoreError as err:
         raise SourceError(source, f"cannot be used ({err})") from None
 
