@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.age import ago
@@ -25,6 +25,7 @@ from bot.telegram.keyboards import Action, InvalidButton, new_ref
 from bot.telegram.ratelimit import Verdict
 from bot.telegram.render_html import render_answer
 from bot.telegram.services import BotServices, services_of
+from bot.telegram.transport import ApiUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +215,19 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the update id and the exception; tell the user something went wrong (no traceback)."""
+    """Log the update id and the exception; tell the user something went wrong (no traceback).
+
+    The Bot API failing on the way (a request it answered 5xx or never answered, after the
+    retries of :class:`~bot.telegram.transport.RetryPolicy`) is an outage, not a bug in the bot:
+    one line with the update and the reason, where a traceback per lost reply would bury the log.
+    Anything else keeps its traceback.
+    """
     update_id = update.update_id if isinstance(update, Update) else None
-    log.error("update %s failed: %r", update_id, context.error, exc_info=context.error)
+    error = context.error
+    if is_outage(error):
+        log.warning("update %s: gave up on the Telegram Bot API: %s", update_id, _reason(error))
+    else:
+        log.error("update %s failed: %r", update_id, error, exc_info=error)
     if not isinstance(update, Update):
         return
     with suppress(TelegramError):
@@ -226,6 +237,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(
                 update.effective_chat.id, "Sorry, something went wrong. Please try again in a moment."
             )
+
+
+def is_outage(error: BaseException | None) -> bool:
+    """Whether ``error`` is the Bot API being unavailable (a network failure, a 5xx, a timeout)
+    rather than a request it refused (``BadRequest`` is a ``NetworkError`` too, but a bug)."""
+    return isinstance(error, ApiUnavailable) or (
+        isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    )
+
+
+def _reason(error: BaseException) -> str:
+    text = error.message if isinstance(error, TelegramError) else str(error)
+    return " ".join(text.split()) or type(error).__name__
 
 
 async def _within_rate_limit(services: BotServices, message: Message, user_id: int) -> bool:
