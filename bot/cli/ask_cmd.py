@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import click
 
+from bot.answer import MAX_PAGE
 from bot.cli._common import database_option
 
 EXAMPLES = """\b
@@ -36,7 +37,7 @@ def _questions(words: tuple[str, ...]) -> Iterable[str]:
     "-k", "quotes", type=click.IntRange(1, 30), default=3, show_default=True, help="Quotes per page."
 )
 @click.option(
-    "--page", type=click.IntRange(1, 10), default=1, show_default=True, help="Which page of quotes."
+    "--page", type=click.IntRange(1, MAX_PAGE), default=1, show_default=True, help="Which page of quotes."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question, one per line.")
 @database_option
