@@ -85,14 +85,15 @@ def reindex(engine: str, semantic: bool | None, database_url: str | None, as_jso
 
 @contextmanager
 def embedding_progress() -> Iterator[EmbedProgress]:
-    """One progress bar per semantic role, opened when its first passages are embedded (a
-    reindex that reuses every vector shows none)."""
+    """One progress bar per table of vectors (a role's passages, its sentences), opened when its
+    first texts are embedded (a reindex that reuses every vector shows none)."""
     with ExitStack() as bars:
         advances: dict[str, Advance] = {}
 
         def advance(role: str, amount: int, total: int) -> None:
             if role not in advances:
-                advances[role] = bars.enter_context(progress(f"Embedding ({role})", total, unit="passages"))
+                unit = "sentences" if role.endswith("-sentences") else "passages"
+                advances[role] = bars.enter_context(progress(f"Embedding ({role})", total, unit=unit))
             advances[role](amount)
 
         yield advance

@@ -50,12 +50,15 @@ FILES = {
     "bag_nnz": "bags.nnz.npy",
     # The semantic stage's, present when the manifest has a ``semantic`` entry:
     "embed_keys": "passages.embed_keys.u64",  # a hash of what was embedded for each passage
+    "sentence_embed_keys": "sentences.embed_keys.u64",  # and for each sentence
 }
 # The optional manifest entry of a snapshot with passage embeddings: role -> {"model", "version",
 # "dimensions"}, each role's vectors in ``vectors_file(role)``; and of their nearest-neighbour
 # indexes, for large corpora: role -> {"kind", "cells", "nprobe"}, in ``ann_file(role)``.
 SEMANTIC = "semantic"
 ANN = "ann"
+# Roles whose every sentence has a vector too (``sentence_vectors_file``): role -> model, as above.
+SENTENCE_VECTORS = "sentence_vectors"
 # What a manifest must hold for a snapshot to be read at all.
 MANIFEST_KEYS = (
     "format",
@@ -81,6 +84,11 @@ _CHUNK = 1 << 20
 def vectors_file(role: str) -> str:
     """The file of one semantic role's passage vectors: a (passages, dimensions) float16 matrix."""
     return f"vectors.{role}.f16"
+
+
+def sentence_vectors_file(role: str) -> str:
+    """The file of one role's sentence vectors: a (sentences, dimensions) float16 matrix."""
+    return f"vectors.{role}.sentences.f16"
 
 
 def ann_file(role: str) -> str:

@@ -22,7 +22,7 @@ from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_ar
 from retrieval.index.bm25 import Bm25Index, BM25Params, RankBm25Index
 from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
 from retrieval.index.spelling import SpellingIndex
-from retrieval.semantic.vectors import VectorTable, open_vectors
+from retrieval.semantic.vectors import VectorTable, open_sentence_vectors, open_vectors
 from retrieval.text.analysis import Analyzer
 
 ENGINES = ("bm25s", "rank-bm25")
@@ -280,7 +280,8 @@ class PassageTable:
 
 class Snapshot:
     """A loaded snapshot: its manifest's facts, its analyzer, its three readers, and the passage
-    vectors of each semantic role it was built with (``vectors``, empty for a lexical-only one).
+    vectors of each semantic role it was built with (``vectors``, empty for a lexical-only one;
+    ``sentence_vectors`` for the roles that also embed every sentence).
 
     Raises :class:`SnapshotError` when the folder is not a whole snapshot of this format (a file
     missing, truncated or altered, a manifest that cannot be read).
@@ -318,6 +319,8 @@ class Snapshot:
             self.tokens = TokenTable(folder, sentence_offsets)
             self.index = TermIndex(folder, engine, self.params, self.info.passages)
             self.vectors: dict[str, VectorTable] = open_vectors(folder, manifest)
+            self.sentence_vectors: dict[str, VectorTable] = open_sentence_vectors(folder, manifest)
+            self.sentence_offsets = sentence_offsets  # passage p's sentences: rows [p] to [p + 1]
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise damaged(folder, str(err)) from None
         if len(self.passages) != self.info.passages:

@@ -75,7 +75,7 @@ class Searcher:
     ):
         """``semantic=None`` searches lexically even when the snapshot holds passage vectors."""
         self.snapshot = snapshot
-        self.semantic = SemanticStage(snapshot.vectors, semantic) if semantic and snapshot.vectors else None
+        self.semantic = SemanticStage(snapshot, semantic) if semantic and snapshot.vectors else None
         self.analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
@@ -167,8 +167,10 @@ class Searcher:
         """The sentence of ``hit`` closest to a foreign ``question``, one holding an answer of the
         asked type (a date for "когда") preferred."""
         assert self.semantic is not None
-        sentences = [hit.text[start:end] for start, end in hit.sentences] or [hit.text]
-        scores = self.semantic.sentence_similarities(question, sentences)
+        sentences = [hit.text[start:end] for start, end in hit.sentences]
+        if not sentences:
+            return hit.text
+        scores = self.semantic.sentence_similarities(question, hit.passage_id)
         kind = asked_type(question)
         if kind is not None:
             words = {word.casefold() for word in question.split()}

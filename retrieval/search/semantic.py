@@ -5,7 +5,9 @@
   orders like z(score) + weight·z(cosine) and keeps the lexical scale the answer line reads.
 - A question in another language shares no word with the corpus, so its candidates come from the
   multilingual vectors (dense retrieval over every passage) and are fused with whatever the
-  lexical stage found (names and numbers often survive translation): z(cosine) + weight·z(BM25).
+  lexical stage found (names and numbers often survive translation): the passage's cosine, its
+  best sentence's cosine (the model was trained on sentences, and one answering sentence is
+  diluted in a passage's vector) and BM25, each as a z-score, weighted.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, encoder, installed
-from retrieval.semantic.vectors import VectorTable
+
+if TYPE_CHECKING:
+    from retrieval.index.reader import Snapshot
 
 # A question in another language whose best passage is less similar than this has no good match
 # (the lexical coverage rule cannot judge it: none of its words are the corpus's).
@@ -31,7 +36,9 @@ class SemanticParams:
     english_weight: float = 0.75  # of z(cosine) against z(lexical score), English questions
     english_depth: int = 20  # lexical candidates re-scored
     dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
-    lexical_weight: float = 0.3  # of z(BM25) against z(cosine), foreign questions
+    passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
+    sentence_weight: float = 1.0  # of z(best sentence cosine)
+    lexical_weight: float = 0.6  # and of z(BM25)
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -43,9 +50,13 @@ class SemanticStage:
     """The snapshot's vectors for the roles whose model is installed, and the question vectors
     that meet them (the last few remembered: pages 2 and 3 and the answer line ask again)."""
 
-    def __init__(self, vectors: dict[str, VectorTable], params: SemanticParams) -> None:
+    def __init__(self, snapshot: Snapshot, params: SemanticParams) -> None:
         self.params = params
-        self._tables = {role: table for role, table in vectors.items() if installed(role)}
+        self._tables = {role: table for role, table in snapshot.vectors.items() if installed(role)}
+        self._sentences = snapshot.sentence_vectors.get(MULTILINGUAL)
+        if self._sentences is None:  # the multilingual stage needs its sentence vectors
+            self._tables.pop(MULTILINGUAL, None)
+        self._sentence_offsets = snapshot.sentence_offsets
         self._questions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -89,18 +100,40 @@ class SemanticStage:
         vector = self.question_vector(MULTILINGUAL, question)
         dense_pids, _ = table.nearest(vector, self.params.dense_depth)
         pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
-        cosines = table.cosines(pids, vector).astype(np.float64)
+        passages = table.cosines(pids, vector).astype(np.float64)
+        sentences = self._best_sentences(pids, vector)
         lexical = np.zeros(len(pids))
         if len(lexical_pids):
             lexical[np.searchsorted(pids, lexical_pids)] = lexical_scores
-        fused = _z(cosines) + self.params.lexical_weight * _z(lexical)
+        p = self.params
+        fused = (
+            p.passage_weight * _z(passages)
+            + p.sentence_weight * _z(sentences)
+            + p.lexical_weight * _z(lexical)
+        )
         return pids, fused
+
+    def _best_sentences(self, pids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Each passage's best sentence cosine with ``vector`` (one product over all their sentences)."""
+        assert self._sentences is not None
+        starts = np.asarray(self._sentence_offsets[pids], dtype=np.int64)
+        ends = np.asarray(self._sentence_offsets[pids + 1], dtype=np.int64)
+        counts = ends - starts
+        group_starts = np.cumsum(counts) - counts  # where each passage's sentences begin in ``rows``
+        rows = np.arange(int(counts.sum())) + np.repeat(starts - group_starts, counts)
+        cosines = self._sentences.cosines(rows, vector).astype(np.float64)
+        best = np.full(len(pids), -1.0)
+        has = counts > 0
+        if has.any():
+            best[has] = np.maximum.reduceat(cosines, group_starts[has])
+        return best
 
     def similarities(self, question: str, pids: np.ndarray) -> np.ndarray:
         """The multilingual cosine of a foreign ``question`` with each of ``pids``' passages."""
         return self._tables[MULTILINGUAL].cosines(pids, self.question_vector(MULTILINGUAL, question))
 
-    def sentence_similarities(self, question: str, sentences: list[str]) -> np.ndarray:
-        """The multilingual cosine of a foreign ``question`` with each of ``sentences``."""
-        vectors = encoder(MULTILINGUAL).encode(sentences)
-        return vectors @ self.question_vector(MULTILINGUAL, question)
+    def sentence_similarities(self, question: str, pid: int) -> np.ndarray:
+        """The multilingual cosine of a foreign ``question`` with each sentence of passage ``pid``."""
+        assert self._sentences is not None
+        start, end = int(self._sentence_offsets[pid]), int(self._sentence_offsets[pid + 1])
+        return self._sentences.cosines(np.arange(start, end), self.question_vector(MULTILINGUAL, question))

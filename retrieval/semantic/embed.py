@@ -22,7 +22,16 @@ from typing import Any
 import numpy as np
 
 from retrieval.index.arrays import StringTable, map_array
-from retrieval.index.format import ANN, FILES, MANIFEST, SEMANTIC, ann_file, vectors_file
+from retrieval.index.format import (
+    ANN,
+    FILES,
+    MANIFEST,
+    SEMANTIC,
+    SENTENCE_VECTORS,
+    ann_file,
+    sentence_vectors_file,
+    vectors_file,
+)
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf, reuse_ivf
 from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe, passage_input
 from retrieval.semantic.vectors import VECTOR_DTYPE
@@ -34,7 +43,28 @@ WORK_FOLDER = ".embeddings-partial"
 BATCH = 64
 SEGMENT = 1024
 
-EmbedProgress = Callable[[str, int, int], None]  # (role, passages just embedded, passages to embed)
+# (what is embedded: a role's passages, or "<role>-sentences"; how many just now; how many in all)
+EmbedProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """Where one kind of vector of a role lives in a snapshot: passages, or sentences."""
+
+    role: str
+    label: str  # names the segments folder
+    manifest_key: str
+    keys_file: str
+    vectors_file: str
+
+
+def _passage_table(role: str) -> _Table:
+    return _Table(role, role, SEMANTIC, FILES["embed_keys"], vectors_file(role))
+
+
+def _sentence_table(role: str) -> _Table:
+    keys, vectors = FILES["sentence_embed_keys"], sentence_vectors_file(role)
+    return _Table(role, f"{role}-sentences", SENTENCE_VECTORS, keys, vectors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,26 +93,63 @@ def input_keys(inputs: Iterable[str]) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
+def sentence_inputs(folder: Path) -> list[str]:
+    """Every sentence of the snapshot being built in ``folder``, in passage order."""
+    texts = StringTable(folder / FILES["texts"], folder / FILES["text_offsets"])
+    spans = map_array(folder / FILES["sentences"], np.int32).reshape(-1, 2)
+    offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
+    out: list[str] = []
+    for pid in range(len(offsets) - 1):
+        text = texts[pid]
+        out.extend(text[start:end] for start, end in spans[offsets[pid] : offsets[pid + 1]].tolist())
+    return out
+
+
 def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
-    """Write each role's vectors (and the passages' keys) into ``folder``, and the nearest-neighbour
-    index of the multilingual ones for a large corpus; what the manifest records of them."""
+    """Write each role's passage vectors into ``folder`` (and, for the multilingual role, every
+    sentence's vector and, for a large corpus, a nearest-neighbour index); what the manifest
+    records of them.
+
+    A foreign question is matched against single sentences as well as whole passages: the
+    multilingual model was trained on sentences, and a passage's one answering sentence is
+    diluted in the passage's vector.
+    """
     inputs = passage_inputs(folder)
     keys = input_keys(inputs)
-    keys.tofile(folder / FILES["embed_keys"])
-    semantic, ann = {}, {}
+    semantic: dict[str, Any] = {}
+    sentences: dict[str, Any] = {}
+    ann: dict[str, Any] = {}
     for role in plan.roles:
         model = describe(role)
-        shape = (len(inputs), int(model["dimensions"]))
-        rows = np.memmap(folder / vectors_file(role), dtype=VECTOR_DTYPE, mode="w+", shape=shape)
-        known = _Known(role, model, plan)
-        missing = known.fill(keys, rows)
-        _embed_missing(role, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
-        rows.flush()
-        if role == MULTILINGUAL and len(inputs) >= ANN_FROM_PASSAGES:
-            ann[role] = _index(folder, role, model, keys, rows, plan.reuse_from)
-        del rows
+        rows = _embed_table(folder, _passage_table(role), model, inputs, keys, plan)
         semantic[role] = model
-    return {SEMANTIC: semantic, **({ANN: ann} if ann else {})}
+        if role == MULTILINGUAL:
+            texts = sentence_inputs(folder)
+            _embed_table(folder, _sentence_table(role), model, texts, input_keys(texts), plan)
+            sentences[role] = model
+            if len(inputs) >= ANN_FROM_PASSAGES:
+                ann[role] = _index(folder, role, model, keys, rows, plan.reuse_from)
+    entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
+    return {key: value for key, value in entries.items() if value}
+
+
+def _embed_table(
+    folder: Path,
+    table: _Table,
+    model: dict[str, Any],
+    inputs: list[str],
+    keys: np.ndarray,
+    plan: SemanticPlan,
+) -> np.ndarray:
+    """One table's vectors written into ``folder``: known ones copied, the others embedded."""
+    keys.tofile(folder / table.keys_file)
+    shape = (len(inputs), int(model["dimensions"]))
+    rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
+    known = _Known(table, model, plan)
+    missing = known.fill(keys, rows)
+    _embed_missing(table, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
+    rows.flush()
+    return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape)
 
 
 def _index(
@@ -109,7 +176,7 @@ def _index(
 
 
 def _embed_missing(
-    role: str,
+    table: _Table,
     texts: list[str],
     keys: np.ndarray,
     where: np.ndarray,
@@ -119,7 +186,7 @@ def _embed_missing(
 ) -> None:
     if not texts:
         return
-    encoder = bulk_encoder(role)
+    encoder = bulk_encoder(table.role)
     for start in range(0, len(texts), SEGMENT):
         stop = min(start + SEGMENT, len(texts))
         segment = np.zeros((stop - start, rows.shape[1]), dtype=VECTOR_DTYPE)
@@ -127,7 +194,7 @@ def _embed_missing(
             end = min(batch + BATCH, stop)
             segment[batch - start : end - start] = encoder.encode(texts[batch:end])
             if plan.on_progress is not None:
-                plan.on_progress(role, end - batch, len(texts))
+                plan.on_progress(table.label, end - batch, len(texts))
         rows[where[start:stop]] = segment
         known.save_segment(keys[start:stop], segment)
 
@@ -136,12 +203,12 @@ class _Known:
     """The vectors of one role's model computed before: in earlier snapshots and in segments
     saved by an interrupted reindex, looked up by key."""
 
-    def __init__(self, role: str, model: dict[str, Any], plan: SemanticPlan) -> None:
+    def __init__(self, table: _Table, model: dict[str, Any], plan: SemanticPlan) -> None:
         self.model = model
-        self.segments = plan.work_dir / f"{role}-{model['model']}-{model['version']}"
+        self.segments = plan.work_dir / f"{table.label}-{model['model']}-{model['version']}"
         sources: list[tuple[np.ndarray, np.ndarray]] = []
         for folder in plan.reuse_from:
-            found = _snapshot_vectors(folder, role, model)
+            found = _snapshot_vectors(folder, table, model)
             if found is not None:
                 sources.append(found)
         if self.segments.is_dir():
@@ -182,14 +249,17 @@ class _Known:
         os.rename(partial, final)
 
 
-def _snapshot_vectors(folder: Path, role: str, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(keys, vectors) of a whole earlier snapshot embedded by the same model, else None."""
+def _snapshot_vectors(
+    folder: Path, table: _Table, model: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, vectors) of a table of an earlier snapshot embedded by the same model, else None."""
+    role = table.label.removesuffix("-sentences")
     try:
         manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-        if (manifest.get(SEMANTIC) or {}).get(role) != model:
+        if (manifest.get(table.manifest_key) or {}).get(role) != model:
             return None
-        keys = np.fromfile(folder / FILES["embed_keys"], dtype=np.uint64)
-        vectors = np.memmap(folder / vectors_file(role), dtype=VECTOR_DTYPE, mode="r")
+        keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
+        vectors = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r")
         vectors = vectors.reshape(-1, int(model["dimensions"]))
     except (OSError, ValueError):
         return None

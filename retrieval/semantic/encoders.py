@@ -83,6 +83,7 @@ def passage_input(title: str, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
+@functools.cache
 def bulk_encoder(role: str) -> Encoder:
     """The encoder a reindex embeds a corpus with: the fastest runtime at hand for ``role``.
 

@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.index.format import ANN, SEMANTIC, ann_file, vectors_file
+from retrieval.index.format import (
+    ANN,
+    SEMANTIC,
+    SENTENCE_VECTORS,
+    ann_file,
+    sentence_vectors_file,
+    vectors_file,
+)
 from retrieval.semantic.ann import IvfIndex
 
 VECTOR_DTYPE = np.float16
@@ -61,3 +68,11 @@ def open_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTabl
         index = IvfIndex(folder / ann_file(role), int(ann["nprobe"])) if ann else None
         tables[role] = VectorTable(folder / vectors_file(role), int(manifest["passages"]), model, index)
     return tables
+
+
+def open_sentence_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
+    """Each role's sentence vectors that the snapshot in ``folder`` holds."""
+    return {
+        role: VectorTable(folder / sentence_vectors_file(role), int(manifest["sentences"]), model)
+        for role, model in (manifest.get(SENTENCE_VECTORS) or {}).items()
+    }

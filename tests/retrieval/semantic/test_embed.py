@@ -30,17 +30,16 @@ ROLES = (MULTILINGUAL,)  # the fast model: what is tested here is the same for b
 def build(store: ArticleStore, snapshots: Path) -> tuple[str, list[int]]:
     """Build with the multilingual role: (version, passages embedded per progress call)."""
     embedded: list[int] = []
-    info = build_snapshot(
-        store,
-        snapshots,
-        source_url="",
-        semantic=ROLES,
-        on_embed_progress=lambda role, n, total: embedded.append(n),
-    )
+
+    def progress(table: str, count: int, total: int) -> None:
+        if table == MULTILINGUAL:  # its passages; its sentences are "multilingual-sentences"
+            embedded.append(count)
+
+    info = build_snapshot(store, snapshots, source_url="", semantic=ROLES, on_embed_progress=progress)
     return info.version, embedded
 
 
-def test_each_passage_is_embedded_with_its_title_and_the_model_is_recorded(tmp_path: Path) -> None:
+def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_path: Path) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(6))
     build(store, tmp_path / "snapshots")
     store.close()
@@ -54,6 +53,15 @@ def test_each_passage_is_embedded_with_its_title_and_the_model_is_recorded(tmp_p
     table = snapshot.vectors[MULTILINGUAL]
     for pid in pids.tolist():  # each stored row is its passage's vector (float16 precision)
         assert table.cosines(np.array([pid]), expected[pid])[0] == pytest.approx(1.0, abs=2e-3)
+    assert snapshot.manifest["sentence_vectors"] == {MULTILINGUAL: describe(MULTILINGUAL)}
+    sentences = [
+        snapshot.passages.text(p)[s:e] for p in pids.tolist() for s, e in snapshot.passages.sentence_spans(p)
+    ]
+    assert len(snapshot.sentence_vectors[MULTILINGUAL]) == len(sentences)
+    expected = encoder(MULTILINGUAL).encode(sentences)
+    stored = snapshot.sentence_vectors[MULTILINGUAL]
+    for row in range(len(sentences)):
+        assert stored.cosines(np.array([row]), expected[row])[0] == pytest.approx(1.0, abs=2e-3)
 
 
 def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:

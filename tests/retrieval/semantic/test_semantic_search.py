@@ -4,6 +4,8 @@ and a snapshot or an install without vectors searches as before."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -71,8 +73,10 @@ def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
         def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
             return cosines[pids]
 
-    stage = semantic_stage.SemanticStage({}, semantic_stage.SemanticParams(english_weight=1.0))
-    stage._tables = {"english": Table()}  # type: ignore[dict-item]
+    snapshot = SimpleNamespace(
+        vectors={"english": Table()}, sentence_vectors={}, sentence_offsets=np.zeros(1)
+    )
+    stage = semantic_stage.SemanticStage(snapshot, semantic_stage.SemanticParams(english_weight=1.0))  # type: ignore[arg-type]
     stage._questions[("english", "q")] = np.zeros(3, np.float32)
     rescored = stage.rescore("q", np.arange(4), scores)
     z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
