@@ -121,14 +121,7 @@ def build_snapshot(
                     raise SnapshotError(NOTHING_TO_INDEX)
                 if workers is None:
                     workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
-                embedding = None
-                if semantic:
-                    embedding = SemanticPlan(
-                        semantic,
-                        tuple(snapshots_dir / name for name in reversed(versions(snapshots_dir))),
-                        snapshots_dir / WORK_FOLDER,
-                        on_embed_progress,
-                    )
+                embedding = _semantic_plan(snapshots_dir, semantic, on_embed_progress)
                 plan = _Plan(
                     analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
                     articles, on_progress, warn, embedding,
@@ -144,6 +137,16 @@ def build_snapshot(
             "the live snapshot is unchanged"
         ) from None
     return Snapshot(snapshots_dir / version, engine=engine).info
+
+
+def _semantic_plan(
+    snapshots_dir: Path, roles: tuple[str, ...], on_progress: EmbedProgress | None
+) -> SemanticPlan | None:
+    """What the build embeds (None: nothing), reusing the vectors of every snapshot kept, newest first."""
+    if not roles:
+        return None
+    earlier = tuple(snapshots_dir / name for name in reversed(versions(snapshots_dir)))
+    return SemanticPlan(roles, earlier, snapshots_dir / WORK_FOLDER, on_progress)
 
 
 def _build_aside(snapshots_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> str:
