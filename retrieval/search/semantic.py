@@ -33,7 +33,7 @@ MIN_SIMILARITY = 0.25
 class SemanticParams:
     """Weights tuned with ``wikiqa eval`` on the shared halves of SQuAD, SciFact and XQuAD-ru."""
 
-    english_weight: float = 0.75  # of z(cosine) against z(lexical score), English questions
+    english_weight: float = 1.0  # of z(cosine) against z(lexical score), English questions
     english_depth: int = 20  # lexical candidates re-scored
     dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
     passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
