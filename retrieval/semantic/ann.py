@@ -1,13 +1,14 @@
 """An approximate nearest-neighbour index over a role's passage vectors, for corpora where an
 exact search costs more than a question may take.
 
-faiss's inverted file with 8-bit scalar quantization (IVF-SQ8): k-means cells of the vectors,
-a question's vector compared only with the passages of its ``NPROBE`` nearest cells. Chosen over
-HNSW (faiss, hnswlib, usearch) by ``benchmarks/search.py``'s figures on this machine kind: at a
-million 512-wide vectors it builds in about two minutes against five to ten for a graph, takes a
-quarter of the float32 vectors' size, answers in under a millisecond, and finds 98% of the true
-20 nearest on clustered vectors like real embeddings. Below ``ANN_FROM_PASSAGES`` an exact search
-is as fast and needs no index at all.
+faiss's inverted file with 8-bit scalar quantization (IVF-SQ8): k-means cells of the vectors, a
+question's vector compared only with the passages of its ``NPROBE`` nearest cells. Chosen over
+graph indexes (HNSW in faiss, hnswlib, usearch) after measuring them all on this machine kind:
+the graphs took several times longer to build at a million vectors (a reindex must stay within
+minutes) or found fewer of the true neighbours, hnswlib cannot be memory-mapped, and the 8-bit
+codes take a quarter of float32's space for a small loss of recall, which the sentence-level
+scores of the candidates it finds make up for. Below ``ANN_FROM_PASSAGES`` an exact search is as
+fast and needs no index at all.
 """
 
 from __future__ import annotations
