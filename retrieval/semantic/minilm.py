@@ -22,6 +22,7 @@ _EPS = 1e-12
 # Tokens per forward batch: large enough that each weight matrix is streamed once for many
 # texts, small enough that the attention scores of a batch stay a few MB.
 _BATCH_TOKENS = 8192
+BLAS_THREADS = 1  # as for the multilingual model (retrieval/semantic/muse.py)
 
 
 def model_folder() -> Path:
@@ -42,13 +43,11 @@ class MiniLM:
     name = NAME
     dimensions = DIMENSIONS
 
-    def __init__(self, folder: Path | None = None, threads: int = 1) -> None:
-        """``threads``: BLAS threads per encode call (as for the multilingual model)."""
+    def __init__(self, folder: Path | None = None) -> None:
         from safetensors.numpy import load_file
         from threadpoolctl import ThreadpoolController
         from tokenizers import Tokenizer
 
-        self._threads = threads
         self._limit = ThreadpoolController().limit
 
         folder = folder or model_folder()
@@ -66,7 +65,7 @@ class MiniLM:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         if not texts:
             return out
-        with self._limit(limits=self._threads, user_api="blas"):
+        with self._limit(limits=BLAS_THREADS, user_api="blas"):
             self._encode_into(list(texts), out)
         return out
 

