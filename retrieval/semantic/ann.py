@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +50,6 @@ def build_ivf(vectors: np.ndarray, path: Path) -> dict[str, Any]:
         index.add(np.ascontiguousarray(vectors[start : start + _ADD_ROWS], dtype=np.float32))
     faiss.write_index(index, str(path))
     return {"kind": KIND, "cells": cells, "nprobe": NPROBE}
-
-
-def reuse_ivf(previous: Path, path: Path) -> None:
-    """Take an earlier snapshot's index of exactly the same vectors (a hard link when possible)."""
-    try:
-        os.link(previous, path)
-    except OSError:
-        shutil.copyfile(previous, path)
 
 
 class IvfIndex:

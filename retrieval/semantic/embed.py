@@ -32,7 +32,7 @@ from retrieval.index.format import (
     sentence_vectors_file,
     vectors_file,
 )
-from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf, reuse_ivf
+from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
 from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe, passage_input
 from retrieval.semantic.vectors import VECTOR_DTYPE
 
@@ -128,7 +128,7 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
             _embed_table(folder, _sentence_table(role), model, texts, input_keys(texts), plan)
             sentences[role] = model
             if len(inputs) >= ANN_FROM_PASSAGES:
-                ann[role] = _index(folder, role, model, keys, rows, plan.reuse_from)
+                ann[role] = _index(folder, role, model, keys, rows, plan)
     entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
     return {key: value for key, value in entries.items() if value}
 
@@ -141,9 +141,15 @@ def _embed_table(
     keys: np.ndarray,
     plan: SemanticPlan,
 ) -> np.ndarray:
-    """One table's vectors written into ``folder``: known ones copied, the others embedded."""
+    """One table's vectors written into ``folder``: an earlier snapshot's file when it holds exactly
+    these (a reindex of an unchanged store: linked, not copied), else known vectors copied and the
+    others embedded."""
     keys.tofile(folder / table.keys_file)
     shape = (len(inputs), int(model["dimensions"]))
+    same = _same_table(table, model, keys, plan.reuse_from)
+    if same is not None:
+        _link_or_copy(same / table.vectors_file, folder / table.vectors_file)
+        return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape)
     rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
     known = _Known(table, model, plan)
     missing = known.fill(keys, rows)
@@ -153,26 +159,41 @@ def _embed_table(
 
 
 def _index(
-    folder: Path,
-    role: str,
-    model: dict[str, Any],
-    keys: np.ndarray,
-    rows: np.ndarray,
-    earlier: tuple[Path, ...],
+    folder: Path, role: str, model: dict[str, Any], keys: np.ndarray, rows: np.ndarray, plan: SemanticPlan
 ) -> dict[str, Any]:
     """The nearest-neighbour index of ``rows``: an earlier snapshot's when it indexed exactly the
-    same vectors (a reindex of an unchanged store), else built anew."""
-    for previous in earlier:
+    same vectors, else built anew."""
+    same = _same_table(_passage_table(role), model, keys, plan.reuse_from)
+    if same is not None:
+        entry = (json.loads((same / MANIFEST).read_text("utf-8")).get(ANN) or {}).get(role)
+        if entry is not None:
+            _link_or_copy(same / ann_file(role), folder / ann_file(role))
+            return entry
+    return build_ivf(rows, folder / ann_file(role))
+
+
+def _same_table(
+    table: _Table, model: dict[str, Any], keys: np.ndarray, earlier: tuple[Path, ...]
+) -> Path | None:
+    """The earlier snapshot whose table holds vectors of exactly ``keys`` by the same model."""
+    for folder in earlier:
         try:
-            manifest = json.loads((previous / MANIFEST).read_text("utf-8"))
-            entry = (manifest.get(ANN) or {}).get(role)
-            same = (manifest.get(SEMANTIC) or {}).get(role) == model and entry is not None
-            if same and np.array_equal(np.fromfile(previous / FILES["embed_keys"], dtype=np.uint64), keys):
-                reuse_ivf(previous / ann_file(role), folder / ann_file(role))
-                return entry
+            manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+            if (manifest.get(table.manifest_key) or {}).get(table.role) != model:
+                continue
+            if np.array_equal(np.fromfile(folder / table.keys_file, dtype=np.uint64), keys):
+                return folder
         except (OSError, ValueError):
             continue
-    return build_ivf(rows, folder / ann_file(role))
+    return None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows (snapshot files are never written in place)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _embed_missing(

@@ -72,6 +72,10 @@ def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
     assert sum(embedded) == passages
     second, embedded = build(store, tmp_path / "snapshots")
     assert second != first and embedded == []  # nothing changed: every vector is reused
+    for name in (vectors_file(MULTILINGUAL), "vectors.multilingual.sentences.f16"):  # linked, not copied
+        assert (tmp_path / "snapshots" / first / name).stat().st_ino == (
+            tmp_path / "snapshots" / second / name
+        ).stat().st_ino
     changed = records[0]
     store.upsert(
         [ArticleRecord(changed.article_id, changed.title, "A new short body about cloves.", None)], source="t"
