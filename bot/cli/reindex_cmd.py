@@ -75,11 +75,11 @@ def reindex(engine: str, semantic: bool | None, database_url: str | None, as_jso
             }
         )
         return
+    vectors = f"passage vectors {' and '.join(info.semantic)}" if info.semantic else "no passage vectors"
     click.echo(
         f"Indexed {info.passages:,} passages from {info.articles:,} articles: "
-        f"vocabulary {info.vocabulary:,} terms, snapshot {_megabytes(info.size_bytes)} on disk, "
+        f"vocabulary {info.vocabulary:,} terms, {vectors}, snapshot {_megabytes(info.size_bytes)} on disk, "
         f"{elapsed:.1f} s."
-        + (f" Passage vectors: {', '.join(info.semantic)}." if info.semantic else " Lexical only.")
     )
 
 

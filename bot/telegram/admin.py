@@ -55,6 +55,7 @@ class SubprocessReindexer:
             "WIKIQA_SOURCE_URL": settings.source_url,
             "WIKIQA_DB_CONNECT_TIMEOUT": str(settings.timeouts.connect),
             "WIKIQA_DB_READ_TIMEOUT": str(settings.timeouts.read),
+            "WIKIQA_SEMANTIC": {None: "auto", True: "on", False: "off"}[settings.semantic],
         }
         self.env.pop("TELEGRAM_BOT_TOKEN", None)
 

@@ -31,7 +31,7 @@ def emit(payload: dict[str, Any]) -> None:
 
 
 def snapshot_counts(info: Any) -> dict[str, Any]:
-    names = ("version", "built_at", "articles", "passages", "vocabulary", "size_bytes")
+    names = ("version", "built_at", "articles", "passages", "vocabulary", "size_bytes", "semantic")
     return {name: getattr(info, name, None) for name in names}
 
 
@@ -66,6 +66,17 @@ def main() -> int:
             last = now
             emit({"progress": f"{done:,} of {total:,} articles analysed"})
 
+    embedded: dict[str, int] = {}
+
+    def on_embed_progress(table: str, count: int, total: int) -> None:
+        nonlocal last
+        embedded[table] = embedded.get(table, 0) + count
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_SECONDS:
+            last = now
+            unit = "sentences" if table.endswith("-sentences") else "passages"
+            emit({"progress": f"{embedded[table]:,} of {total:,} {unit} embedded ({table})"})
+
     started = time.perf_counter()
     try:
         info = rebuild_index(
@@ -73,6 +84,7 @@ def main() -> int:
             on_progress=on_progress,
             workers=BUILD_WORKERS,
             warn=lambda text: emit({"warning": text}),
+            on_embed_progress=on_embed_progress,
         )
     except WikiqaError as err:
         emit({"error": str(err)})
