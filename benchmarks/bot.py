@@ -25,6 +25,7 @@ Usage::
     .venv/bin/python benchmarks/bot.py --passages 10000 --rate 300 --seconds 10
     .venv/bin/python benchmarks/bot.py --phases closed --seconds 10   # one phase, e.g. to profile
     .venv/bin/python benchmarks/bot.py --webhook            # updates POSTed to the bot, not polled
+    .venv/bin/python benchmarks/bot.py --snapshots /tmp/wikiqa-bench/semantic-100k --phases open,closed
 
 The synthetic corpus comes from benchmarks/search.py's generator and is cached in --workdir.
 """
@@ -61,8 +62,9 @@ PHASES = ("open", "closed", "open-reindex", "closed-reindex")
 CPU_COLUMN = "CPU ms per answer (bot + workers + bench); cores busy"
 
 
-def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
-    """The store (a copy of the cached synthetic corpus) and a home with its snapshot built."""
+def prepare(workdir: Path, passages: int, snapshots: Path | None = None) -> tuple[Path, Path]:
+    """The store (a copy of the cached synthetic corpus) and a home with its snapshot built, or
+    serving ``snapshots`` (hard-linked in, e.g. ``benchmarks/search.py``'s semantic-100k)."""
     from retrieval.index.build import build_snapshot
     from retrieval.index.publish import current_version
     from retrieval.storage.articles import ArticleStore
@@ -77,6 +79,10 @@ def prepare(workdir: Path, passages: int) -> tuple[Path, Path]:
     home = workdir / f"bot-home-{passages}"
     if not store.exists():
         shutil.copyfile(corpus, store)
+    if snapshots is not None:
+        shutil.rmtree(home / "snapshots", ignore_errors=True)
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(snapshots, home / "snapshots", symlinks=True, copy_function=os.link)
     if current_version(home / "snapshots") is None:
         print("building the snapshot ...", file=sys.stderr, flush=True)
         articles = ArticleStore(f"sqlite:///{store}")
@@ -293,7 +299,7 @@ def summary(label: str, load: Load, seconds: float, cpu: CpuMeter) -> dict:
 async def run(args: argparse.Namespace) -> None:
     from tests.bot.telegram.standin import StandIn
 
-    store, home = prepare(args.workdir, args.passages)
+    store, home = prepare(args.workdir, args.passages, args.snapshots)
     questions = search_benchmark.make_questions(2000)
     standin = await StandIn(TOKEN).start()
     env = {
@@ -362,6 +368,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--webhook", action="store_true", help="the bot behind a webhook (the stand-in POSTs updates)"
+    )
+    parser.add_argument(
+        "--snapshots",
+        type=Path,
+        help="serve this snapshots folder instead of building one, e.g. /tmp/wikiqa-bench/semantic-100k "
+        "from benchmarks/search.py (passage vectors: the semantic stage); its reindex phases would "
+        "embed the corpus for real, so run it with --phases open,closed",
     )
     asyncio.run(run(parser.parse_args()))
 
