@@ -166,10 +166,11 @@ class Answerer:
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)
         searcher = self._searcher_for(snapshot)
         hits = searcher.search(question, k=wanted) if question else []
-        coverage = _evidence(question, hits[0], snapshot) if hits else 0.0
-        threshold = MIN_SIMILARITY if hits and hits[0].similarity is not None else self.min_coverage
-        no_match = coverage < threshold
-        suggestions = self.suggestions(question, snapshot) if question else ()
+        coverage, enough = self._evidence(question, hits, snapshot)
+        no_match = not enough
+        # Spelling suggestions come from the corpus's English words: none for another language.
+        cross_lingual = bool(hits) and hits[0].similarity is not None
+        suggestions = self.suggestions(question, snapshot) if question and not cross_lingual else ()
         if no_match:
             line, shown, has_more = None, (), False
         else:
@@ -223,8 +224,19 @@ class Answerer:
     def _answerable(self, question: str, snapshot: Snapshot) -> bool:
         """Whether ``question`` would get a real answer: a correction that still finds nothing
         ("how do I lake a chocolate lake") is noise, not help."""
-        hits = self._searcher_for(snapshot).search(question, k=1)
-        return bool(hits) and _coverage(question, hits[0], snapshot) >= self.min_coverage
+        return self._evidence(question, self._searcher_for(snapshot).search(question, k=1), snapshot)[1]
+
+    def _evidence(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[float, bool]:
+        """How well the best hit answers, and whether that is a good match: its similarity to a
+        question asked in another language (whose words the corpus does not share) against
+        ``MIN_SIMILARITY``, else the share of the question's terms it holds against ``min_coverage``."""
+        if not hits:
+            return 0.0, False
+        top = hits[0]
+        if top.similarity is not None:
+            return top.similarity, top.similarity >= MIN_SIMILARITY
+        coverage = _coverage(question, top, snapshot)
+        return coverage, coverage >= self.min_coverage
 
 
 def _same_case(typed: str, word: str) -> str:
@@ -234,12 +246,6 @@ def _same_case(typed: str, word: str) -> str:
     if typed[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
-
-
-def _evidence(question: str, hit: Hit, snapshot: Snapshot) -> float:
-    """How well the best hit answers: its similarity to a question asked in another language
-    (whose words the corpus does not share), else the share of the question's terms it holds."""
-    return hit.similarity if hit.similarity is not None else _coverage(question, hit, snapshot)
 
 
 def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:

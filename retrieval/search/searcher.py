@@ -39,6 +39,9 @@ MIN_RANKED = 15
 # Titles analyzed and kept per searcher (a title is short; 100k of them is a few tens of MB).
 TITLE_CACHE = 100_000
 
+# Questions whose language was told, remembered per searcher.
+FOREIGN_CACHE = 4096
+
 DEFAULT_RERANK = RerankParams()
 DEFAULT_SEMANTIC = SemanticParams()
 # What an answer of the asked type adds to a sentence's cosine with a foreign question.
@@ -83,6 +86,7 @@ class Searcher:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
+        self._foreign: dict[str, bool] = {}
 
     def _query(self, question: str) -> _Query:
         words = [
@@ -133,9 +137,14 @@ class Searcher:
         multilingual embedding space (only where the snapshot and the install allow it)."""
         if self.semantic is None or not self.semantic.multilingual:
             return False
-        vocab = self.snapshot.index.vocab
-        terms = self.analyzer.terms(question[:MAX_QUESTION_CHARS])
-        return is_foreign(question[:MAX_QUESTION_CHARS], terms, vocab.__contains__)
+        foreign = self._foreign.get(question)
+        if foreign is None:  # asked by the search, its hits and the answer line: analyzed once
+            text = question[:MAX_QUESTION_CHARS]
+            foreign = is_foreign(text, self.analyzer.terms(text), self.snapshot.index.vocab.__contains__)
+            if len(self._foreign) >= FOREIGN_CACHE:
+                self._foreign.clear()
+            self._foreign[question] = foreign
+        return foreign
 
     def answer_line(self, question: str, hits: list[Hit]) -> str | None:
         """The one sentence of ``hits`` (best first) that best answers ``question``, or None.

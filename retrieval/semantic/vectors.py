@@ -27,12 +27,11 @@ VECTOR_DTYPE = np.float16
 
 
 class VectorTable:
-    """One role's passage vectors, read in place, and its nearest-neighbour index if it has one."""
+    """One role's passage (or sentence) vectors, read in place, and its nearest-neighbour index if
+    it has one."""
 
-    def __init__(self, path: Path, passages: int, model: dict[str, Any], ann: IvfIndex | None = None) -> None:
-        self.model = model
-        self.dimensions = int(model["dimensions"])
-        self._rows = np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(passages, self.dimensions))
+    def __init__(self, path: Path, rows: int, model: dict[str, Any], ann: IvfIndex | None = None) -> None:
+        self._rows = np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(rows, int(model["dimensions"])))
         self._ann = ann
         self._dense: np.ndarray | None = None
 
