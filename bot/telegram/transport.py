@@ -327,10 +327,6 @@ class OutageLog:
         self._failures = 0
         self._since = 0.0
 
-    @property
-    def failing(self) -> bool:
-        return self._failures > 0
-
     def failed(self, err: NetworkError) -> None:
         self._failures += 1
         if self._failures == 1:

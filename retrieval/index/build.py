@@ -14,6 +14,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,18 +116,23 @@ def build_snapshot(
         snapshots_dir.mkdir(parents=True, exist_ok=True)
         with BuildLock(snapshots_dir / LOCK_FILE):
             remove_abandoned_builds(snapshots_dir)
-            with store.reading() as read:
-                articles, empty = read.counts()
-                if articles - empty <= 0:
-                    raise SnapshotError(NOTHING_TO_INDEX)
-                if workers is None:
-                    workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
-                embedding = _semantic_plan(snapshots_dir, semantic, on_embed_progress)
-                plan = _Plan(
-                    analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
-                    articles, on_progress, warn, embedding,
-                )  # fmt: skip
-                version = _build_aside(snapshots_dir, read.articles(), plan)
+            build_dir = snapshots_dir / f"{BUILD_PREFIX}{uuid.uuid4().hex[:12]}"
+            with _removed_on_failure(build_dir):
+                with store.reading() as read:
+                    articles, empty = read.counts()
+                    if articles - empty <= 0:
+                        raise SnapshotError(NOTHING_TO_INDEX)
+                    if workers is None:
+                        workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
+                    embedding = _semantic_plan(snapshots_dir, semantic, on_embed_progress)
+                    plan = _Plan(
+                        analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
+                        articles, on_progress, warn, embedding,
+                    )  # fmt: skip
+                    written = _write_passages(build_dir, read.articles(), plan)
+                # The store's read transaction ends before the embedding, which may take hours: a
+                # transaction held that long keeps every row version the database changes meanwhile.
+                version = _complete(build_dir, snapshots_dir, written, plan)
             point_current(snapshots_dir, version)
             remove_old_snapshots(snapshots_dir)
             if embedding is not None:
@@ -149,18 +155,27 @@ def _semantic_plan(
     return SemanticPlan(roles, earlier, snapshots_dir / WORK_FOLDER, on_progress)
 
 
-def _build_aside(snapshots_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> str:
-    """Build into a hidden folder and rename it to its version; the folder goes on any failure."""
-    build_dir = snapshots_dir / f"{BUILD_PREFIX}{uuid.uuid4().hex[:12]}"
+@contextmanager
+def _removed_on_failure(build_dir: Path) -> Iterator[None]:
+    """A hidden build folder, removed on any failure: nothing half-built is ever left behind."""
     build_dir.mkdir()
     try:
-        return _build_into(build_dir, snapshots_dir, articles, plan)
+        yield
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
 
 
-def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> str:
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The passages and BM25 columns of a build, written; the rest waits for the store to close."""
+
+    writer: SnapshotWriter
+    fingerprint: str
+    built_at: datetime
+
+
+def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> _Written:
     built_at = datetime.now(UTC)
     writer = SnapshotWriter(build_dir, keep_bags=plan.engine == "rank-bm25")
     digest = hashlib.blake2b(digest_size=16)
@@ -171,17 +186,21 @@ def _build_into(build_dir: Path, snapshots_dir: Path, articles: Iterable[StoredA
     if writer.passages == 0:
         raise SnapshotError(NOTHING_TO_INDEX)
     writer.close_columns()
+    return _Written(writer, digest.hexdigest(), built_at)
+
+
+def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Plan) -> str:
+    """Embed, write the index and manifest, and rename the folder to its version."""
     vectors = {} if plan.semantic is None else embed_snapshot(build_dir, plan.semantic)
-    fingerprint = digest.hexdigest()
-    version = new_version(snapshots_dir, built_at, fingerprint)
-    writer.finish(
+    version = new_version(snapshots_dir, written.built_at, written.fingerprint)
+    written.writer.finish(
         plan.params,
         {
             "version": version,
-            "built_at": built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "built_at": written.built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "engine": plan.engine,
             "source_url": plan.source_url,
-            "fingerprint": fingerprint,
+            "fingerprint": written.fingerprint,
             "analyzer": plan.analyzer.to_dict(),
             "bm25": plan.params.to_dict(),
             **vectors,

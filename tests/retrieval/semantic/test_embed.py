@@ -139,3 +139,21 @@ def test_a_reindex_killed_while_embedding_keeps_what_it_embedded_and_the_live_sn
     )
     assert sum(embedded) == new_passages - 8  # the 8 saved before the kill are not embedded again
     assert not (snapshots / WORK_FOLDER).exists()  # a live snapshot now holds them
+
+
+def test_the_store_is_no_longer_read_while_passages_are_embedded(tmp_path: Path) -> None:
+    """Embedding may take hours; the store's read transaction (one consistent state) must not
+    stay open through it."""
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(4))
+    connections_in_use: list[int] = []
+    build_snapshot(
+        store,
+        tmp_path / "snapshots",
+        source_url="",
+        semantic=ROLES,
+        on_embed_progress=lambda table, count, total: connections_in_use.append(
+            store.engine.pool.checkedout()
+        ),
+    )
+    store.close()
+    assert connections_in_use and set(connections_in_use) == {0}
