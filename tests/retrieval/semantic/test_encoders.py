@@ -3,6 +3,8 @@ length, and a question close to the passage that answers it, across languages.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,16 +23,36 @@ TEXTS = [
 ]
 
 
-@pytest.mark.slow
-def test_the_numpy_minilm_gives_sentence_transformers_vectors() -> None:
+@pytest.fixture(scope="module")
+def sentence_transformers_vectors() -> np.ndarray:
     from sentence_transformers import SentenceTransformer
 
     from retrieval.semantic.minilm import model_folder
 
-    reference = SentenceTransformer(str(model_folder()), device="cpu").encode(
-        TEXTS, normalize_embeddings=True
-    )
-    np.testing.assert_allclose(encoder(ENGLISH).encode(TEXTS), reference, atol=2e-5)
+    model = SentenceTransformer(str(model_folder()), device="cpu")
+    return model.encode(TEXTS, normalize_embeddings=True)
+
+
+@pytest.mark.slow
+def test_the_minilm_graph_in_float32_gives_sentence_transformers_vectors(
+    tmp_path: Path, sentence_transformers_vectors: np.ndarray
+) -> None:
+    from safetensors.numpy import load_file
+
+    from retrieval.semantic import minilm_graph
+    from retrieval.semantic.minilm import MiniLM, model_folder
+
+    graph = tmp_path / "float32.onnx"
+    minilm_graph.build(load_file(str(model_folder() / "model.safetensors")), graph, quantize=False)
+    np.testing.assert_allclose(MiniLM(graph).encode(TEXTS), sentence_transformers_vectors, atol=2e-5)
+
+
+@pytest.mark.slow
+def test_int8_question_vectors_point_where_the_float32_model_does(
+    sentence_transformers_vectors: np.ndarray,
+) -> None:
+    cosines = (encoder(ENGLISH).encode(TEXTS) * sentence_transformers_vectors).sum(axis=1)
+    assert cosines.min() > 0.97 and cosines.mean() > 0.985, cosines
 
 
 def test_the_multilingual_model_with_native_sentencepiece_gives_the_wheels_own_vectors() -> None:
