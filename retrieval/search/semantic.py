@@ -1,8 +1,10 @@
 """The semantic stage of a search: passage vectors from the snapshot meet the question's.
 
 - An English question keeps its lexical ranking, and the top candidates are re-scored with the
-  cosine between question and passage (all-MiniLM-L6-v2): ``score + weight·σ·z(cosine)``, which
-  orders like z(score) + weight·z(cosine) and keeps the lexical scale the answer line reads.
+  cosine between question and passage (all-MiniLM-L6-v2) and, more lightly, that of the
+  passage's best sentence (the multilingual model, whose sentence vectors the snapshot holds):
+  ``score + σ·(weight·z(cosine) + sentence weight·z(sentence cosine))``, which orders like the
+  sum of z-scores and keeps the lexical scale the answer line reads.
 - A question in another language shares no word with the corpus, so its candidates come from the
   multilingual vectors (dense retrieval over every passage) and are fused with whatever the
   lexical stage found (names and numbers often survive translation): the passage's cosine, its
@@ -34,7 +36,8 @@ class SemanticParams:
     """Weights tuned with ``wikiqa eval`` on the shared halves of SQuAD, SciFact and XQuAD-ru."""
 
     english_weight: float = 1.0  # of z(cosine) against z(lexical score), English questions
-    english_depth: int = 20  # lexical candidates re-scored
+    english_depth: int = 50  # lexical candidates re-scored
+    english_sentence_weight: float = 0.25  # of z(best sentence's multilingual cosine), English questions
     dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
     passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
     sentence_weight: float = 1.0  # of z(best sentence cosine)
@@ -87,9 +90,12 @@ class SemanticStage:
             return scores
         top = np.argsort(-scores, kind="stable")[:depth]
         cosines = self._tables[ENGLISH].cosines(pids[top], self.question_vector(ENGLISH, question))
+        signal = self.params.english_weight * _z(cosines.astype(np.float64))
+        if self.params.english_sentence_weight and self.multilingual:
+            sentences = self._best_sentences(pids[top], self.question_vector(MULTILINGUAL, question))
+            signal += self.params.english_sentence_weight * _z(sentences)
         rescored = scores.copy()
-        spread = float(scores[top].std())
-        rescored[top] = scores[top] + self.params.english_weight * spread * _z(cosines.astype(np.float64))
+        rescored[top] = scores[top] + float(scores[top].std()) * signal
         return rescored
 
     def cross_lingual(

@@ -65,23 +65,52 @@ def test_an_english_question_is_reranked_by_cosine_but_keeps_its_candidates(
     assert {h.passage_id for h in hits} <= {h.passage_id for h in lexical.search(question, k=depth)}
 
 
+class _Table:
+    """Vectors whose cosine with any question is given outright."""
+
+    def __init__(self, cosines: list[float]) -> None:
+        self._cosines = np.asarray(cosines, dtype=np.float32)
+
+    def cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        return self._cosines[rows]
+
+
+def _stage(params: semantic_stage.SemanticParams, sentences: list[float] | None = None):
+    """A stage over four passages of one sentence each, with both question vectors known."""
+    vectors = {"english": _Table([0.1, 0.2, 0.9, 0.0])}
+    sentence_vectors = {}
+    if sentences is not None:
+        vectors["multilingual"] = _Table([0.0] * 4)
+        sentence_vectors["multilingual"] = _Table(sentences)
+    snapshot = SimpleNamespace(
+        vectors=vectors, sentence_vectors=sentence_vectors, sentence_offsets=np.arange(5)
+    )
+    stage = semantic_stage.SemanticStage(snapshot, params)  # type: ignore[arg-type]
+    stage._questions[("english", "q")] = np.zeros(3, np.float32)
+    stage._questions[("multilingual", "q")] = np.zeros(3, np.float32)
+    return stage
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / values.std()
+
+
 def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
     scores = np.array([10.0, 9.0, 8.0, 1.0])
-    cosines = np.array([0.1, 0.2, 0.9, 0.0], dtype=np.float32)
-
-    class Table:
-        def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
-            return cosines[pids]
-
-    snapshot = SimpleNamespace(
-        vectors={"english": Table()}, sentence_vectors={}, sentence_offsets=np.zeros(1)
-    )
-    stage = semantic_stage.SemanticStage(snapshot, semantic_stage.SemanticParams(english_weight=1.0))  # type: ignore[arg-type]
-    stage._questions[("english", "q")] = np.zeros(3, np.float32)
+    stage = _stage(semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.0))
     rescored = stage.rescore("q", np.arange(4), scores)
-    z = lambda v: (v - v.mean()) / v.std()  # noqa: E731
-    expected = z(scores) + z(cosines.astype(np.float64))
+    expected = _z(scores) + _z(np.array([0.1, 0.2, 0.9, 0.0]))
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
+
+
+def test_an_english_question_also_weighs_each_passages_best_sentence() -> None:
+    scores = np.array([10.0, 9.0, 8.0, 1.0])
+    sentences = [0.0, 0.9, 0.0, 0.0]
+    params = semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.8)
+    rescored = _stage(params, sentences).rescore("q", np.arange(4), scores)
+    expected = _z(scores) + _z(np.array([0.1, 0.2, 0.9, 0.0])) + 0.8 * _z(np.array(sentences))
+    assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
+    assert int(np.argmax(rescored)) == 1  # without its sentence, passage 2 would lead
 
 
 def test_without_the_models_installed_the_snapshot_is_searched_lexically(
