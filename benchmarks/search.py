@@ -17,11 +17,12 @@ stores, then measures, each step in its own child process so peak memory is that
   of each installed model's width, which a search reads exactly as it reads real ones: the
   wikiqa snapshot hard-linked into a sibling folder with those vectors, the multilingual role's
   faiss IVF index from ``ANN_FROM_PASSAGES`` passages on (its build time), the manifest rewritten
-  (the time to checksum every file, as a reindex does), the size on disk; then fresh-process
-  load time and the models' load time, question embedding time per role, full
+  (the time to checksum every file, as a reindex that embedded them does), the size on disk;
+  then fresh-process load time and the models' load time, question embedding time per role, full
   ``Searcher.search`` latency (top 5) for the synthetic English questions (lexical, then cosine
   rescoring) and for the same questions spelled in Cyrillic letters (dense retrieval fused with
-  BM25), and RSS while serving, beside the lexical snapshot's figures. Embedding throughput
+  BM25), RSS while serving, and the time and peak RSS of a reindex of the unchanged store (which
+  embeds nothing), beside the lexical snapshot's figures. Embedding throughput
   (passages per second and per CPU second) is measured once on real text: the first 256
   passages of SQuAD and of SciFact from ``../shared/eval``, for each model with the encoder a
   reindex uses (torch for English; every core) and the one questions use (one BLAS thread).
@@ -380,14 +381,16 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
     manifest's ANN entry, figures)."""
     from retrieval.index.format import FILES, ann_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
-    from retrieval.semantic.embed import input_keys, passage_inputs, sentence_inputs
     from retrieval.semantic.encoders import MULTILINGUAL
+    from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
 
     # The keys of the real texts (the vectors are random): a reindex of the unchanged store then
     # finds every vector it needs in this snapshot, as it would after a real embedding.
     t = time.perf_counter()
-    input_keys(passage_inputs(folder)).tofile(folder / FILES["embed_keys"])
-    input_keys(sentence_inputs(folder)).tofile(folder / FILES["sentence_embed_keys"])
+    texts = SnapshotTexts(folder)
+    keys = passage_keys(texts)
+    keys.tofile(folder / FILES["embed_keys"])
+    sentence_keys(texts, keys, earlier=()).tofile(folder / FILES["sentence_embed_keys"])
     keys_s = time.perf_counter() - t
     ann, figures, writing = {}, {}, 0.0
     for number, (role, model) in enumerate(semantic.items()):
@@ -807,10 +810,12 @@ def _semantic_rows(r: dict) -> list[str]:
     ]  # fmt: skip
     reindex = r.get("semantic_reindex")
     if reindex is not None:
-        figure = f"{reindex['reindex_s']} s, {reindex['embedded']} texts embedded"
-        rows.append(
-            _row(size, "reindex of the unchanged store", figure, None, None, f"{peer_build['build_s']} s")
+        figure = (
+            f"{reindex['reindex_s']} s, {reindex['embedded']} texts embedded "
+            f"(peak RSS {reindex['tree_peak_rss_mb']} MB)"
         )
+        peer_figure = f"{peer_build['build_s']} s (peak RSS {peer_build['tree_peak_rss_mb']} MB)"
+        rows.append(_row(size, "reindex of the unchanged store", figure, None, None, peer_figure))
     for role, latency in serve["question_embedding"].items():
         rows.append(
             _row(size, f"question embedding, {role}", None, latency["p50_ms"], latency["p99_ms"], None)

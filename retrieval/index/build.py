@@ -192,6 +192,7 @@ def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _P
 def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Plan) -> str:
     """Embed, write the index and manifest, and rename the folder to its version."""
     vectors = {} if plan.semantic is None else embed_snapshot(build_dir, plan.semantic)
+    linked_from = () if plan.semantic is None else plan.semantic.reuse_from
     version = new_version(snapshots_dir, written.built_at, written.fingerprint)
     written.writer.finish(
         plan.params,
@@ -205,6 +206,7 @@ def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Pl
             "bm25": plan.params.to_dict(),
             **vectors,
         },
+        linked_from,
     )
     os.rename(build_dir, snapshots_dir / version)
     return version

@@ -8,6 +8,12 @@ Loading compares each file's size with the manifest (one ``stat`` a file, so a t
 or missing file is caught whatever its size) and checks the checksums of the small files; reading
 every byte of a big snapshot at each load would cost more than the question it serves, so
 :func:`verify` checks all checksums when asked (``wikiqa stats``, after a build).
+
+A file hard-linked from an earlier snapshot (a reindex links the vectors of an unchanged store)
+is listed with the checksum that snapshot recorded rather than hashed again: at a million
+passages those files are gigabytes, hashed in more time than the rest of the reindex takes. The
+record is what was written, so a file damaged since is still caught by :func:`verify`, in both
+snapshots.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +109,7 @@ def damaged(folder: Path, detail: str) -> SnapshotError:
 
 
 def checksum(path: Path) -> str:
+    """The BLAKE2b checksum of the file's bytes, as the manifest records it."""
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb", buffering=0) as file:
         while chunk := file.read(_CHUNK):
@@ -109,20 +117,47 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inventory(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file of ``folder`` but the manifest, by relative path, with its size and checksum."""
+def inventory(folder: Path, earlier: Iterable[Path] = ()) -> dict[str, dict[str, Any]]:
+    """Every file of ``folder`` but the manifest, by relative path, with its size and checksum:
+    that recorded by one of the ``earlier`` snapshots for a file linked from it, else computed."""
+    recorded = _recorded_checksums(earlier)
     files: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if path.is_file() and name != MANIFEST:
-            files[name] = {"bytes": path.stat().st_size, "blake2b": checksum(path)}
+            stat = path.stat()
+            known = recorded.get((stat.st_dev, stat.st_ino, stat.st_size))
+            files[name] = {"bytes": stat.st_size, "blake2b": known or checksum(path)}
     return files
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+def _recorded_checksums(folders: Iterable[Path]) -> dict[tuple[int, int, int], str]:
+    """The checksums the manifests of ``folders`` record, by the (device, inode, size) of the
+    file they were recorded for: a file of a new snapshot with the same identity is that file.
+    A file whose size is no longer the recorded one is damaged, and left out."""
+    found: dict[tuple[int, int, int], str] = {}
+    for folder in folders:
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            if manifest["format"] != SNAPSHOT_FORMAT:
+                continue
+            records = [(name, int(r["bytes"]), str(r["blake2b"])) for name, r in manifest["files"].items()]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        for name, size, recorded in records:
+            try:
+                stat = (folder / name).stat()
+            except OSError:
+                continue
+            if stat.st_size == size:
+                found[(stat.st_dev, stat.st_ino, size)] = recorded
+    return found
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any], earlier: Iterable[Path] = ()) -> None:
     """Write ``manifest`` with the inventory of the folder as it is now, durably; written last, it
-    is what makes a folder a snapshot."""
-    complete = {**manifest, "format": SNAPSHOT_FORMAT, "files": inventory(folder)}
+    is what makes a folder a snapshot. ``earlier``: snapshots some of its files may be linked from."""
+    complete = {**manifest, "format": SNAPSHOT_FORMAT, "files": inventory(folder, earlier)}
     with open(folder / MANIFEST, "w", encoding="utf-8") as file:
         json.dump(complete, file, ensure_ascii=False, indent=1)
         file.flush()
@@ -154,17 +189,36 @@ def check_files(folder: Path, manifest: dict[str, Any]) -> None:
     """Raise :func:`damaged` unless every listed file has its recorded size, and every small one
     its recorded checksum."""
     for name, record in manifest["files"].items():
-        path = folder / name
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise damaged(folder, f"{name} is missing") from None
-        except OSError as err:
-            raise damaged(folder, f"{name} cannot be read: {err.strerror or err}") from None
-        if size != record["bytes"]:
-            raise damaged(folder, f"{name} holds {size:,} bytes, {record['bytes']:,} were written")
-        if size <= CHECKED_AT_LOAD_BYTES and checksum(path) != record["blake2b"]:
-            raise damaged(folder, f"{name} does not hold what was written")
+        problem = _file_damage(folder / name, record)
+        if problem is not None:
+            raise damaged(folder, f"{name} {problem}")
+
+
+def intact(folder: Path, manifest: dict[str, Any], names: Iterable[str]) -> bool:
+    """Whether each of these files of the snapshot in ``folder`` is listed and passes the check
+    a load makes (size; checksum if small): what a reindex asks of a file before it takes
+    vectors or keys from it, so that a damaged one is computed again rather than carried on."""
+    files = manifest.get("files")
+    try:
+        return all(_file_damage(folder / name, files[name]) is None for name in names)
+    except (KeyError, TypeError):  # not listed, or a manifest not written by this format
+        return False
+
+
+def _file_damage(path: Path, record: dict[str, Any]) -> str | None:
+    """What is wrong with one listed file, as the end of a sentence naming it; None if nothing
+    that a load checks."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "is missing"
+    except OSError as err:
+        return f"cannot be read: {err.strerror or err}"
+    if size != record["bytes"]:
+        return f"holds {size:,} bytes, {record['bytes']:,} were written"
+    if size <= CHECKED_AT_LOAD_BYTES and checksum(path) != record["blake2b"]:
+        return "does not hold what was written"
+    return None
 
 
 def verify(folder: Path, manifest: dict[str, Any]) -> list[str]:

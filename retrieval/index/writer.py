@@ -87,8 +87,10 @@ class SnapshotWriter:
         self.articles += len(batch.article_ids)
         self.passages += batch.passages
 
-    def finish(self, params: BM25Params, manifest: dict) -> BuildCounts:
-        """Write the BM25 matrix, vocabulary, spelling index and manifest; make everything durable."""
+    def finish(self, params: BM25Params, manifest: dict, linked_from: tuple[Path, ...] = ()) -> BuildCounts:
+        """Write the BM25 matrix, vocabulary, spelling index and manifest; make everything durable.
+        ``linked_from``: earlier snapshots whose files may be hard-linked into this one (their
+        recorded checksums are taken rather than computed again)."""
         self.close_columns()
         doc_len = self._write_bm25(params)
         self._write_terms()
@@ -106,6 +108,7 @@ class SnapshotWriter:
                 "sentences": self._sentences.count // 2,
                 "tokens": self._tokens.count,
             },
+            linked_from,
         )
         _fsync_tree(self.folder)
         return counts

@@ -1,27 +1,26 @@
 """Embedding a snapshot under construction, reusing every vector that was computed before.
 
-A vector is keyed by a hash of exactly what was embedded (title and passage text): a reindex
-takes the vectors of unchanged passages from the live snapshot and embeds only new or changed
-ones. While it embeds, finished batches are also saved as segment files in a work folder beside
-the snapshots (written aside, then renamed), so a reindex killed after hours of embedding resumes
-where it stopped; the segments go once a snapshot holding their vectors is live.
+A vector is keyed by a hash of exactly what was embedded (title and passage text, or a sentence;
+:mod:`retrieval.semantic.inputs`): a reindex takes the vectors of unchanged passages from the
+live snapshot and embeds only new or changed ones. While it embeds, finished batches are also
+saved as segment files in a work folder beside the snapshots (written aside, then renamed), so a
+reindex killed after hours of embedding resumes where it stopped; the segments go once a snapshot
+holding their vectors is live.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from retrieval.index.arrays import StringTable, map_array
 from retrieval.index.format import (
     ANN,
     FILES,
@@ -29,11 +28,13 @@ from retrieval.index.format import (
     SEMANTIC,
     SENTENCE_VECTORS,
     ann_file,
+    intact,
     sentence_vectors_file,
     vectors_file,
 )
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
-from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe, passage_input
+from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe
+from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
 from retrieval.semantic.vectors import VECTOR_DTYPE
 
 # Beside the snapshots; hidden, so that it is never taken for one.
@@ -45,6 +46,8 @@ SEGMENT = 1024
 
 # (what is embedded: a role's passages, or "<role>-sentences"; how many just now; how many in all)
 EmbedProgress = Callable[[str, int, int], None]
+# The texts of the given rows of a table (passage inputs or sentences), made when embedded.
+TextsOf = Callable[[np.ndarray], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,34 +80,6 @@ class SemanticPlan:
     on_progress: EmbedProgress | None = None
 
 
-def passage_inputs(folder: Path) -> list[str]:
-    """What is embedded for each passage of the snapshot being built in ``folder``."""
-    texts = StringTable(folder / FILES["texts"], folder / FILES["text_offsets"])
-    titles = StringTable(folder / FILES["titles"], folder / FILES["title_offsets"])
-    articles = map_array(folder / FILES["meta"], np.int32).reshape(-1, 4)[:, 0]
-    return [passage_input(titles[int(a)], texts[i]) for i, a in enumerate(articles.tolist())]
-
-
-def input_keys(inputs: Iterable[str]) -> np.ndarray:
-    """A 64-bit hash of each input: collisions are negligible below billions of passages."""
-    digests = b"".join(
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest() for text in inputs
-    )
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
-
-
-def sentence_inputs(folder: Path) -> list[str]:
-    """Every sentence of the snapshot being built in ``folder``, in passage order."""
-    texts = StringTable(folder / FILES["texts"], folder / FILES["text_offsets"])
-    spans = map_array(folder / FILES["sentences"], np.int32).reshape(-1, 2)
-    offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
-    out: list[str] = []
-    for pid in range(len(offsets) - 1):
-        text = texts[pid]
-        out.extend(text[start:end] for start, end in spans[offsets[pid] : offsets[pid + 1]].tolist())
-    return out
-
-
 def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
     """Write each role's passage vectors into ``folder`` (and, for the multilingual role, every
     sentence's vector and, for a large corpus, a nearest-neighbour index); what the manifest
@@ -114,20 +89,20 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
     multilingual model was trained on sentences, and a passage's one answering sentence is
     diluted in the passage's vector.
     """
-    inputs = passage_inputs(folder)
-    keys = input_keys(inputs)
+    texts = SnapshotTexts(folder)
+    keys = passage_keys(texts)
     semantic: dict[str, Any] = {}
     sentences: dict[str, Any] = {}
     ann: dict[str, Any] = {}
     for role in plan.roles:
         model = describe(role)
-        rows, same = _embed_table(folder, _passage_table(role), model, inputs, keys, plan)
+        rows, same = _embed_table(folder, _passage_table(role), model, keys, texts.passage_inputs, plan)
         semantic[role] = model
         if role == MULTILINGUAL:
-            texts = sentence_inputs(folder)
-            _embed_table(folder, _sentence_table(role), model, texts, input_keys(texts), plan)
+            known = sentence_keys(texts, keys, plan.reuse_from)
+            _embed_table(folder, _sentence_table(role), model, known, texts.sentence_texts, plan)
             sentences[role] = model
-            if len(inputs) >= ANN_FROM_PASSAGES:
+            if len(keys) >= ANN_FROM_PASSAGES:
                 ann[role] = _index(folder, role, rows, same)
     entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
     return {key: value for key, value in entries.items() if value}
@@ -137,15 +112,15 @@ def _embed_table(
     folder: Path,
     table: _Table,
     model: dict[str, Any],
-    inputs: list[str],
     keys: np.ndarray,
+    texts_of: TextsOf,
     plan: SemanticPlan,
 ) -> tuple[np.ndarray, Path | None]:
     """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
     these (a reindex of an unchanged store: its file linked, not copied) if there was one; else
     known vectors are copied and the others embedded."""
     keys.tofile(folder / table.keys_file)
-    shape = (len(inputs), int(model["dimensions"]))
+    shape = (len(keys), int(model["dimensions"]))
     earlier = _earlier_tables(table, model, plan.reuse_from)
     same = next((source for source, source_keys, _ in earlier if np.array_equal(source_keys, keys)), None)
     if same is not None:
@@ -154,7 +129,7 @@ def _embed_table(
         rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
         known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
         missing = known.fill(keys, rows)
-        _embed_missing(table, [inputs[i] for i in missing], keys[missing], missing, rows, known, plan)
+        _embed_missing(table, texts_of, keys[missing], missing, rows, known, plan)
         rows.flush()
         del rows
     return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape), same
@@ -164,8 +139,9 @@ def _index(folder: Path, role: str, rows: np.ndarray, same: Path | None) -> dict
     """The nearest-neighbour index of ``rows``: that of ``same``, the earlier snapshot holding
     exactly these vectors, where it has one; else built anew."""
     if same is not None:
-        entry = (json.loads((same / MANIFEST).read_text("utf-8")).get(ANN) or {}).get(role)
-        if entry is not None:
+        manifest = json.loads((same / MANIFEST).read_text("utf-8"))
+        entry = (manifest.get(ANN) or {}).get(role)
+        if entry is not None and intact(same, manifest, (ann_file(role),)):
             _link_or_copy(same / ann_file(role), folder / ann_file(role))
             return entry
     return build_ivf(rows, folder / ann_file(role))
@@ -174,12 +150,15 @@ def _index(folder: Path, role: str, rows: np.ndarray, same: Path | None) -> dict
 def _earlier_tables(
     table: _Table, model: dict[str, Any], earlier: tuple[Path, ...]
 ) -> list[tuple[Path, np.ndarray, np.ndarray]]:
-    """(folder, keys, vectors) of this table in each earlier snapshot embedded by the same model."""
+    """(folder, keys, vectors) of this table in each earlier snapshot embedded by the same model,
+    whose files pass the check a load makes."""
     found = []
     for folder in earlier:
         try:
             manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
             if (manifest.get(table.manifest_key) or {}).get(table.role) != model:
+                continue
+            if not intact(folder, manifest, (table.keys_file, table.vectors_file)):
                 continue
             keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
             vectors = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r")
@@ -201,24 +180,27 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 def _embed_missing(
     table: _Table,
-    texts: list[str],
+    texts_of: TextsOf,
     keys: np.ndarray,
     where: np.ndarray,
     rows: np.ndarray,
     known: _Known,
     plan: SemanticPlan,
 ) -> None:
-    if not texts:
+    """Embed rows ``where`` (keys ``keys``) into ``rows``, a segment at a time: its texts are made
+    just before (never all of them at once: millions of sentences), its vectors saved after."""
+    if not len(where):
         return
     encoder = bulk_encoder(table.role)
-    for start in range(0, len(texts), SEGMENT):
-        stop = min(start + SEGMENT, len(texts))
+    for start in range(0, len(where), SEGMENT):
+        stop = min(start + SEGMENT, len(where))
+        texts = texts_of(where[start:stop])
         segment = np.zeros((stop - start, rows.shape[1]), dtype=VECTOR_DTYPE)
-        for batch in range(start, stop, BATCH):
-            end = min(batch + BATCH, stop)
-            segment[batch - start : end - start] = encoder.encode(texts[batch:end])
+        for batch in range(0, len(texts), BATCH):
+            end = min(batch + BATCH, len(texts))
+            segment[batch:end] = encoder.encode(texts[batch:end])
             if plan.on_progress is not None:
-                plan.on_progress(table.label, end - batch, len(texts))
+                plan.on_progress(table.label, end - batch, len(where))
         rows[where[start:stop]] = segment
         known.save_segment(keys[start:stop], segment)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from retrieval.errors import SnapshotError
 from retrieval.index import format as snapshot_format
 from retrieval.index import lock
 from retrieval.index.build import build_snapshot
-from retrieval.index.format import MANIFEST, verify
-from retrieval.index.publish import CURRENT, current_version, load_snapshot
-from retrieval.semantic.encoders import installed_roles
+from retrieval.index.format import MANIFEST, sentence_vectors_file, vectors_file, verify
+from retrieval.index.publish import BUILD_PREFIX, CURRENT, current_version, load_snapshot
+from retrieval.semantic.encoders import MULTILINGUAL, installed_roles
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
@@ -116,6 +117,77 @@ def test_a_changed_byte_is_caught_at_load_in_a_small_file_and_by_verify_in_any(
     monkeypatch.setattr(snapshot_format, "CHECKED_AT_LOAD_BYTES", 0)
     snapshot = load_snapshot(snapshots)
     assert verify(snapshot.folder, snapshot.manifest) == ["passages.text.bin"]
+
+
+def _reindexed(folder: Path, between: Callable[[Path], None]) -> tuple[Path, Path]:
+    """Two builds of one store with the multilingual vectors, ``between`` them a call with the
+    first's folder: (the first's folder, the second's)."""
+    if MULTILINGUAL not in installed_roles():
+        pytest.skip("the multilingual model is not installed: no vectors are linked")
+    store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(4))
+    first = build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=(MULTILINGUAL,))
+    between(first.path)
+    second = build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=(MULTILINGUAL,))
+    store.close()
+    return first.path, second.path
+
+
+LINKED = (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+
+
+def _flip_a_byte(path: Path) -> None:
+    """Change a byte in place: the file keeps its size and inode, so links to it see the change."""
+    with open(path, "r+b") as file:
+        byte = file.read(1)[0]
+        file.seek(0)
+        file.write(bytes([byte ^ 0x20]))
+
+
+def _same_file(first: Path, second: Path, name: str) -> bool:
+    return (first / name).stat().st_ino == (second / name).stat().st_ino
+
+
+def _verify(folder: Path) -> list[str]:
+    return verify(folder, json.loads((folder / MANIFEST).read_text()))
+
+
+def test_a_file_linked_from_the_previous_snapshot_keeps_its_recorded_checksum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not hashed again (gigabytes at a million passages), and still the right checksum."""
+    checksum = snapshot_format.checksum
+
+    def not_of_linked_files(path: Path) -> str:  # loading the built snapshot checks small ones
+        assert not (path.name in LINKED and path.parent.name.startswith(BUILD_PREFIX)), path
+        return checksum(path)
+
+    first, second = _reindexed(
+        tmp_path, lambda _: monkeypatch.setattr(snapshot_format, "checksum", not_of_linked_files)
+    )
+    before, after = (json.loads((folder / MANIFEST).read_text())["files"] for folder in (first, second))
+    for name in LINKED:
+        assert _same_file(first, second, name) and after[name] == before[name]
+    assert _verify(second) == []
+
+
+def test_a_large_file_changed_before_it_is_linked_is_caught_in_both_snapshots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the size a load checks, a reindex links the file as it is, with the checksum of what
+    was written: the damage is not made part of the new snapshot's record."""
+    monkeypatch.setattr(snapshot_format, "CHECKED_AT_LOAD_BYTES", 0)
+    name = sentence_vectors_file(MULTILINGUAL)
+    first, second = _reindexed(tmp_path, lambda folder: _flip_a_byte(folder / name))
+    assert _same_file(first, second, name)
+    assert _verify(first) == _verify(second) == [name]
+
+
+def test_a_small_file_changed_before_a_reindex_is_computed_again(tmp_path: Path) -> None:
+    """A file that fails the check a load makes is no source of vectors: the reindex repairs."""
+    name = sentence_vectors_file(MULTILINGUAL)
+    first, second = _reindexed(tmp_path, lambda folder: _flip_a_byte(folder / name))
+    assert not _same_file(first, second, name)
+    assert _verify(first) == [name] and _verify(second) == []
 
 
 def test_a_manifest_missing_keys_is_damaged_not_a_key_error(two_snapshots: Path, tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import pytest
 from retrieval.index.build import build_snapshot
 from retrieval.index.format import MANIFEST, vectors_file
 from retrieval.index.publish import current_version, load_snapshot
+from retrieval.index.reader import Snapshot
+from retrieval.semantic import embed, inputs
 from retrieval.semantic.embed import WORK_FOLDER
 from retrieval.semantic.encoders import MULTILINGUAL, describe, encoder, passage_input
 from retrieval.storage.articles import ArticleStore
@@ -87,6 +89,73 @@ def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
     vector = encoder(MULTILINGUAL).encode([passage_input(changed.title, "A new short body about cloves.")])[0]
     pid = next(p for p in range(len(rebuilt)) if rebuilt.passages.text(p) == "A new short body about cloves.")
     assert rebuilt.vectors[MULTILINGUAL].cosines(np.array([pid]), vector)[0] == pytest.approx(1.0, abs=2e-3)
+
+
+def _texts(snapshot: Snapshot) -> tuple[list[str], list[str]]:
+    """(every passage input, every sentence) of ``snapshot``, as a search reads them."""
+    pids = range(len(snapshot))
+    passages = [passage_input(snapshot.passages.title(p), snapshot.passages.text(p)) for p in pids]
+    sentences = [snapshot.passages.text(p)[s:e] for p in pids for s, e in snapshot.passages.sentence_spans(p)]
+    return passages, sentences
+
+
+class _Recording:
+    """An encoder that remembers every text it is given."""
+
+    def __init__(self, role: str, seen: list[str]) -> None:
+        self._encoder = encoder(role)
+        self._seen = seen
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self._seen.extend(texts)
+        return self._encoder.encode(texts)
+
+
+def test_a_changed_passage_has_exactly_its_new_sentences_embedded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = make_records(6)
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", records)
+    build(store, tmp_path / "snapshots")
+    old_passages, old_sentences = _texts(load_snapshot(tmp_path / "snapshots"))
+    changed = records[1]
+    kept = changed.article.split("\n\n")[0]  # the changed passage keeps these sentences
+    body = f"{kept}\n\nCloves grow on Zanzibar. They are dried flower buds."
+    store.upsert([ArticleRecord(changed.article_id, changed.title, body, None)], source="t")
+    seen: list[str] = []
+    monkeypatch.setattr(embed, "bulk_encoder", lambda role: _Recording(role, seen))
+    build(store, tmp_path / "snapshots")
+    store.close()
+    rebuilt = load_snapshot(tmp_path / "snapshots")
+    passages, sentences = _texts(rebuilt)
+    new_passages = [p for p in passages if p not in set(old_passages)]
+    new_sentences = [s for s in sentences if s not in set(old_sentences)]
+    assert "Cloves grow on Zanzibar." in new_sentences and kept.split(". ")[0] + "." in old_sentences
+    assert sorted(seen) == sorted(new_passages + new_sentences)
+    expected = encoder(MULTILINGUAL).encode(sentences)  # kept and new rows each in their place
+    stored = rebuilt.sentence_vectors[MULTILINGUAL]
+    for row in range(len(sentences)):
+        assert stored.cosines(np.array([row]), expected[row])[0] == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_reindex_of_an_unchanged_store_neither_makes_nor_hashes_a_text_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The passages' keys are hashed from the stored bytes; every sentence's key comes from the
+    earlier snapshot (some nine million at a million passages)."""
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(6))
+    build(store, tmp_path / "snapshots")
+
+    def no_text(*args: object) -> None:
+        pytest.fail("a text was made or hashed again")
+
+    monkeypatch.setattr(inputs, "input_keys", no_text)
+    monkeypatch.setattr(inputs.SnapshotTexts, "passage_inputs", no_text)
+    monkeypatch.setattr(inputs.SnapshotTexts, "sentence_texts", no_text)
+    monkeypatch.setattr(embed, "bulk_encoder", no_text)
+    _, embedded = build(store, tmp_path / "snapshots")
+    store.close()
+    assert embedded == []
 
 
 KILLED_REINDEX = textwrap.dedent(
