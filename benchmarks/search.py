@@ -25,7 +25,8 @@ stores, then measures, each step in its own child process so peak memory is that
   embeds nothing), beside the lexical snapshot's figures. Embedding throughput
   (passages per second and per CPU second) is measured once on real text: the first 256
   passages of SQuAD and of SciFact from ``../shared/eval``, for each model with the encoder a
-  reindex uses (torch for English; every core) and the one questions use (one BLAS thread).
+  reindex uses (float32 ONNX for English) and the one questions use (int8 ONNX for English), one
+  thread each, beside sentence-transformers on torch (every core) as the English model's peer.
 
 Usage::
 
@@ -559,10 +560,24 @@ def _throughput(model, samples: dict[str, list[str]]) -> dict:
     return {**result, "per_s": round(count / wall, 1), "per_cpu_s": round(count / cpu, 1)}
 
 
+class _TorchPeer:
+    """all-MiniLM-L6-v2 as its wheel means it to run: sentence-transformers on torch."""
+
+    def __init__(self) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        from retrieval.semantic.minilm import model_folder
+
+        self._model = SentenceTransformer(str(model_folder()), device="cpu")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
+
+
 def task_embed_throughput() -> dict:
-    """Embedding speed on real passages, for each role with the encoder a reindex uses (every
-    core) and the one questions use (one BLAS thread)."""
-    from retrieval.semantic.encoders import ROLES, bulk_encoder, encoder, installed
+    """Embedding speed on real passages, for each role with the encoder a reindex uses and the
+    one questions use, and the English model's torch peer."""
+    from retrieval.semantic.encoders import ENGLISH, ROLES, bulk_encoder, encoder, installed
 
     if not SQUAD.is_file() or not SCIFACT.is_file():
         return {"skipped": f"no SQuAD and SciFact in {EVAL}"}
@@ -572,20 +587,24 @@ def task_embed_throughput() -> dict:
         "mean_chars": {source: round(sum(map(len, t)) / len(t)) for source, t in samples.items()},
         "encoders": {},
     }
-    for role in ROLES:
-        for use, load in (("reindex", bulk_encoder), ("questions", encoder)):
-            label = f"{role}, for {use}"
-            if not installed(role):
-                result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
-                continue
-            t = time.perf_counter()
-            model = load(role)
-            loaded = round(time.perf_counter() - t, 2)
-            result["encoders"][label] = {
-                "runtime": type(model).__name__,
-                "load_s": loaded,
-                **_throughput(model, samples),
-            }
+    loaders = [
+        (f"{role}, for {use}", role, load)
+        for role in ROLES
+        for use, load in (("reindex", bulk_encoder), ("questions", encoder))
+    ]
+    loaders.append(("english, sentence-transformers on torch (peer)", ENGLISH, lambda role: _TorchPeer()))
+    for label, role, load in loaders:
+        if not installed(role):
+            result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
+            continue
+        t = time.perf_counter()
+        model = load(role)
+        loaded = round(time.perf_counter() - t, 2)
+        result["encoders"][label] = {
+            "runtime": " ".join(filter(None, (type(model).__name__, getattr(model, "precision", None)))),
+            "load_s": loaded,
+            **_throughput(model, samples),
+        }
     return result
 
 

@@ -75,6 +75,7 @@ class MiniLM:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        self.precision = precision
         folder = folder or model_folder()
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
