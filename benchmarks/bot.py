@@ -76,7 +76,8 @@ def prepare(workdir: Path, passages: int, snapshots: Path | None = None) -> tupl
         print(f"generating a corpus of {passages:,} passages ...", file=sys.stderr, flush=True)
         bench.make_corpus(passages, corpus)
     store = workdir / f"bot-store-{passages}.db"
-    home = workdir / f"bot-home-{passages}"
+    # a home of its own per source: one built from a given folder is never served as the lexical one
+    home = workdir / (f"bot-home-{passages}" if snapshots is None else f"bot-home-{snapshots.name}")
     if not store.exists():
         shutil.copyfile(corpus, store)
     if snapshots is not None:
