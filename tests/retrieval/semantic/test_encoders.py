@@ -3,11 +3,16 @@ length, and a question close to the passage that answers it, across languages.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
 
 from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, bulk_encoder, describe, encoder
 from tests.retrieval.semantic.conftest import needs_models
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 pytestmark = needs_models
 
@@ -21,14 +26,32 @@ TEXTS = [
 ]
 
 
+# What the int8 graph serves: English questions. Its error is larger on degenerate input (the
+# empty text, Cyrillic split into single letters) and differs there with the CPU's int8 kernel.
+ENGLISH_QUESTIONS = [
+    "Who preached the sermon at the funeral?",
+    "When was the Collective Security Treaty signed?",
+    "What is borscht made of?",
+    "How many people live in Kyiv?",
+    "Which river flows through Dnipro?",
+    "Who wrote the national anthem of Ukraine?",
+    "What year did Ukraine declare independence?",
+    "Where is the Chernobyl exclusion zone?",
+]
+
+
 @pytest.fixture(scope="module")
-def sentence_transformers_vectors() -> np.ndarray:
+def sentence_transformers() -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
     from retrieval.semantic.minilm import model_folder
 
-    model = SentenceTransformer(str(model_folder()), device="cpu")
-    return model.encode(TEXTS, normalize_embeddings=True)
+    return SentenceTransformer(str(model_folder()), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def sentence_transformers_vectors(sentence_transformers: SentenceTransformer) -> np.ndarray:
+    return sentence_transformers.encode(TEXTS, normalize_embeddings=True)
 
 
 @pytest.mark.slow
@@ -41,10 +64,11 @@ def test_a_reindex_embeds_passages_as_sentence_transformers_does(
 
 @pytest.mark.slow
 def test_int8_question_vectors_point_where_the_float32_model_does(
-    sentence_transformers_vectors: np.ndarray,
+    sentence_transformers: SentenceTransformer,
 ) -> None:
-    cosines = (encoder(ENGLISH).encode(TEXTS) * sentence_transformers_vectors).sum(axis=1)
-    assert cosines.min() > 0.97 and cosines.mean() > 0.985, cosines
+    reference = sentence_transformers.encode(ENGLISH_QUESTIONS, normalize_embeddings=True)
+    cosines = (encoder(ENGLISH).encode(ENGLISH_QUESTIONS) * reference).sum(axis=1)
+    assert cosines.min() > 0.98 and cosines.mean() > 0.99, cosines
 
 
 def test_the_multilingual_model_with_native_sentencepiece_gives_the_wheels_own_vectors() -> None:
