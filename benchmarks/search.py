@@ -377,9 +377,9 @@ def _random_unit_rows(path: Path, rows: int, width: int, seed: int) -> np.memmap
 
 
 def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
-    """Each role's random vectors and passage keys into ``folder`` (and, for the multilingual
-    role, every sentence's, and its index when the corpus is large enough to get one): (the
-    manifest's ANN entry, figures)."""
+    """Each role's random passage and sentence vectors, and the keys, into ``folder`` (and the
+    multilingual role's index when the corpus is large enough to get one): (the manifest's ANN
+    entry, figures)."""
     from retrieval.index.format import FILES, ann_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
     from retrieval.semantic.encoders import MULTILINGUAL
@@ -398,11 +398,7 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
         t = time.perf_counter()
         width = int(model["dimensions"])
         rows = _random_unit_rows(folder / vectors_file(role), passages, width, SEED + number)
-        if role == MULTILINGUAL:
-            sentence_rows = _random_unit_rows(
-                folder / sentence_vectors_file(role), sentences, width, SEED + 10
-            )
-            del sentence_rows
+        _random_unit_rows(folder / sentence_vectors_file(role), sentences, width, SEED + 10 + number)
         writing += time.perf_counter() - t
         if role == MULTILINGUAL and passages >= ANN_FROM_PASSAGES:
             t = time.perf_counter()
@@ -413,9 +409,7 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
         del rows
     figures["vectors_s"] = round(writing, 2)
     figures["keys_s"] = round(keys_s, 2)
-    written = [vectors_file(r) for r in semantic] + [sentence_vectors_file(MULTILINGUAL)] * (
-        MULTILINGUAL in semantic
-    )
+    written = [vectors_file(r) for r in semantic] + [sentence_vectors_file(r) for r in semantic]
     figures["vectors_mb"] = round(sum((folder / name).stat().st_size for name in written) / 1e6, 1)
     return ann, figures
 
@@ -425,7 +419,7 @@ def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     snapshot of ``semantic_dir``: what a reindex adds to a snapshot once its passages are embedded."""
     from retrieval.index.format import ANN, SEMANTIC, SENTENCE_VECTORS, read_manifest, write_manifest
     from retrieval.index.publish import CURRENT, current_version
-    from retrieval.semantic.encoders import MULTILINGUAL, describe, installed_roles
+    from retrieval.semantic.encoders import describe, installed_roles
 
     roles = installed_roles()
     version = current_version(Path(snapshots))
@@ -440,11 +434,10 @@ def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     manifest = read_manifest(Path(snapshots) / version)
     semantic = {role: describe(role) for role in roles}
     ann, figures = _add_vectors(folder, int(manifest["passages"]), int(manifest["sentences"]), semantic)
-    sentence_vectors = {MULTILINGUAL: semantic[MULTILINGUAL]} if MULTILINGUAL in semantic else {}
     t = time.perf_counter()
     write_manifest(
         folder,
-        {**manifest, SEMANTIC: semantic, SENTENCE_VECTORS: sentence_vectors, **({ANN: ann} if ann else {})},
+        {**manifest, SEMANTIC: semantic, SENTENCE_VECTORS: semantic, **({ANN: ann} if ann else {})},
     )
     return {
         "passages": manifest["passages"],

@@ -1,10 +1,11 @@
 """The semantic stage of a search: passage vectors from the snapshot meet the question's.
 
 - An English question keeps its lexical ranking, and the top candidates are re-scored with the
-  cosine between question and passage (all-MiniLM-L6-v2) and, more lightly, that of the
-  passage's best sentence (the multilingual model, whose sentence vectors the snapshot holds):
-  ``score + σ·(weight·z(cosine) + sentence weight·z(sentence cosine))``, which orders like the
-  sum of z-scores and keeps the lexical scale the answer line reads.
+  cosine between question and passage (all-MiniLM-L6-v2), that of the passage's best sentence
+  (the same model: one answering sentence is diluted in a passage's vector) and, more lightly,
+  the best sentence's multilingual cosine: ``score + σ·Σ weight·z(cosine)``, which orders like
+  the sum of z-scores and keeps the lexical scale the answer line reads. A snapshot built before
+  English sentences were embedded is re-scored without that signal.
 - A question in another language shares no word with the corpus, so its candidates come from the
   multilingual vectors (dense retrieval over every passage) and are fused with whatever the
   lexical stage found (names and numbers often survive translation): the passage's cosine, its
@@ -37,7 +38,8 @@ class SemanticParams:
 
     english_weight: float = 1.0  # of z(cosine) against z(lexical score), English questions
     english_depth: int = 50  # lexical candidates re-scored
-    english_sentence_weight: float = 0.25  # of z(best sentence's multilingual cosine), English questions
+    english_sentence_weight: float = 0.75  # of z(best sentence's MiniLM cosine), English questions
+    english_multilingual_sentence_weight: float = 0.25  # of z(best sentence's multilingual cosine)
     dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
     passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
     sentence_weight: float = 1.0  # of z(best sentence cosine)
@@ -56,8 +58,10 @@ class SemanticStage:
     def __init__(self, snapshot: Snapshot, params: SemanticParams) -> None:
         self.params = params
         self._tables = {role: table for role, table in snapshot.vectors.items() if installed(role)}
-        self._sentences = snapshot.sentence_vectors.get(MULTILINGUAL)
-        if self._sentences is None:  # the multilingual stage needs its sentence vectors
+        self._sentences = {
+            role: table for role, table in snapshot.sentence_vectors.items() if role in self._tables
+        }
+        if MULTILINGUAL not in self._sentences:  # the multilingual stage needs its sentence vectors
             self._tables.pop(MULTILINGUAL, None)
         self._sentence_offsets = snapshot.sentence_offsets
         self._questions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
@@ -89,11 +93,16 @@ class SemanticStage:
         if depth < 2:
             return scores
         top = np.argsort(-scores, kind="stable")[:depth]
-        cosines = self._tables[ENGLISH].cosines(pids[top], self.question_vector(ENGLISH, question))
+        vector = self.question_vector(ENGLISH, question)
+        cosines = self._tables[ENGLISH].cosines(pids[top], vector)
         signal = self.params.english_weight * _z(cosines.astype(np.float64))
-        if self.params.english_sentence_weight and self.multilingual:
-            sentences = self._best_sentences(pids[top], self.question_vector(MULTILINGUAL, question))
+        if self.params.english_sentence_weight and ENGLISH in self._sentences:
+            sentences = self._best_sentences(ENGLISH, pids[top], vector)
             signal += self.params.english_sentence_weight * _z(sentences)
+        if self.params.english_multilingual_sentence_weight and self.multilingual:
+            vector = self.question_vector(MULTILINGUAL, question)
+            sentences = self._best_sentences(MULTILINGUAL, pids[top], vector)
+            signal += self.params.english_multilingual_sentence_weight * _z(sentences)
         rescored = scores.copy()
         rescored[top] = scores[top] + float(scores[top].std()) * signal
         return rescored
@@ -107,7 +116,7 @@ class SemanticStage:
         dense_pids, _ = table.nearest(vector, self.params.dense_depth)
         pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
         passages = table.cosines(pids, vector).astype(np.float64)
-        sentences = self._best_sentences(pids, vector)
+        sentences = self._best_sentences(MULTILINGUAL, pids, vector)
         lexical = np.zeros(len(pids))
         if len(lexical_pids):
             lexical[np.searchsorted(pids, lexical_pids)] = lexical_scores
@@ -119,15 +128,15 @@ class SemanticStage:
         )
         return pids, fused
 
-    def _best_sentences(self, pids: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """Each passage's best sentence cosine with ``vector`` (one product over all their sentences)."""
-        assert self._sentences is not None
+    def _best_sentences(self, role: str, pids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Each passage's best sentence cosine with ``vector`` in ``role``'s space (one product
+        over all their sentences)."""
         starts = np.asarray(self._sentence_offsets[pids], dtype=np.int64)
         ends = np.asarray(self._sentence_offsets[pids + 1], dtype=np.int64)
         counts = ends - starts
         group_starts = np.cumsum(counts) - counts  # where each passage's sentences begin in ``rows``
         rows = np.arange(int(counts.sum())) + np.repeat(starts - group_starts, counts)
-        cosines = self._sentences.cosines(rows, vector).astype(np.float64)
+        cosines = self._sentences[role].cosines(rows, vector).astype(np.float64)
         best = np.full(len(pids), -1.0)
         has = counts > 0
         if has.any():
@@ -140,6 +149,7 @@ class SemanticStage:
 
     def sentence_similarities(self, question: str, pid: int) -> np.ndarray:
         """The multilingual cosine of a foreign ``question`` with each sentence of passage ``pid``."""
-        assert self._sentences is not None
         start, end = int(self._sentence_offsets[pid]), int(self._sentence_offsets[pid + 1])
-        return self._sentences.cosines(np.arange(start, end), self.question_vector(MULTILINGUAL, question))
+        return self._sentences[MULTILINGUAL].cosines(
+            np.arange(start, end), self.question_vector(MULTILINGUAL, question)
+        )

@@ -81,16 +81,16 @@ class SemanticPlan:
 
 
 def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
-    """Write each role's passage vectors into ``folder`` (and, for the multilingual role, every
-    sentence's vector and, for a large corpus, a nearest-neighbour index); what the manifest
-    records of them.
+    """Write each role's passage and sentence vectors into ``folder`` (and, for the multilingual
+    role of a large corpus, a nearest-neighbour index); what the manifest records of them.
 
-    A foreign question is matched against single sentences as well as whole passages: the
-    multilingual model was trained on sentences, and a passage's one answering sentence is
-    diluted in the passage's vector.
+    Questions are matched against single sentences as well as whole passages: both models were
+    trained on sentence pairs, and a passage's one answering sentence is diluted in the passage's
+    vector (English questions: SQuAD answer@5 0.968 -> 0.972 with the MiniLM sentence's cosine).
     """
     texts = SnapshotTexts(folder)
     keys = passage_keys(texts)
+    known = sentence_keys(texts, keys, plan.reuse_from)
     semantic: dict[str, Any] = {}
     sentences: dict[str, Any] = {}
     ann: dict[str, Any] = {}
@@ -98,12 +98,10 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
         model = describe(role)
         rows, same = _embed_table(folder, _passage_table(role), model, keys, texts.passage_inputs, plan)
         semantic[role] = model
-        if role == MULTILINGUAL:
-            known = sentence_keys(texts, keys, plan.reuse_from)
-            _embed_table(folder, _sentence_table(role), model, known, texts.sentence_texts, plan)
-            sentences[role] = model
-            if len(keys) >= ANN_FROM_PASSAGES:
-                ann[role] = _index(folder, role, rows, same)
+        _embed_table(folder, _sentence_table(role), model, known, texts.sentence_texts, plan)
+        sentences[role] = model
+        if role == MULTILINGUAL and len(keys) >= ANN_FROM_PASSAGES:
+            ann[role] = _index(folder, role, rows, same)
     entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
     return {key: value for key, value in entries.items() if value}
 

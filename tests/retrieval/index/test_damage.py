@@ -58,6 +58,7 @@ def test_the_semantic_files_are_among_those_damaged(two_snapshots: Path) -> None
     files = _files(two_snapshots)
     assert "passages.embed_keys.u64" in files
     assert all(f"vectors.{role}.f16" in files for role in roles)
+    assert all(f"vectors.{role}.sentences.f16" in files for role in roles)
 
 
 def _truncate(path: Path) -> None:

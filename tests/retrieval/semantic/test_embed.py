@@ -18,7 +18,14 @@ from retrieval.index.publish import current_version, load_snapshot
 from retrieval.index.reader import Snapshot
 from retrieval.semantic import embed, inputs
 from retrieval.semantic.embed import WORK_FOLDER
-from retrieval.semantic.encoders import MULTILINGUAL, describe, encoder, passage_input
+from retrieval.semantic.encoders import (
+    MULTILINGUAL,
+    bulk_encoder,
+    describe,
+    encoder,
+    installed_roles,
+    passage_input,
+)
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.paths import ROOT
@@ -64,6 +71,24 @@ def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_pat
     stored = snapshot.sentence_vectors[MULTILINGUAL]
     for row in range(len(sentences)):
         assert stored.cosines(np.array([row]), expected[row])[0] == pytest.approx(1.0, abs=2e-3)
+
+
+def test_every_role_embeds_every_sentence_in_its_own_space(semantic_snapshot: Snapshot) -> None:
+    """English questions weigh a passage's best MiniLM sentence, foreign ones its best
+    multilingual sentence: both roles store a vector for each sentence."""
+    passages = semantic_snapshot.passages
+    pids = range(len(semantic_snapshot))
+    sentences = [passages.text(p)[s:e] for p in pids for s, e in passages.sentence_spans(p)]
+    assert semantic_snapshot.manifest["sentence_vectors"] == {
+        role: describe(role) for role in installed_roles()
+    }
+    for role in installed_roles():
+        stored = semantic_snapshot.sentence_vectors[role]
+        assert len(stored) == len(sentences)
+        rows = list(range(0, len(sentences), 7))  # a sample: embedding them all again costs seconds
+        expected = bulk_encoder(role).encode([sentences[row] for row in rows])
+        for row, vector in zip(rows, expected, strict=True):
+            assert stored.cosines(np.array([row]), vector)[0] == pytest.approx(1.0, abs=2e-3), (role, row)
 
 
 def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:

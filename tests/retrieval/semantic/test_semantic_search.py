@@ -75,13 +75,20 @@ class _Table:
         return self._cosines[rows]
 
 
-def _stage(params: semantic_stage.SemanticParams, sentences: list[float] | None = None):
-    """A stage over four passages of one sentence each, with both question vectors known."""
+def _stage(
+    params: semantic_stage.SemanticParams,
+    sentences: list[float] | None = None,
+    english_sentences: list[float] | None = None,
+):
+    """A stage over four passages of one sentence each, with both question vectors known;
+    ``sentences``: the multilingual sentence cosines, ``english_sentences`` MiniLM's."""
     vectors = {"english": _Table([0.1, 0.2, 0.9, 0.0])}
     sentence_vectors = {}
     if sentences is not None:
         vectors["multilingual"] = _Table([0.0] * 4)
         sentence_vectors["multilingual"] = _Table(sentences)
+    if english_sentences is not None:
+        sentence_vectors["english"] = _Table(english_sentences)
     snapshot = SimpleNamespace(
         vectors=vectors, sentence_vectors=sentence_vectors, sentence_offsets=np.arange(5)
     )
@@ -103,11 +110,17 @@ def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
 
 
-def test_an_english_question_also_weighs_each_passages_best_sentence() -> None:
+@pytest.mark.parametrize(
+    ("weight", "space"),
+    [("english_sentence_weight", "english_sentences"), ("english_multilingual_sentence_weight", "sentences")],
+)
+def test_an_english_question_also_weighs_each_passages_best_sentence(weight: str, space: str) -> None:
+    """In MiniLM's space and in the multilingual model's, each with its own weight."""
     scores = np.array([10.0, 9.0, 8.0, 1.0])
     sentences = [0.0, 0.9, 0.0, 0.0]
-    params = semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.8)
-    rescored = _stage(params, sentences).rescore("q", np.arange(4), scores)
+    weights = {"english_sentence_weight": 0.0, "english_multilingual_sentence_weight": 0.0, weight: 0.8}
+    stage = _stage(semantic_stage.SemanticParams(english_weight=1.0, **weights), **{space: sentences})
+    rescored = stage.rescore("q", np.arange(4), scores)
     expected = _z(scores) + _z(np.array([0.1, 0.2, 0.9, 0.0])) + 0.8 * _z(np.array(sentences))
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
     assert int(np.argmax(rescored)) == 1  # without its sentence, passage 2 would lead
