@@ -103,8 +103,10 @@ def _z(values: np.ndarray) -> np.ndarray:
 
 
 def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
+    """Here of score and passage cosine alone: a snapshot built before English sentences were
+    embedded has no sentence signal to add, whatever its weight."""
     scores = np.array([10.0, 9.0, 8.0, 1.0])
-    stage = _stage(semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.0))
+    stage = _stage(semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.75))
     rescored = stage.rescore("q", np.arange(4), scores)
     expected = _z(scores) + _z(np.array([0.1, 0.2, 0.9, 0.0]))
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
