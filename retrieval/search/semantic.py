@@ -1,11 +1,12 @@
 """The semantic stage of a search: passage vectors from the snapshot meet the question's.
 
 - An English question keeps its lexical ranking, and the top candidates are re-scored with the
-  cosine between question and passage (all-MiniLM-L6-v2), that of the passage's best sentence
-  (the same model: one answering sentence is diluted in a passage's vector) and, more lightly,
-  the best sentence's multilingual cosine: ``score + σ·Σ weight·z(cosine)``, which orders like
-  the sum of z-scores and keeps the lexical scale the answer line reads. A snapshot built before
-  English sentences were embedded is re-scored without that signal.
+  cosine between question and passage (all-MiniLM-L6-v2) and that of the passage's best sentence
+  (the same model: one answering sentence is diluted in a passage's vector):
+  ``score + σ·(weight·z(cosine) + sentence weight·z(sentence cosine))``, which orders like the
+  sum of z-scores and keeps the lexical scale the answer line reads. A snapshot built before
+  English sentences were embedded is re-scored without the sentence signal. (The multilingual
+  best sentence added nothing once MiniLM's was there, and its question pass cost 1.4 ms.)
 - A question in another language shares no word with the corpus, so its candidates come from the
   multilingual vectors (dense retrieval over every passage) and are fused with whatever the
   lexical stage found (names and numbers often survive translation): the passage's cosine, its
@@ -38,8 +39,7 @@ class SemanticParams:
 
     english_weight: float = 1.0  # of z(cosine) against z(lexical score), English questions
     english_depth: int = 50  # lexical candidates re-scored
-    english_sentence_weight: float = 0.75  # of z(best sentence's MiniLM cosine), English questions
-    english_multilingual_sentence_weight: float = 0.25  # of z(best sentence's multilingual cosine)
+    english_sentence_weight: float = 1.0  # of z(best sentence's MiniLM cosine), English questions
     dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
     passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
     sentence_weight: float = 1.0  # of z(best sentence cosine)
@@ -99,10 +99,6 @@ class SemanticStage:
         if self.params.english_sentence_weight and ENGLISH in self._sentences:
             sentences = self._best_sentences(ENGLISH, pids[top], vector)
             signal += self.params.english_sentence_weight * _z(sentences)
-        if self.params.english_multilingual_sentence_weight and self.multilingual:
-            vector = self.question_vector(MULTILINGUAL, question)
-            sentences = self._best_sentences(MULTILINGUAL, pids[top], vector)
-            signal += self.params.english_multilingual_sentence_weight * _z(sentences)
         rescored = scores.copy()
         rescored[top] = scores[top] + float(scores[top].std()) * signal
         return rescored

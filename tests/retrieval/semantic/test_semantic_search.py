@@ -112,20 +112,26 @@ def test_rescoring_orders_like_the_sum_of_z_scores() -> None:
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
 
 
-@pytest.mark.parametrize(
-    ("weight", "space"),
-    [("english_sentence_weight", "english_sentences"), ("english_multilingual_sentence_weight", "sentences")],
-)
-def test_an_english_question_also_weighs_each_passages_best_sentence(weight: str, space: str) -> None:
-    """In MiniLM's space and in the multilingual model's, each with its own weight."""
+def test_an_english_question_also_weighs_each_passages_best_sentence() -> None:
     scores = np.array([10.0, 9.0, 8.0, 1.0])
     sentences = [0.0, 0.9, 0.0, 0.0]
-    weights = {"english_sentence_weight": 0.0, "english_multilingual_sentence_weight": 0.0, weight: 0.8}
-    stage = _stage(semantic_stage.SemanticParams(english_weight=1.0, **weights), **{space: sentences})
+    params = semantic_stage.SemanticParams(english_weight=1.0, english_sentence_weight=0.8)
+    stage = _stage(params, english_sentences=sentences)
     rescored = stage.rescore("q", np.arange(4), scores)
     expected = _z(scores) + _z(np.array([0.1, 0.2, 0.9, 0.0])) + 0.8 * _z(np.array(sentences))
     assert list(np.argsort(-rescored)) == list(np.argsort(-expected))
     assert int(np.argmax(rescored)) == 1  # without its sentence, passage 2 would lead
+
+
+def test_an_english_question_needs_no_multilingual_pass() -> None:
+    """Its multilingual best sentence added nothing beside MiniLM's (shared halves) and cost a
+    second encoder pass: only the English question vector is asked for."""
+    stage = _stage(
+        semantic_stage.SemanticParams(), sentences=[0.0, 0.9, 0.0, 0.0], english_sentences=[0.0] * 4
+    )
+    del stage._questions[("multilingual", "q")]  # asking for it would load the model
+    stage.rescore("q", np.arange(4), np.array([10.0, 9.0, 8.0, 1.0]))
+    assert list(stage._questions) == [("english", "q")]
 
 
 def test_without_the_models_installed_the_snapshot_is_searched_lexically(
