@@ -191,7 +191,7 @@ KILLED_REINDEX = textwrap.dedent(
     from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
 
-    embed.BATCH, embed.SEGMENT = 4, 8  # a segment saved every two batches
+    embed.CALL_CHARS, embed.SEGMENT = 1, 8  # one text an encode call, a segment saved every eight
     done = 0
 
     def progress(role, n, total):
@@ -251,3 +251,10 @@ def test_the_store_is_no_longer_read_while_passages_are_embedded(tmp_path: Path)
     )
     store.close()
     assert connections_in_use and set(connections_in_use) == {0}
+
+
+def test_encode_calls_take_consecutive_slices_of_about_call_chars(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embed, "CALL_CHARS", 10)
+    texts = ["a" * 4] * 5 + ["b" * 30, "c"]
+    assert list(embed._calls(texts)) == [(0, 3), (3, 6), (6, 7)]
+    assert list(embed._calls([])) == []
