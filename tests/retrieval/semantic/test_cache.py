@@ -38,10 +38,6 @@ def test_a_write_that_fails_half_way_leaves_nothing_behind(cache: Path) -> None:
     assert list(cache.iterdir()) == []
 
 
-def test_an_unwritable_cache_gives_none_instead_of_an_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+@pytest.mark.usefixtures("unwritable_cache")
+def test_an_unwritable_cache_gives_none_instead_of_an_error() -> None:
     assert derived_file("model.onnx", lambda target: target.write_text("graph")) is None

@@ -4,7 +4,6 @@ length, and a question close to the passage that answers it, across languages.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -98,14 +97,10 @@ def test_a_russian_question_is_closest_to_the_english_passage_that_answers_it() 
     assert question @ english_question > 0.7
 
 
-def test_questions_are_embedded_where_the_cache_cannot_be_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("unwritable_cache")
+def test_questions_are_embedded_where_the_cache_cannot_be_written() -> None:
     """The derived graph and weights are then made for the process alone."""
     from retrieval.semantic.muse import MultilingualUSE
 
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     vectors = MultilingualUSE(one_at_a_time=True).encode(TEXTS[:3])
     np.testing.assert_allclose(vectors, encoder(MULTILINGUAL).encode(TEXTS[:3]), atol=1e-6)
