@@ -94,6 +94,8 @@ def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]
     texts = SnapshotTexts(folder)
     keys = passage_keys(texts)
     known = sentence_keys(texts, keys, plan.reuse_from)
+    keys.tofile(folder / FILES["embed_keys"])  # each shared by every role's table
+    known.tofile(folder / FILES["sentence_embed_keys"])
     semantic: dict[str, Any] = {}
     sentences: dict[str, Any] = {}
     ann: dict[str, Any] = {}
@@ -120,7 +122,6 @@ def _embed_table(
     """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
     these (a reindex of an unchanged store: its file linked, not copied) if there was one; else
     known vectors are copied and the others embedded."""
-    keys.tofile(folder / table.keys_file)
     shape = (len(keys), int(model["dimensions"]))
     earlier = _earlier_tables(table, model, plan.reuse_from)
     same = next((source for source, source_keys, _ in earlier if np.array_equal(source_keys, keys)), None)
