@@ -536,16 +536,16 @@ def _real_passages() -> dict[str, list[str]]:
 
 
 def _throughput(model, samples: dict[str, list[str]]) -> dict:
-    """Passages per second (and per CPU second) over each sample, in reindex-sized batches."""
-    from retrieval.semantic.embed import BATCH
+    """Passages per second (and per CPU second) over each sample, in the calls a reindex makes."""
+    from retrieval.semantic.embed import call_slices
 
-    model.encode(samples["squad"][:BATCH])  # warm-up: first-call allocations, lazy kernels
+    model.encode(samples["squad"][:64])  # warm-up: first-call allocations, lazy kernels
     result: dict = {}
     wall = cpu = 0.0
     for source, texts in samples.items():
         t, c = time.perf_counter(), time.process_time()
-        for start in range(0, len(texts), BATCH):
-            model.encode(texts[start : start + BATCH])
+        for first, last in call_slices(texts):
+            model.encode(texts[first:last])
         seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - c
         result[f"{source}_per_s"] = round(len(texts) / seconds, 1)
         wall, cpu = wall + seconds, cpu + cpu_seconds

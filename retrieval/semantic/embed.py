@@ -198,7 +198,7 @@ def _embed_missing(
         stop = min(start + SEGMENT, len(where))
         texts = texts_of(where[start:stop])
         segment = np.zeros((stop - start, rows.shape[1]), dtype=VECTOR_DTYPE)
-        for first, last in _calls(texts):
+        for first, last in call_slices(texts):
             segment[first:last] = encoder.encode(texts[first:last])
             if plan.on_progress is not None:
                 plan.on_progress(table.label, last - first, len(where))
@@ -206,7 +206,7 @@ def _embed_missing(
         known.save_segment(keys[start:stop], segment)
 
 
-def _calls(texts: list[str]) -> Iterator[tuple[int, int]]:
+def call_slices(texts: list[str]) -> Iterator[tuple[int, int]]:
     """Consecutive (first, last) slices of ``texts`` of about ``CALL_CHARS`` characters each."""
     first, size = 0, 0
     for index, text in enumerate(texts):

@@ -256,5 +256,5 @@ def test_the_store_is_no_longer_read_while_passages_are_embedded(tmp_path: Path)
 def test_encode_calls_take_consecutive_slices_of_about_call_chars(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(embed, "CALL_CHARS", 10)
     texts = ["a" * 4] * 5 + ["b" * 30, "c"]
-    assert list(embed._calls(texts)) == [(0, 3), (3, 6), (6, 7)]
-    assert list(embed._calls([])) == []
+    assert list(embed.call_slices(texts)) == [(0, 3), (3, 6), (6, 7)]
+    assert list(embed.call_slices([])) == []
