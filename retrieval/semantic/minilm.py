@@ -26,7 +26,7 @@ MAX_TOKENS = 256  # the model's own sentence_bert_config: longer input is trunca
 # texts, small enough that the attention scores of a batch stay a few MB.
 _BATCH_TOKENS = 8192
 # Bumped whenever minilm_graph.py writes a different graph, so no cached one outlives its code.
-_GRAPH_VERSION = 1
+_GRAPH_VERSION = 2
 
 
 def model_folder() -> Path:
