@@ -8,14 +8,14 @@ snapshot it reads is immutable, and the few caches it keeps are guarded by a loc
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from retrieval.search.answer_line import CANDIDATE_PASSAGES, matched_terms
+from retrieval.search.answer_line import CANDIDATE_PASSAGES
+from retrieval.search.coverage import coverage as passage_coverage
 from retrieval.search.hit import Hit, Span
 from retrieval.search.searcher import MAX_QUESTION_CHARS
 from retrieval.search.semantic import MIN_SIMILARITY
@@ -97,7 +97,9 @@ SnapshotSource = Callable[[], "Snapshot"]
 
 
 class SearchLike(Protocol):
-    def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]: ...
+    def search(
+        self, question: str, k: int = 10, *, per_article: int | None = None, min_coverage: float | None = None
+    ) -> list[Hit]: ...
     def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
 
 
@@ -165,7 +167,7 @@ class Answerer:
         version = str(snapshot.info.version)
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)
         searcher = self._searcher_for(snapshot)
-        hits = searcher.search(question, k=wanted) if question else []
+        hits = searcher.search(question, k=wanted, min_coverage=self.min_coverage) if question else []
         coverage, enough = self._evidence(question, hits, snapshot)
         no_match = not enough
         # Spelling suggestions come from the corpus's English words: none for another language.
@@ -224,7 +226,8 @@ class Answerer:
     def _answerable(self, question: str, snapshot: Snapshot) -> bool:
         """Whether ``question`` would get a real answer: a correction that still finds nothing
         ("how do I lake a chocolate lake") is noise, not help."""
-        return self._evidence(question, self._searcher_for(snapshot).search(question, k=1), snapshot)[1]
+        hits = self._searcher_for(snapshot).search(question, k=1, min_coverage=self.min_coverage)
+        return self._evidence(question, hits, snapshot)[1]
 
     def _evidence(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[float, bool]:
         """How well the best hit answers, and whether that is a good match: its similarity to a
@@ -235,7 +238,7 @@ class Answerer:
         top = hits[0]
         if top.similarity is not None:
             return top.similarity, top.similarity >= MIN_SIMILARITY
-        coverage = _coverage(question, top, snapshot)
+        coverage = passage_coverage(question, top, snapshot)
         return coverage, coverage >= self.min_coverage
 
 
@@ -246,27 +249,3 @@ def _same_case(typed: str, word: str) -> str:
     if typed[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
-
-
-def _coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
-    """IDF-weighted share of the question's terms that ``hit`` (its text or title) contains.
-
-    Terms the index has never seen weigh as much as its rarest term: a question about something
-    absent from the corpus must not look answered because its one common word matched.
-    """
-    analyzer = snapshot.analyzer
-    wanted = set(analyzer.terms(question))
-    if not wanted:
-        return 0.0
-    idf = snapshot.index.idf
-    weight = {}
-    for term in wanted:
-        term_id = snapshot.index.vocab.get(term)
-        if term_id is not None:
-            weight[term] = float(idf[term_id])
-        else:  # rare in questions, so the scan over the whole vocabulary is paid rarely
-            weight[term] = float(idf.max()) if len(idf) else 1.0
-    present = {stem for stem, _, _ in matched_terms(hit, wanted, analyzer)}
-    present |= wanted.intersection(analyzer.terms(hit.title))
-    total = math.fsum(weight.values())
-    return math.fsum(weight[t] for t in present) / total if total > 0 else 0.0

@@ -17,6 +17,7 @@ import numpy as np
 
 from retrieval.search.answer_line import answer_line
 from retrieval.search.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
+from retrieval.search.coverage import best_possible
 from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import (
     RerankParams,
@@ -82,7 +83,10 @@ class Searcher:
         self.analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
-        self._cache: OrderedDict[tuple[str, int | None], tuple[int, list[tuple[int, float]]]] = OrderedDict()
+        # (question, per_article, min_coverage) -> (length asked for, ranked list)
+        self._cache: OrderedDict[tuple[str, int | None, float | None], tuple[int, list[tuple[int, float]]]] = (
+            OrderedDict()
+        )
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
@@ -113,15 +117,20 @@ class Searcher:
             stems = [stems[i] for i in keep.tolist()]
         return _Query(id_array, weights, stems, words)
 
-    def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]:
+    def search(
+        self, question: str, k: int = 10, *, per_article: int | None = None, min_coverage: float | None = None
+    ) -> list[Hit]:
         """The ``k`` best passages for ``question``, no two quoting overlapping text.
 
         An empty, stop-word-only or unmatched question gives ``[]``. ``per_article`` caps how many
-        hits one article may contribute.
+        hits one article may contribute. ``min_coverage`` is for a caller that refuses to answer
+        when the first hit holds less of the question than that (``retrieval.search.coverage``):
+        where no candidate could, the English semantic pass, which would only reorder hits no one
+        is shown, is skipped.
         """
         if k <= 0:
             return []
-        ranked = self._ranked(question, k, per_article)[:k]
+        ranked = self._ranked(question, k, per_article, min_coverage)[:k]
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
@@ -156,15 +165,17 @@ class Searcher:
             return self._closest_sentence(question[:MAX_QUESTION_CHARS], hits[0])
         return answer_line(question[:MAX_QUESTION_CHARS], hits, analyzer=self.analyzer)
 
-    def _ranked(self, question: str, k: int, per_article: int | None) -> list[tuple[int, float]]:
-        key = (question, per_article)
+    def _ranked(
+        self, question: str, k: int, per_article: int | None, min_coverage: float | None
+    ) -> list[tuple[int, float]]:
+        key = (question, per_article, min_coverage)
         with self._cache_lock:
             cached = self._cache.get(key)
             if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
                 self._cache.move_to_end(key)
                 return cached[1]
         want = max(k, MIN_RANKED)
-        ranked = self._rank(question, want, per_article)
+        ranked = self._rank(question, want, per_article, min_coverage)
         with self._cache_lock:
             self._cache[key] = (want, ranked)
             self._cache.move_to_end(key)
@@ -188,23 +199,32 @@ class Searcher:
             )
         return sentences[int(np.argmax(scores))]
 
-    def _rank(self, question: str, want: int, per_article: int | None) -> list[tuple[int, float]]:
+    def _rank(
+        self, question: str, want: int, per_article: int | None, min_coverage: float | None
+    ) -> list[tuple[int, float]]:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
-        pids, final = self._lexical(question, self._query(question), want)
+        pids, final, source = self._lexical(question, self._query(question), want)
         if self.is_cross_lingual(question):
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question[:MAX_QUESTION_CHARS], pids, final)
-        elif self.semantic is not None and self.semantic.english and len(pids):
-            final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
+        elif self.semantic is not None and self.semantic.english and source is not None:
+            contenders = self.semantic.contenders(pids, final)
+            if min_coverage is None or min_coverage <= best_possible(
+                question, contenders, self.snapshot, source.passage_tokens, self._title_terms
+            ):
+                final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
         if len(pids) == 0:
             return []
         return self._select(pids, final, want, per_article)
 
-    def _lexical(self, question: str, query: _Query, want: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 candidates re-scored by the rerank features: (passage ids, scores), unordered."""
-        empty = (np.zeros(0, np.int64), np.zeros(0))
+    def _lexical(
+        self, question: str, query: _Query, want: int
+    ) -> tuple[np.ndarray, np.ndarray, _Prefetched | None]:
+        """BM25 candidates re-scored by the rerank features: (passage ids, scores), unordered, and
+        what was read of them."""
+        empty = (np.zeros(0, np.int64), np.zeros(0), None)
         if len(query.ids) == 0:
             return empty
         depth = max(self.rerank.depth, want * 3)
@@ -219,7 +239,7 @@ class Searcher:
         final = rerank_scores(self._features(query, pids, first, source), self.rerank)
         if self.rerank.answer_type:
             self._prefer_asked_type(question, query, pids, final, source)
-        return pids, final
+        return pids, final, source
 
     def _select(
         self, pids: np.ndarray, final: np.ndarray, want: int, per_article: int | None

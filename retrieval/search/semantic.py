@@ -87,6 +87,16 @@ class SemanticStage:
                     self._questions.popitem(last=False)
         return vector
 
+    def contenders(self, pids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """The candidates :meth:`rescore` could rank first: the top ``english_depth`` and any tied
+        with the last of them. (What it adds to them averages zero, so one keeps at least its
+        lexical score, which no candidate below them exceeds.)"""
+        depth = min(self.params.english_depth, len(pids))
+        if depth == 0:
+            return pids[:0]
+        floor = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+        return pids[scores >= floor]
+
     def rescore(self, question: str, pids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """English: ``scores`` with the top ``english_depth`` re-scored by cosine (a new array)."""
         depth = min(self.params.english_depth, len(pids))

@@ -73,7 +73,7 @@ class FakeSearcher:
         self.snapshot = snapshot
         self.calls = 0
 
-    def search(self, question, k=10, *, per_article=None):
+    def search(self, question, k=10, *, per_article=None, min_coverage=None):
         self.calls += 1
         snap = self.snapshot
         wanted = set(snap.analyzer.terms(question))

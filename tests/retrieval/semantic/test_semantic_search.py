@@ -123,6 +123,12 @@ def test_an_english_question_also_weighs_each_passages_best_sentence() -> None:
     assert int(np.argmax(rescored)) == 1  # without its sentence, passage 2 would lead
 
 
+def test_the_contenders_for_first_place_are_the_rescored_depth_and_its_ties() -> None:
+    stage = _stage(semantic_stage.SemanticParams(english_depth=2))
+    assert list(stage.contenders(np.arange(4), np.array([10.0, 9.0, 8.0, 1.0]))) == [0, 1]
+    assert list(stage.contenders(np.arange(4), np.array([9.0, 10.0, 9.0, 1.0]))) == [0, 1, 2]
+
+
 def test_an_english_question_needs_no_multilingual_pass() -> None:
     """Its multilingual best sentence added nothing beside MiniLM's (shared halves) and cost a
     second encoder pass: only the English question vector is asked for."""
