@@ -76,6 +76,6 @@ def best_possible(
         joined = np.concatenate(tokens)
         found = np.isin(joined, np.fromiter(stems, np.int64, len(stems)))
         rows = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])[found]
-        for row, term_id in set(zip(rows.tolist(), joined[found].tolist())):
+        for row, term_id in set(zip(rows.tolist(), joined[found].tolist(), strict=True)):
             held[row].add(stems[term_id])
     return max(math.fsum(weights[t] for t in terms) for terms in held) / total

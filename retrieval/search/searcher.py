@@ -51,6 +51,8 @@ CROSS_LINGUAL_TYPE_BONUS = 0.1
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot, StoredPassage
 
+_Ranked = list[tuple[int, float]]  # (passage id, score), best first
+
 
 @dataclass(frozen=True, slots=True)
 class _Query:
@@ -84,9 +86,7 @@ class Searcher:
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
         # (question, per_article, min_coverage) -> (length asked for, ranked list)
-        self._cache: OrderedDict[tuple[str, int | None, float | None], tuple[int, list[tuple[int, float]]]] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[tuple[str, int | None, float | None], tuple[int, _Ranked]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._titles: dict[int, frozenset[str]] = {}
@@ -165,9 +165,7 @@ class Searcher:
             return self._closest_sentence(question[:MAX_QUESTION_CHARS], hits[0])
         return answer_line(question[:MAX_QUESTION_CHARS], hits, analyzer=self.analyzer)
 
-    def _ranked(
-        self, question: str, k: int, per_article: int | None, min_coverage: float | None
-    ) -> list[tuple[int, float]]:
+    def _ranked(self, question: str, k: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
         key = (question, per_article, min_coverage)
         with self._cache_lock:
             cached = self._cache.get(key)
@@ -199,9 +197,7 @@ class Searcher:
             )
         return sentences[int(np.argmax(scores))]
 
-    def _rank(
-        self, question: str, want: int, per_article: int | None, min_coverage: float | None
-    ) -> list[tuple[int, float]]:
+    def _rank(self, question: str, want: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
@@ -241,12 +237,10 @@ class Searcher:
             self._prefer_asked_type(question, query, pids, final, source)
         return pids, final, source
 
-    def _select(
-        self, pids: np.ndarray, final: np.ndarray, want: int, per_article: int | None
-    ) -> list[tuple[int, float]]:
+    def _select(self, pids: np.ndarray, final: np.ndarray, want: int, per_article: int | None) -> _Ranked:
         """The best ``want`` of the scored candidates, skipping overlaps and articles at their cap."""
         order = np.argsort(-final, kind="stable")
-        chosen: list[tuple[int, float]] = []
+        chosen: _Ranked = []
         taken: dict[int, list[tuple[int, int]]] = {}
         bounds = self.snapshot.passages.bounds(pids[order]).tolist()
         for index, (article, start, end) in zip(order.tolist(), bounds, strict=True):

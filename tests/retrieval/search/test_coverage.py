@@ -48,8 +48,11 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory):
     return load_snapshot(root / "snapshots")
 
 
-def _title_terms(snapshot):
-    return lambda pid: frozenset(snapshot.analyzer.terms(snapshot.passages.title(pid) or ""))
+def _bound(snapshot, question: str, pids: np.ndarray) -> float:
+    def title_terms(pid: int) -> frozenset[str]:
+        return frozenset(snapshot.analyzer.terms(snapshot.passages.title(pid) or ""))
+
+    return best_possible(question, pids, snapshot, snapshot.tokens.passage_tokens, title_terms)
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
@@ -57,20 +60,15 @@ def test_no_hit_holds_more_of_the_question_than_its_bound(snapshot, question: st
     hits = Searcher(snapshot, semantic=None).search(question, k=10)
     assert hits
     for hit in hits:
-        bound = best_possible(
-            question, np.array([hit.passage_id]), snapshot, snapshot.tokens.passage_tokens, _title_terms(snapshot)
-        )
+        bound = _bound(snapshot, question, np.array([hit.passage_id]))
         assert coverage(question, hit, snapshot) == pytest.approx(bound)
 
 
 def test_the_bound_of_several_passages_is_their_best(snapshot) -> None:
     question = "Is Lviv famous for coffee?"
     pids = np.arange(len(snapshot))
-    one_by_one = [
-        best_possible(question, pids[i : i + 1], snapshot, snapshot.tokens.passage_tokens, _title_terms(snapshot))
-        for i in range(len(pids))
-    ]
-    together = best_possible(question, pids, snapshot, snapshot.tokens.passage_tokens, _title_terms(snapshot))
+    one_by_one = [_bound(snapshot, question, pids[i : i + 1]) for i in range(len(pids))]
+    together = _bound(snapshot, question, pids)
     assert together == max(one_by_one) == 1.0
 
 
@@ -81,5 +79,4 @@ def test_a_word_the_corpus_lacks_weighs_as_much_as_its_rarest_word(snapshot) -> 
 
 
 def test_a_question_of_stop_words_only_is_held_by_nothing(snapshot) -> None:
-    pids = np.arange(len(snapshot))
-    assert best_possible("what is it", pids, snapshot, snapshot.tokens.passage_tokens, _title_terms(snapshot)) == 0.0
+    assert _bound(snapshot, "what is it", np.arange(len(snapshot))) == 0.0

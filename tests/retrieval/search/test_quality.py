@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.index.build import build_snapshot
@@ -135,9 +136,12 @@ def test_skipping_the_semantic_pass_for_refused_questions_changes_no_answer(
     assert squad_searcher.semantic is not None
     rescored: list[str] = []
     rescore = squad_searcher.semantic.rescore
-    monkeypatch.setattr(
-        squad_searcher.semantic, "rescore", lambda q, pids, scores: rescored.append(q) or rescore(q, pids, scores)
-    )
+
+    def counted(question: str, pids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        rescored.append(question)
+        return rescore(question, pids, scores)
+
+    monkeypatch.setattr(squad_searcher.semantic, "rescore", counted)
     questions = [q.question for q in _squad_questions(eval_dir / "squad" / "questions.jsonl", 30)]
     questions += [q["text"] for q in _lines(eval_dir / "scifact" / "queries.jsonl")]
     snapshot = squad_searcher.snapshot
