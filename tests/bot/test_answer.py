@@ -72,9 +72,11 @@ class FakeSearcher:
     def __init__(self, snapshot: FakeSnapshot):
         self.snapshot = snapshot
         self.calls = 0
+        self.min_coverages: list[float | None] = []
 
     def search(self, question, k=10, *, per_article=None, min_coverage=None):
         self.calls += 1
+        self.min_coverages.append(min_coverage)
         snap = self.snapshot
         wanted = set(snap.analyzer.terms(question))
         scored = []
@@ -111,6 +113,15 @@ class FakeSearcher:
 
 def answerer(snapshot=None, **options) -> Answerer:
     return Answerer(snapshot or FakeSnapshot(), make_searcher=FakeSearcher, **options)
+
+
+def test_the_searcher_is_told_the_coverage_below_which_an_answer_is_refused():
+    """So that it may skip the semantic pass for a question no candidate could answer."""
+    service = answerer(min_coverage=0.3)
+    service.answer("When was the Collective Security Treaty signed?")
+    service.answer("When was the Colective Securty Treaty signed?")  # a correction is checked too
+    searcher = service._searcher_for(service.snapshot())
+    assert len(searcher.min_coverages) > 2 and set(searcher.min_coverages) == {0.3}
 
 
 def test_answers_with_the_sentence_and_quotes_with_links_and_marked_terms():
