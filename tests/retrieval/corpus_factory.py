@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
+from retrieval.index.build import build_snapshot
+from retrieval.index.publish import load_snapshot
+from retrieval.index.reader import Snapshot
 from retrieval.storage.articles import ArticleStore, StoredArticle
 from retrieval.storage.records import ArticleRecord
 
@@ -152,6 +156,16 @@ def fill_store(url: str, records: list[ArticleRecord]) -> ArticleStore:
     store = ArticleStore(url)
     store.upsert(records, source="test corpus")
     return store
+
+
+def snapshot_of(
+    records: list[ArticleRecord], root: Path, *, source_url: str = "", semantic: tuple[str, ...] = ()
+) -> Snapshot:
+    """``records`` stored in a SQLite file under ``root``, indexed into ``root/snapshots`` and loaded."""
+    store = fill_store(f"sqlite:///{root / 'store.db'}", records)
+    build_snapshot(store, root / "snapshots", source_url=source_url, semantic=semantic)
+    store.close()
+    return load_snapshot(root / "snapshots")
 
 
 def stored_articles(store: ArticleStore, **kwargs: int) -> list[StoredArticle]:

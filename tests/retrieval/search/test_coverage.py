@@ -6,12 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.index.build import build_snapshot
-from retrieval.index.publish import load_snapshot
 from retrieval.search.coverage import best_possible, coverage, term_weights
 from retrieval.search.searcher import Searcher
-from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
+from tests.retrieval.corpus_factory import snapshot_of
 
 ARTICLES = [
     ArticleRecord(
@@ -40,12 +38,7 @@ QUESTIONS = [
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("coverage")
-    store = ArticleStore(f"sqlite:///{root / 'store.db'}")
-    store.upsert(ARTICLES, source="test")
-    build_snapshot(store, root / "snapshots", source_url="https://wiki.example/")
-    store.close()
-    return load_snapshot(root / "snapshots")
+    return snapshot_of(ARTICLES, tmp_path_factory.mktemp("coverage"))
 
 
 def _bound(snapshot, question: str, pids: np.ndarray) -> float:

@@ -17,15 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index.build import build_snapshot
-from retrieval.index.publish import load_snapshot
 from retrieval.search.coverage import coverage
 from retrieval.search.evaluate import BeirQuery, SquadQuestion, evaluate_beir, evaluate_squad, load_qrels
 from retrieval.search.searcher import Searcher
 from retrieval.semantic.encoders import ROLES
-from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.conftest import MISSING_MODELS
+from tests.retrieval.corpus_factory import snapshot_of
 
 pytestmark = pytest.mark.eval
 
@@ -51,11 +49,7 @@ def _lines(path: Path) -> list[dict]:
 
 
 def _searcher(root: Path, records: list[ArticleRecord], semantic: tuple[str, ...] = ()) -> Searcher:
-    store = ArticleStore(f"sqlite:///{root / 'store.db'}")
-    store.upsert(records, source="eval")
-    build_snapshot(store, root / "snapshots", source_url="", semantic=semantic)
-    store.close()
-    return Searcher(load_snapshot(root / "snapshots"))
+    return Searcher(snapshot_of(records, root, semantic=semantic))
 
 
 def _squad_questions(path: Path, every: int) -> list[SquadQuestion]:

@@ -8,13 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from retrieval.index.build import build_snapshot
-from retrieval.index.publish import load_snapshot
 from retrieval.search.answer_type import asked_type, holds_type
 from retrieval.search.rerank import FEATURES, RerankParams, candidate_features, context_bm25, exact_word_mass
 from retrieval.search.searcher import MAX_QUESTION_CHARS, Searcher, _word_weights
-from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
+from tests.retrieval.corpus_factory import snapshot_of
 
 FILLER = "The valley has farms, roads and small villages along the old trade route. " * 3
 
@@ -48,12 +46,7 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("search")
-    store = ArticleStore(f"sqlite:///{root / 'store.db'}")
-    store.upsert(ARTICLES, source="test")
-    build_snapshot(store, root / "snapshots", source_url="https://wiki.example/")
-    store.close()
-    return load_snapshot(root / "snapshots")
+    return snapshot_of(ARTICLES, tmp_path_factory.mktemp("search"), source_url="https://wiki.example/")
 
 
 @pytest.fixture(scope="module")
@@ -272,18 +265,12 @@ def test_exact_words_are_what_one_whole_word_pattern_finds(weights: dict[str, fl
 
 
 def test_exact_feature_prefers_the_question_s_own_word_forms(tmp_path) -> None:
-    store = ArticleStore(f"sqlite:///{tmp_path / 'store.db'}")
-    store.upsert(
-        [
-            ArticleRecord("P1", "Pact", "Signing of the pact by four states in Tashkent.", None),
-            ArticleRecord("P2", "Pact", "The pact was signed by four states in Tashkent.", None),
-        ],
-        source="test",
-    )
-    build_snapshot(store, tmp_path / "snapshots", source_url="https://wiki.example/")
-    store.close()
+    pacts = [
+        ArticleRecord("P1", "Pact", "Signing of the pact by four states in Tashkent.", None),
+        ArticleRecord("P2", "Pact", "The pact was signed by four states in Tashkent.", None),
+    ]
     only = {name: 0.0 for name in FEATURES if name not in ("bm25", "exact")}
-    searcher = Searcher(load_snapshot(tmp_path / "snapshots"), rerank=RerankParams(**only, answer_type=0))
+    searcher = Searcher(snapshot_of(pacts, tmp_path), rerank=RerankParams(**only, answer_type=0))
     assert [h.article_id for h in searcher.search("Where was the pact signed?", k=2)] == ["P2", "P1"]
     assert [h.article_id for h in searcher.search("Where was the pact signing?", k=2)] == ["P1", "P2"]
 
