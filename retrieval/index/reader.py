@@ -141,6 +141,9 @@ class TermIndex:
             np.load(path(FILES["terms_sorted"]), mmap_mode="r"),
         )
         self.idf: np.ndarray = np.load(path(FILES["idf"]), mmap_mode="r")
+        # The weight of a word the corpus lacks (as rare as the rarest it has): read for every
+        # such question word, so the vocabulary is scanned once, not per question.
+        self.max_idf = float(self.idf.max()) if len(self.idf) else 1.0
         self.doc_lengths: np.ndarray = np.load(path(FILES["doc_len"]), mmap_mode="r")
         self._engine = self._open_engine(folder, engine, params, passages)
 

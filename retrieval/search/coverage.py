@@ -27,15 +27,11 @@ if TYPE_CHECKING:
 
 def term_weights(question: str, snapshot: Snapshot) -> dict[str, float]:
     """Each distinct term of ``question`` with its weight (its IDF, or the largest one)."""
-    idf = snapshot.index.idf
-    vocab = snapshot.index.vocab
+    index = snapshot.index
     weights: dict[str, float] = {}
     for term in set(snapshot.analyzer.terms(question)):
-        term_id = vocab.get(term)
-        if term_id is not None:
-            weights[term] = float(idf[term_id])
-        else:  # rare in questions, so the scan over the whole vocabulary is paid rarely
-            weights[term] = float(idf.max()) if len(idf) else 1.0
+        term_id = index.vocab.get(term)
+        weights[term] = float(index.idf[term_id]) if term_id is not None else index.max_idf
     return weights
 
 
@@ -70,7 +66,8 @@ def best_possible(
         return 0.0
     vocab = snapshot.index.vocab
     stems = {int(vocab[term]): term for term in weights if term in vocab}
-    held = [set(weights).intersection(title_terms_of(pid)) for pid in pids.tolist()]
+    wanted = frozenset(weights)
+    held = [set(wanted.intersection(title_terms_of(pid))) for pid in pids.tolist()]
     if stems:
         tokens = [np.asarray(tokens_of(pid)) for pid in pids.tolist()]
         joined = np.concatenate(tokens)

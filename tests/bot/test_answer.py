@@ -63,7 +63,7 @@ class FakeSnapshot:
         self.spelling = SpellingIndex(Path(self._spelling_dir.name))
         n = len(passages)
         idf = np.array([math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in df])
-        self.index = SimpleNamespace(vocab=vocab, idf=idf)
+        self.index = SimpleNamespace(vocab=vocab, idf=idf, max_idf=float(idf.max()))
 
 
 class FakeSearcher:
