@@ -6,7 +6,8 @@ more than the whole budget of a fresh ``wikiqa ask``. The model is written out a
 instead (``retrieval/semantic/minilm_graph.py``, built once into the user's cache), in two
 precisions: float32 for a reindex's passages, the same vectors as sentence-transformers at about
 2.5 times torch's speed on this machine's two cores; and with int8 matrix products for questions,
-about 1 ms each, since one question's float32 pass is bound by reading 42 MB of weights.
+about 2 ms each here (0.1 ms a token), since one question's float32 pass is bound by reading 42 MB
+of weights.
 """
 
 from __future__ import annotations
