@@ -205,15 +205,25 @@ class Searcher:
         if self.is_cross_lingual(question):
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question[:MAX_QUESTION_CHARS], pids, final)
-        elif self.semantic is not None and self.semantic.english and source is not None:
-            contenders = self.semantic.contenders(pids, final)
-            if min_coverage is None or min_coverage <= best_possible(
-                question, contenders, self.snapshot, source.passage_tokens, self._title_terms
-            ):
-                final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
+        elif (
+            self.semantic is not None
+            and self.semantic.english
+            and source is not None
+            and (min_coverage is None or self._could_be_answered(question, pids, final, source, min_coverage))
+        ):
+            final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
         if len(pids) == 0:
             return []
         return self._select(pids, final, want, per_article)
+
+    def _could_be_answered(
+        self, question: str, pids: np.ndarray, scores: np.ndarray, source: _Prefetched, min_coverage: float
+    ) -> bool:
+        """Whether a candidate the English rescoring could rank first might hold ``min_coverage``."""
+        assert self.semantic is not None
+        contenders = self.semantic.contenders(pids, scores)
+        bound = best_possible(question, contenders, self.snapshot, source.passage_tokens, self._title_terms)
+        return bound >= min_coverage
 
     def _lexical(
         self, question: str, query: _Query, want: int
