@@ -195,7 +195,7 @@ class TokenTable:
         start, end = self._token_offsets[pid], self._token_offsets[pid + 1]
         return np.frombuffer(self._tokens.read(start * _TOKEN_BYTES, end * _TOKEN_BYTES), np.int32)
 
-    def passages_tokens(self, pids: np.ndarray) -> dict[int, np.ndarray]:
+    def passages_tokens(self, pids: np.ndarray) -> TokenBatch:
         """:meth:`passage_tokens` of many passages, each run of consecutive ids in one read.
 
         A search reads its candidates and their article neighbours, so most runs hold three
@@ -205,7 +205,7 @@ class TokenTable:
         """
         unique = np.unique(np.asarray(pids, dtype=np.int64))
         if len(unique) == 0:
-            return {}
+            return TokenBatch(unique, np.zeros(0, np.int32), np.zeros(1, np.int64))
         starts = self._token_offsets[unique]
         ends = self._token_offsets[unique + 1]
         first = np.flatnonzero(np.diff(unique, prepend=unique[0] - 2) != 1)
@@ -213,13 +213,51 @@ class TokenTable:
         run_starts = (starts[first] * _TOKEN_BYTES).tolist()
         run_ends = (ends[last] * _TOKEN_BYTES).tolist()
         runs = b"".join(self._tokens.read(a, b) for a, b in zip(run_starts, run_ends, strict=True))
-        tokens = np.frombuffer(runs, np.int32)
-        cuts = np.concatenate(([0], np.cumsum(ends - starts))).tolist()
-        return {pid: tokens[cuts[i] : cuts[i + 1]] for i, pid in enumerate(unique.tolist())}
+        cuts = np.concatenate(([0], np.cumsum(ends - starts))).astype(np.int64)
+        return TokenBatch(unique, np.frombuffer(runs, np.int32), cuts)
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         """For each sentence of the passage, the index in :meth:`passage_tokens` where it starts."""
         return self._sentence_tokens[self._sentence_offsets[pid] : self._sentence_offsets[pid + 1]]
+
+    def sentences_token_starts(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sentence_token_starts` of many passages in one gather: all of them joined, and
+        how many sentences each passage has."""
+        pids = np.asarray(pids, dtype=np.int64)
+        first = np.asarray(self._sentence_offsets[pids], dtype=np.int64)
+        counts = np.asarray(self._sentence_offsets[pids + 1], dtype=np.int64) - first
+        rows = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        return np.asarray(self._sentence_tokens[rows], dtype=np.int64), counts
+
+
+class TokenBatch:
+    """The tokens of a set of passages read together (:meth:`TokenTable.passages_tokens`): one
+    passage's, or several passages' joined, which the rerank matches in one pass."""
+
+    def __init__(self, pids: np.ndarray, tokens: np.ndarray, cuts: np.ndarray) -> None:
+        """``pids`` sorted and distinct; passage ``pids[i]`` is ``tokens[cuts[i]:cuts[i + 1]]``."""
+        self._row = {pid: row for row, pid in enumerate(pids.tolist())}
+        self._pids = pids
+        self._tokens = tokens
+        self._cuts = cuts
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._row
+
+    def __len__(self) -> int:
+        return len(self._pids)
+
+    def of(self, pid: int) -> np.ndarray:
+        row = self._row[pid]
+        return self._tokens[self._cuts[row] : self._cuts[row + 1]]
+
+    def joined(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens of ``pids`` (all in the batch) one after another, and each one's count."""
+        rows = np.searchsorted(self._pids, np.asarray(pids, dtype=np.int64))
+        starts = self._cuts[rows]
+        counts = self._cuts[rows + 1] - starts
+        index = np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+        return self._tokens[index], counts
 
 
 class PassageTable:

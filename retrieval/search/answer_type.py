@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.search.rerank import among
+
 # Only this many of the best candidates are checked: it needs their text, which costs a decode.
 ANSWER_TYPE_DEPTH = 10
 
@@ -67,7 +69,7 @@ def best_sentence(source: Tokens, pid: int, query_ids: np.ndarray) -> int | None
     starts = np.asarray(source.sentence_token_starts(pid))
     if len(tokens) == 0 or len(starts) == 0:
         return None
-    positions = np.flatnonzero(np.isin(tokens, query_ids))
+    positions = np.flatnonzero(among(tokens, query_ids))
     if len(positions) == 0:
         return None
     sentence_of = np.maximum(np.searchsorted(starts, positions, side="right") - 1, 0)

@@ -20,6 +20,7 @@ import numpy as np
 
 from retrieval.search.answer_line import matched_terms
 from retrieval.search.hit import Hit
+from retrieval.search.rerank import among
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
@@ -52,7 +53,7 @@ def best_possible(
     question: str,
     pids: np.ndarray,
     snapshot: Snapshot,
-    tokens_of: Callable[[int], np.ndarray],
+    joined_tokens: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     title_terms_of: Callable[[int], frozenset[str]],
 ) -> float:
     """The largest :func:`coverage` any of ``pids`` could have, read from the index's tokens.
@@ -69,10 +70,9 @@ def best_possible(
     wanted = frozenset(weights)
     held = [set(wanted.intersection(title_terms_of(pid))) for pid in pids.tolist()]
     if stems:
-        tokens = [np.asarray(tokens_of(pid)) for pid in pids.tolist()]
-        joined = np.concatenate(tokens)
-        found = np.isin(joined, np.fromiter(stems, np.int64, len(stems)))
-        rows = np.repeat(np.arange(len(tokens)), [len(t) for t in tokens])[found]
+        joined, counts = joined_tokens(pids)
+        found = among(joined, np.fromiter(stems, np.int64, len(stems)))
+        rows = np.repeat(np.arange(len(pids)), counts)[found]
         for row, term_id in set(zip(rows.tolist(), joined[found].tolist(), strict=True)):
             held[row].add(stems[term_id])
     return max(math.fsum(weights[t] for t in terms) for terms in held) / total

@@ -222,7 +222,7 @@ class Searcher:
         """Whether a candidate the English rescoring could rank first might hold ``min_coverage``."""
         assert self.semantic is not None
         contenders = self.semantic.contenders(pids, scores)
-        bound = best_possible(question, contenders, self.snapshot, source.passage_tokens, self._title_terms)
+        bound = best_possible(question, contenders, self.snapshot, source.joined_tokens, self._title_terms)
         return bound >= min_coverage
 
     def _lexical(
@@ -373,7 +373,10 @@ class _Prefetched:
         return len(self._snapshot)
 
     def passage_tokens(self, pid: int) -> np.ndarray:
-        return self._tokens[pid]
+        return self._tokens.of(pid)
+
+    def joined_tokens(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._tokens.joined(pids)
 
     def text(self, pid: int) -> str:
         text = self._texts.get(pid)
@@ -383,6 +386,9 @@ class _Prefetched:
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         return self._snapshot.tokens.sentence_token_starts(pid)
+
+    def sentences_token_starts(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._snapshot.tokens.sentences_token_starts(pids)
 
     def article_indexes(self, pids: np.ndarray) -> np.ndarray:
         return self._snapshot.passages.article_indexes(pids)

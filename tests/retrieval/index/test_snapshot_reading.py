@@ -23,13 +23,30 @@ def test_passages_tokens_match_one_passage_reads_across_runs_gaps_and_repeats(sn
     last = len(snapshot) - 1
     pids = np.array([5, 3, 4, 4, 0, last, 9, 11, 10])
     batch = snapshot.tokens.passages_tokens(pids)
-    assert sorted(batch) == sorted(set(pids.tolist()))
-    for pid, tokens in batch.items():
-        assert tokens.tolist() == snapshot.tokens.passage_tokens(pid).tolist()
+    assert len(batch) == len(set(pids.tolist()))
+    for pid in pids.tolist():
+        assert batch.of(pid).tolist() == snapshot.tokens.passage_tokens(pid).tolist()
+    asked = np.array([11, 4, 4, last, 0])
+    joined, counts = batch.joined(asked)
+    one_by_one = [snapshot.tokens.passage_tokens(pid) for pid in asked.tolist()]
+    assert counts.tolist() == [len(tokens) for tokens in one_by_one]
+    assert joined.tolist() == np.concatenate(one_by_one).tolist()
+    assert 6 not in batch
 
 
 def test_passages_tokens_of_nothing_is_empty(snapshot: Snapshot) -> None:
-    assert snapshot.tokens.passages_tokens(np.zeros(0, dtype=np.int64)) == {}
+    batch = snapshot.tokens.passages_tokens(np.zeros(0, dtype=np.int64))
+    assert len(batch) == 0
+    joined, counts = batch.joined(np.zeros(0, dtype=np.int64))
+    assert len(joined) == len(counts) == 0
+
+
+def test_sentence_starts_of_many_passages_are_each_passage_s_joined(snapshot: Snapshot) -> None:
+    pids = np.array([7, 2, 7, len(snapshot) - 1])
+    starts, counts = snapshot.tokens.sentences_token_starts(pids)
+    one_by_one = [snapshot.tokens.sentence_token_starts(pid) for pid in pids.tolist()]
+    assert counts.tolist() == [len(s) for s in one_by_one]
+    assert starts.tolist() == np.concatenate(one_by_one).tolist()
 
 
 def test_title_and_article_indexes_agree_with_the_whole_passage(snapshot: Snapshot) -> None:

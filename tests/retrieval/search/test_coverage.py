@@ -45,7 +45,10 @@ def _bound(snapshot, question: str, pids: np.ndarray) -> float:
     def title_terms(pid: int) -> frozenset[str]:
         return frozenset(snapshot.analyzer.terms(snapshot.passages.title(pid) or ""))
 
-    return best_possible(question, pids, snapshot, snapshot.tokens.passage_tokens, title_terms)
+    def joined_tokens(asked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return snapshot.tokens.passages_tokens(asked).joined(asked)
+
+    return best_possible(question, pids, snapshot, joined_tokens, title_terms)
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

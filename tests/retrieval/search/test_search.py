@@ -142,11 +142,15 @@ class Tokens:
         self.tokens = [np.array([t for s in p for t in s], dtype=np.int32) for p in passages]
         self.starts = [np.cumsum([0] + [len(s) for s in p[:-1]]).astype(np.int32) for p in passages]
 
-    def passage_tokens(self, pid: int) -> np.ndarray:
-        return self.tokens[pid]
+    def joined_tokens(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _joined([self.tokens[pid] for pid in pids])
 
-    def sentence_token_starts(self, pid: int) -> np.ndarray:
-        return self.starts[pid]
+    def sentences_token_starts(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _joined([self.starts[pid] for pid in pids])
+
+
+def _joined(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate(arrays) if arrays else np.zeros(0, np.int32), np.array([len(a) for a in arrays])
 
 
 def _features(passages: list[list[list[int]]], query: list[int], **weights: float) -> np.ndarray:
@@ -202,8 +206,8 @@ class ArticleTokens:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def passage_tokens(self, pid: int) -> np.ndarray:
-        return self.tokens[pid]
+    def joined_tokens(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _joined([self.tokens[pid] for pid in pids])
 
     def article_indexes(self, pids: np.ndarray) -> np.ndarray:
         return np.asarray(self.articles)[pids]
