@@ -137,7 +137,7 @@ class TermIndex:
     def __init__(self, folder: Path, engine: str, params: BM25Params, passages: int) -> None:
         path = folder.joinpath
         self.vocab = TermVocabulary(
-            StringTable(path(FILES["terms"]), path(FILES["term_offsets"])),
+            StringTable(path(FILES["terms"]), path(FILES["term_offsets"]), mapped=True),
             np.load(path(FILES["terms_sorted"]), mmap_mode="r"),
         )
         self.idf: np.ndarray = np.load(path(FILES["idf"]), mmap_mode="r")

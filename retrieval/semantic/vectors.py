@@ -31,7 +31,10 @@ class VectorTable:
     it has one."""
 
     def __init__(self, path: Path, rows: int, model: dict[str, Any], ann: IvfIndex | None = None) -> None:
-        self._rows = np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(rows, int(model["dimensions"])))
+        # A plain array over the mapping: indexing an ``np.memmap`` runs Python code on every call.
+        self._rows = np.asarray(
+            np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(rows, int(model["dimensions"])))
+        )
         self._ann = ann
         self._dense: np.ndarray | None = None
 
@@ -40,7 +43,7 @@ class VectorTable:
 
     def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The cosine of ``query`` (a unit vector) with each of ``pids``' passages."""
-        return self._rows[np.asarray(pids, dtype=np.int64)].astype(np.float32) @ query
+        return np.take(self._rows, np.asarray(pids, dtype=np.int64), axis=0).astype(np.float32) @ query
 
     def nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` passages closest to ``query``, best first, with their cosines: from the index
