@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -176,6 +177,19 @@ def test_sentence_feature_prefers_terms_together_in_one_sentence() -> None:
     assert f[0, column["coverage"]] == f[1, column["coverage"]] == pytest.approx(1.0)
 
 
+def test_a_passage_without_recorded_sentences_is_one_sentence() -> None:
+    passages = [[[1, 2, 9], [3, 9]], [[1, 2, 9], [3, 9]], [[3, 9]]]
+    tokens = Tokens(passages)
+    tokens.starts[1] = np.zeros(0, dtype=np.int32)
+    params = RerankParams(**{name: 1.0 for name in FEATURES}, answer_type=0)
+    f = candidate_features(tokens, np.arange(3), np.ones(3), np.array([1, 2, 3]), np.ones(3), params)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    assert f[0, column["sentence"]] == pytest.approx(2 / 3)
+    assert f[1, column["sentence"]] == pytest.approx(1.0)
+    assert f[2, column["sentence"]] == pytest.approx(1 / 3)
+    assert f[0, column["pair"]] == f[1, column["pair"]] == pytest.approx(1.0)
+
+
 def test_proximity_and_bigrams_count_each_pair_once() -> None:
     repeated = [[1, 2, 1, 2, 1, 2]]
     once = [[1, 2, 9, 9, 9, 9]]
@@ -266,6 +280,16 @@ def test_exact_words_are_what_one_whole_word_pattern_finds(weights: dict[str, fl
         "",
     ]
     assert exact_word_mass(texts, weights).tolist() == _whole_word_pattern_mass(texts, weights)
+
+
+def test_exact_words_match_the_whole_word_pattern_on_random_texts() -> None:
+    rng = random.Random(7)
+    alphabet = "ab_1é Σσß'’-.\n"
+    for _ in range(200):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40))) for _ in range(4)]
+        words = {"".join(rng.choice("ab1éσ_") for _ in range(rng.randrange(1, 3))) for _ in range(3)}
+        weights = {word: float(2**i) for i, word in enumerate(sorted(words))}
+        assert exact_word_mass(texts, weights).tolist() == _whole_word_pattern_mass(texts, weights), texts
 
 
 def test_exact_feature_prefers_the_question_s_own_word_forms(tmp_path) -> None:
