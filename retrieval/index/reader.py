@@ -241,9 +241,6 @@ class TokenBatch:
         self._tokens = tokens
         self._cuts = cuts
 
-    def __contains__(self, pid: object) -> bool:
-        return pid in self._row
-
     def __len__(self) -> int:
         return len(self._pids)
 
