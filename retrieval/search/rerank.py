@@ -167,12 +167,9 @@ class _Matches:
         if len(tokens) == 0:
             return None
         doc_offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        order = np.argsort(query_ids)
-        sorted_ids = query_ids[order]
-        positions = np.flatnonzero(among(tokens, sorted_ids))
+        positions, term_index = _term_matches(tokens, query_ids)
         if len(positions) == 0:
             return None
-        term_index = order[np.searchsorted(sorted_ids, tokens[positions])]
         weights = np.asarray(query_weights, dtype=np.float64)
         return cls(
             positions=positions,
@@ -250,12 +247,9 @@ def context_bm25(
 
     tokens, sizes = source.joined_tokens(members)
     owner = np.repeat(np.arange(len(members)), sizes)
-    order = np.argsort(query_ids)
-    sorted_ids = query_ids[order]
-    found = among(tokens, sorted_ids)
-    term = order[np.searchsorted(sorted_ids, tokens[found])]
+    positions, term = _term_matches(tokens, query_ids)
     counts = np.zeros((len(members), len(query_ids)))
-    np.add.at(counts, (owner[found], term), 1.0)
+    np.add.at(counts, (owner[positions], term), 1.0)
 
     tf = np.zeros((n, len(query_ids)))
     np.add.at(tf, window_of, counts[slot])
@@ -329,6 +323,14 @@ def among(tokens: np.ndarray, term_ids: np.ndarray) -> np.ndarray:
     for term in term_ids.tolist():
         found |= tokens == term
     return found
+
+
+def _term_matches(tokens: np.ndarray, query_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``tokens`` hold a question term, and which of ``query_ids`` (its index) each is."""
+    order = np.argsort(query_ids)
+    sorted_ids = query_ids[order]
+    positions = np.flatnonzero(among(tokens, sorted_ids))
+    return positions, order[np.searchsorted(sorted_ids, tokens[positions])]
 
 
 def rerank_scores(features: np.ndarray, params: RerankParams) -> np.ndarray:
