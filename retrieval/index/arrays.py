@@ -113,12 +113,10 @@ class MappedBlob:
     are at most the file's size (about 1% of a snapshot)."""
 
     def __init__(self, path: Path) -> None:
-        with open(path, "rb") as file:
-            empty = os.fstat(file.fileno()).st_size == 0
-            self._bytes = b"" if empty else mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        self._bytes = map_array(path, np.uint8)
 
     def read(self, start: int, end: int) -> bytes:
-        return self._bytes[int(start) : int(end)]
+        return self._bytes[start:end].tobytes()
 
 
 class StringTable:
