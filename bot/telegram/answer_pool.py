@@ -22,6 +22,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import os
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -49,6 +50,7 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
     from bot.answer import Answerer
     from retrieval.index.live import LiveSnapshot
 
+    _schedule_as_batch_work()
     # One answerer for chat and inline answers (inline ones ask for more quotes per page), so both
     # share one searcher's caches.
     answerer = Answerer(LiveSnapshot(Path(snapshots_dir)), quotes_per_page=quotes_per_page)
@@ -79,6 +81,22 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
             return
         except Exception as err:  # an exception that cannot be pickled
             conn.send((False, RuntimeError(f"{type(err).__name__}: {err}")))
+
+
+def _schedule_as_batch_work() -> None:
+    """Tell the kernel this process is batch work (Linux's ``SCHED_BATCH``; elsewhere, nothing).
+
+    A worker woken by a question would otherwise preempt the event loop that woke it, in the
+    middle of the loop's own writes, so replies already answered waited out a slice of the
+    worker's answer. Batch work never preempts on waking; it still gets its full share of the CPU
+    and still runs at once on an idle core. In the bot benchmark at 200 questions/s this lowered
+    p50 and p99 latency and the CPU per answer (fewer context switches) in every round measured.
+    """
+    policy = getattr(os, "SCHED_BATCH", None)
+    if policy is None:
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
 # ----------------------------------------------------------------------------- the bot side

@@ -4,6 +4,7 @@ back as exceptions, and a worker that dies is replaced without losing the questi
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import psutil
@@ -95,3 +96,12 @@ async def test_close_stops_the_workers(corpus: Settings) -> None:
     assert not any(process.is_running() and process.status() != psutil.STATUS_ZOMBIE for process in processes)
     with pytest.raises(RuntimeError):
         await pool.answer("after close")
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="the platform has no SCHED_BATCH")
+async def test_workers_run_as_batch_work_so_they_do_not_preempt_the_event_loop(pool: AnswerPool) -> None:
+    await pool.warm_up()
+    workers = worker_processes()
+    assert len(workers) == 2
+    assert {os.sched_getscheduler(pid) for pid in workers} == {os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
