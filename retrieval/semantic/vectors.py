@@ -24,6 +24,9 @@ from retrieval.index.format import (
 from retrieval.semantic.ann import IvfIndex
 
 VECTOR_DTYPE = np.float16
+# Every float16 bit pattern's float32 value: one table gather converts a block of vectors in about
+# half the time of numpy's float16 cast, which converts element by element (same values exactly).
+_SINGLE_OF_HALF = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
 class VectorTable:
@@ -35,6 +38,7 @@ class VectorTable:
         self._rows = np.asarray(
             np.memmap(path, dtype=VECTOR_DTYPE, mode="r", shape=(rows, int(model["dimensions"])))
         )
+        self._bits = self._rows.view(np.uint16)
         self._ann = ann
         self._dense: np.ndarray | None = None
 
@@ -43,7 +47,8 @@ class VectorTable:
 
     def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The cosine of ``query`` (a unit vector) with each of ``pids``' passages."""
-        return np.take(self._rows, np.asarray(pids, dtype=np.int64), axis=0).astype(np.float32) @ query
+        bits = np.take(self._bits, np.asarray(pids, dtype=np.int64), axis=0)
+        return np.take(_SINGLE_OF_HALF, bits) @ query
 
     def nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` passages closest to ``query``, best first, with their cosines: from the index
