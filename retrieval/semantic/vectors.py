@@ -47,8 +47,7 @@ class VectorTable:
 
     def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
         """The cosine of ``query`` (a unit vector) with each of ``pids``' passages."""
-        bits = np.take(self._bits, np.asarray(pids, dtype=np.int64), axis=0)
-        return np.take(_SINGLE_OF_HALF, bits) @ query
+        return _single(np.take(self._bits, np.asarray(pids, dtype=np.int64), axis=0)) @ query
 
     def nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` passages closest to ``query``, best first, with their cosines: from the index
@@ -60,11 +59,16 @@ class VectorTable:
         if self._ann is not None:
             return self._ann.nearest(query, n)
         if self._dense is None:
-            self._dense = np.asarray(self._rows, dtype=np.float32)
+            self._dense = _single(self._bits)
         scores = self._dense @ query
         top = np.argpartition(-scores, n - 1)[:n]
         order = np.argsort(-scores[top], kind="stable")
         return top[order].astype(np.int64), scores[top[order]]
+
+
+def _single(bits: np.ndarray) -> np.ndarray:
+    """float16 values, given as their bits, in float32."""
+    return np.take(_SINGLE_OF_HALF, bits)
 
 
 def open_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
