@@ -41,6 +41,7 @@ everywhere for latency. "Cold" load is a fresh process with the page cache warm.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -192,19 +193,28 @@ def _search_latency(searcher, questions: list[str]) -> dict:
     return _percentiles(samples)
 
 
+def _status_mb(*names: str) -> dict[str, float]:
+    """Fields of /proc/self/status given in kB, in MB (none where there is no /proc)."""
+    fields = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in names:
+                fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
 def _self_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS. Linux's ``ru_maxrss`` would not do: a spawned child starts from
+    its parent's high-water mark (this script's), while the memory map's ``VmHWM`` starts afresh."""
+    peak = _status_mb("VmHWM").get("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rss_split() -> dict:
     """Resident memory now: private (anonymous) vs file-backed pages (mmapped index, shared and
     reclaimable by the kernel)."""
-    fields = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("RssAnon", "RssFile"):
-            fields[f"{name.lower()}_mb"] = round(int(value.split()[0]) / 1024, 1)
-    return fields
+    return {f"{name.lower()}_mb": round(mb, 1) for name, mb in _status_mb("RssAnon", "RssFile").items()}
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -256,9 +266,9 @@ def task_wikiqa_serve(snapshots: str) -> dict:
     try:
         from retrieval.search.searcher import Searcher
     except ImportError:
-        return result
+        return {**result, **_rss_split()}
     result["search"] = _search_latency(Searcher(snapshot, cache_size=0), questions)
-    return result
+    return {**result, **_rss_split()}  # while the snapshot is still open
 
 
 def _passage_texts(snapshots: str) -> list[str]:
@@ -319,6 +329,7 @@ def task_bm25s_serve(index_dir: str, backend: str) -> dict:
         "load_s": round(loaded - started, 4),
         "warmup_s": round(warmed - warm, 2),
         "first_stage": _percentiles(samples),
+        **_rss_split(),  # while the model is still loaded
     }
 
 
@@ -514,7 +525,7 @@ def task_semantic_serve(semantic_dir: str) -> dict:
         result["search_foreign"] = _search_latency(searcher, foreign)
     elif MULTILINGUAL in roles:  # the searcher wants more of the snapshot than this task wrote
         result["search_foreign"] = {"skipped": "the searcher leaves the multilingual vectors unused"}
-    return result
+    return {**result, **_rss_split()}  # while the snapshot is still open
 
 
 def _passages_of(path: Path, passages: Callable[[dict], Iterable[tuple[str, str]]]) -> list[str]:
@@ -620,7 +631,10 @@ def child_main(task: str, args: list[str]) -> None:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     result = TASKS[task](*args)
     result["self_peak_rss_mb"] = round(_self_rss_mb(), 1)
-    result.update(_rss_split())
+    # A serving task measures its RSS itself, before it lets go of what it searched: its mapped
+    # pages are unmapped once the task returns.
+    for name, mb in _rss_split().items():
+        result.setdefault(name, mb)
     # CPU seconds of this process and its workers: wall time means little on a shared machine.
     me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     result["cpu_s"] = round(me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime, 1)
