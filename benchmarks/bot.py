@@ -24,6 +24,7 @@ Usage::
     .venv/bin/python benchmarks/bot.py                      # 100k passages, 200 questions/s
     .venv/bin/python benchmarks/bot.py --passages 10000 --rate 300 --seconds 10
     .venv/bin/python benchmarks/bot.py --phases closed --seconds 10   # one phase, e.g. to profile
+    .venv/bin/python benchmarks/bot.py --phases open --seconds 30 --rounds 10   # p99 over rounds
     .venv/bin/python benchmarks/bot.py --webhook            # updates POSTed to the bot, not polled
     .venv/bin/python benchmarks/bot.py --snapshots /tmp/wikiqa-bench/semantic-100k --phases open,closed
 
@@ -60,6 +61,7 @@ USERS = 100
 FIRST_USER = 10_000
 PHASES = ("open", "closed", "open-reindex", "closed-reindex")
 CPU_COLUMN = "CPU ms per answer (bot + workers + bench); cores busy"
+P99_TARGET_MS = 100.0  # the open loop's latency target (issue 11)
 
 
 def prepare(workdir: Path, passages: int, snapshots: Path | None = None) -> tuple[Path, Path]:
@@ -297,6 +299,16 @@ def summary(label: str, load: Load, seconds: float, cpu: CpuMeter) -> dict:
     return row
 
 
+def print_rounds(rows: list[dict]) -> None:
+    """Per phase, how many rounds kept p99 within the target: on a shared machine one round's
+    p99 swings with the CPU other tenants leave, so a single figure says little."""
+    for label in dict.fromkeys(row["phase"] for row in rows):
+        p99 = [row["p99_ms"] for row in rows if row["phase"] == label and row["p99_ms"] is not None]
+        within = sum(value <= P99_TARGET_MS for value in p99)
+        listed = ", ".join(f"{value:g}" for value in p99)
+        print(f"{label}: p99 within {P99_TARGET_MS:g} ms in {within} of {len(p99)} rounds (p99 ms: {listed})")
+
+
 async def run(args: argparse.Namespace) -> None:
     from tests.bot.telegram.standin import StandIn
 
@@ -331,7 +343,8 @@ async def run(args: argparse.Namespace) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|---|")
         cpu = CpuMeter(bot.pid)
-        for phase in args.phases:
+        rows = []
+        for phase in [phase for _ in range(args.rounds) for phase in args.phases]:
             load.reset()
             label = f"open loop {args.rate:g}/s" if phase.startswith("open") else "closed loop"
             until = None
@@ -343,7 +356,9 @@ async def run(args: argparse.Namespace) -> None:
                 seconds = await load.open_loop(args.rate, args.seconds, until=until)
             else:
                 seconds = await load.closed_loop(args.seconds, until=until)
-            summary(label, load, seconds, cpu)
+            rows.append(summary(label, load, seconds, cpu))
+        if args.rounds > 1:
+            print_rounds(rows)
     finally:
         # Wait off the event loop: the stand-in runs on it and must answer the bot's last
         # getUpdates (the one that marks fetched updates read) while the bot shuts down.
@@ -366,6 +381,12 @@ def main() -> None:
         type=lambda text: [p for p in text.split(",") if p],
         default=list(PHASES),
         help=f"comma-separated, from {','.join(PHASES)} (default: all, in this order)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the phases this many times over, then say in how many rounds p99 met the target",
     )
     parser.add_argument(
         "--webhook", action="store_true", help="the bot behind a webhook (the stand-in POSTs updates)"
