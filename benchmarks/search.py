@@ -373,25 +373,30 @@ def _link_snapshot(source: Path, target: Path) -> None:
     )
 
 
-def _random_unit_rows(path: Path, rows: int, width: int, seed: int) -> np.memmap:
-    """A (rows, width) float16 file of seeded random unit vectors, generated a chunk at a time."""
-    from retrieval.semantic.vectors import VECTOR_DTYPE
+def _random_unit_rows(folder: Path, name: str, rows: int, width: int, seed: int):
+    """The table ``name`` of seeded random unit vectors, stored as a snapshot stores vectors (int8
+    codes and their scales), generated a chunk at a time."""
+    from retrieval.index.format import scales_file
+    from retrieval.semantic.vectors import CODE_DTYPE, SCALE_DTYPE, open_table, quantize
 
-    vectors = np.memmap(path, dtype=VECTOR_DTYPE, mode="w+", shape=(rows, width))
+    codes = np.memmap(folder / name, dtype=CODE_DTYPE, mode="w+", shape=(rows, width))
+    scales = np.memmap(folder / scales_file(name), dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
     rng = np.random.default_rng(seed)
     for start in range(0, rows, VECTOR_CHUNK):
         chunk = rng.standard_normal((min(VECTOR_CHUNK, rows - start), width), dtype=np.float32)
         chunk /= np.linalg.norm(chunk, axis=1, keepdims=True)
-        vectors[start : start + len(chunk)] = chunk
-    vectors.flush()
-    return vectors
+        codes[start : start + len(chunk)], scales[start : start + len(chunk)] = quantize(chunk)
+    codes.flush()
+    scales.flush()
+    del codes, scales
+    return open_table(folder, name, rows, width)
 
 
 def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
     """Each role's random passage and sentence vectors, and the keys, into ``folder`` (and the
     multilingual role's index when the corpus is large enough to get one): (the manifest's ANN
     entry, figures)."""
-    from retrieval.index.format import FILES, ann_file, sentence_vectors_file, vectors_file
+    from retrieval.index.format import FILES, ann_file, scales_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
     from retrieval.semantic.encoders import MULTILINGUAL
     from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
@@ -408,8 +413,8 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
     for number, (role, model) in enumerate(semantic.items()):
         t = time.perf_counter()
         width = int(model["dimensions"])
-        rows = _random_unit_rows(folder / vectors_file(role), passages, width, SEED + number)
-        _random_unit_rows(folder / sentence_vectors_file(role), sentences, width, SEED + 10 + number)
+        rows = _random_unit_rows(folder, vectors_file(role), passages, width, SEED + number)
+        _random_unit_rows(folder, sentence_vectors_file(role), sentences, width, SEED + 10 + number)
         writing += time.perf_counter() - t
         if role == MULTILINGUAL and passages >= ANN_FROM_PASSAGES:
             t = time.perf_counter()
@@ -420,7 +425,8 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
         del rows
     figures["vectors_s"] = round(writing, 2)
     figures["keys_s"] = round(keys_s, 2)
-    written = [vectors_file(r) for r in semantic] + [sentence_vectors_file(r) for r in semantic]
+    tables = [vectors_file(r) for r in semantic] + [sentence_vectors_file(r) for r in semantic]
+    written = [name for table in tables for name in (table, scales_file(table))]
     figures["vectors_mb"] = round(sum((folder / name).stat().st_size for name in written) / 1e6, 1)
     return ann, figures
 
@@ -814,7 +820,7 @@ def _semantic_rows(r: dict) -> list[str]:
     widths = " + ".join(f"{role} {width}" for role, width in build["dimensions"].items())
     rows = [
         _row(
-            f"{size} ({build['passages']:,} passages)", f"random unit vectors, float16: {widths}",
+            f"{size} ({build['passages']:,} passages)", f"random unit vectors, int8: {widths}",
             f"{build['vectors_mb']} MB written in {build['vectors_s']} s", None, None, None,
         )
     ]  # fmt: skip

@@ -89,13 +89,24 @@ _CHUNK = 1 << 20
 
 
 def vectors_file(role: str) -> str:
-    """The file of one semantic role's passage vectors: a (passages, dimensions) float16 matrix."""
-    return f"vectors.{role}.f16"
+    """The file of one semantic role's passage vectors: a (passages, dimensions) int8 matrix of
+    codes, scaled by the rows of :func:`scales_file`."""
+    return f"vectors.{role}.i8"
 
 
 def sentence_vectors_file(role: str) -> str:
-    """The file of one role's sentence vectors: a (sentences, dimensions) float16 matrix."""
-    return f"vectors.{role}.sentences.f16"
+    """The file of one role's sentence vectors: a (sentences, dimensions) int8 matrix, as above."""
+    return f"vectors.{role}.sentences.i8"
+
+
+def scales_file(vectors: str) -> str:
+    """The float32 scale of each row of the vectors file ``vectors``."""
+    return f"{vectors.removesuffix('.i8')}.scale.f32"
+
+
+def legacy_vectors_file(vectors: str) -> str:
+    """Where snapshots written before int8 codes kept the vectors of ``vectors``, as float16 rows."""
+    return f"{vectors.removesuffix('.i8')}.f16"
 
 
 def ann_file(role: str) -> str:

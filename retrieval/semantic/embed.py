@@ -29,13 +29,14 @@ from retrieval.index.format import (
     SENTENCE_VECTORS,
     ann_file,
     intact,
+    scales_file,
     sentence_vectors_file,
     vectors_file,
 )
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
 from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe
 from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
-from retrieval.semantic.vectors import VECTOR_DTYPE
+from retrieval.semantic.vectors import CODE_DTYPE, SCALE_DTYPE, VectorTable, open_table, quantize, table_files
 
 # Beside the snapshots; hidden, so that it is never taken for one.
 WORK_FOLDER = ".embeddings-partial"
@@ -118,28 +119,33 @@ def _embed_table(
     keys: np.ndarray,
     texts_of: TextsOf,
     plan: SemanticPlan,
-) -> tuple[np.ndarray, Path | None]:
+) -> tuple[VectorTable, Path | None]:
     """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
-    these (a reindex of an unchanged store: its file linked, not copied) if there was one; else
-    known vectors are copied and the others embedded."""
-    shape = (len(keys), int(model["dimensions"]))
+    these passages' vectors if there was one (a reindex of an unchanged store: its files linked,
+    not copied, unless they are the float16 of an older snapshot); else known vectors are copied
+    and the others embedded."""
+    rows, width = len(keys), int(model["dimensions"])
+    names = (table.vectors_file, scales_file(table.vectors_file))
     earlier = _earlier_tables(table, model, plan.reuse_from)
     same = next((source for source, source_keys, _ in earlier if np.array_equal(source_keys, keys)), None)
-    if same is not None:
-        _link_or_copy(same / table.vectors_file, folder / table.vectors_file)
+    if same is not None and table_files(same, table.vectors_file) == names:
+        for name in names:
+            _link_or_copy(same / name, folder / name)
     else:
-        rows = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="w+", shape=shape)
+        codes = np.memmap(folder / names[0], dtype=CODE_DTYPE, mode="w+", shape=(rows, width))
+        scales = np.memmap(folder / names[1], dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
         known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
-        missing = known.fill(keys, rows)
-        _embed_missing(table, texts_of, keys[missing], missing, rows, known, plan)
-        rows.flush()
-        del rows
-    return np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r", shape=shape), same
+        missing = known.fill(keys, codes, scales)
+        _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan)
+        codes.flush()
+        scales.flush()
+        del codes, scales
+    return open_table(folder, table.vectors_file, rows, width), same
 
 
-def _index(folder: Path, role: str, rows: np.ndarray, same: Path | None) -> dict[str, Any]:
+def _index(folder: Path, role: str, rows: VectorTable, same: Path | None) -> dict[str, Any]:
     """The nearest-neighbour index of ``rows``: that of ``same``, the earlier snapshot holding
-    exactly these vectors, where it has one; else built anew."""
+    these passages' vectors, where it has one; else built anew."""
     if same is not None:
         manifest = json.loads((same / MANIFEST).read_text("utf-8"))
         entry = (manifest.get(ANN) or {}).get(role)
@@ -151,7 +157,7 @@ def _index(folder: Path, role: str, rows: np.ndarray, same: Path | None) -> dict
 
 def _earlier_tables(
     table: _Table, model: dict[str, Any], earlier: tuple[Path, ...]
-) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+) -> list[tuple[Path, np.ndarray, VectorTable]]:
     """(folder, keys, vectors) of this table in each earlier snapshot embedded by the same model,
     whose files pass the check a load makes."""
     found = []
@@ -160,15 +166,13 @@ def _earlier_tables(
             manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
             if (manifest.get(table.manifest_key) or {}).get(table.role) != model:
                 continue
-            if not intact(folder, manifest, (table.keys_file, table.vectors_file)):
+            if not intact(folder, manifest, (table.keys_file, *table_files(folder, table.vectors_file))):
                 continue
             keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
-            vectors = np.memmap(folder / table.vectors_file, dtype=VECTOR_DTYPE, mode="r")
+            vectors = open_table(folder, table.vectors_file, len(keys), int(model["dimensions"]))
         except (OSError, ValueError):
             continue
-        vectors = vectors.reshape(-1, int(model["dimensions"]))
-        if len(vectors) == len(keys):
-            found.append((folder, keys, vectors))
+        found.append((folder, keys, vectors))
     return found
 
 
@@ -185,25 +189,28 @@ def _embed_missing(
     texts_of: TextsOf,
     keys: np.ndarray,
     where: np.ndarray,
-    rows: np.ndarray,
+    rows: tuple[np.ndarray, np.ndarray],
     known: _Known,
     plan: SemanticPlan,
 ) -> None:
-    """Embed rows ``where`` (keys ``keys``) into ``rows``, a segment at a time: its texts are made
-    just before (never all of them at once: millions of sentences), its vectors saved after."""
+    """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales), a segment at a time:
+    its texts are made just before (never all of them at once: millions of sentences), its
+    vectors saved after."""
     if not len(where):
         return
+    codes, scales = rows
     encoder = bulk_encoder(table.role)
     for start in range(0, len(where), SEGMENT):
         stop = min(start + SEGMENT, len(where))
         texts = texts_of(where[start:stop])
-        segment = np.zeros((stop - start, rows.shape[1]), dtype=VECTOR_DTYPE)
+        vectors = np.zeros((stop - start, codes.shape[1]), dtype=np.float32)
         for first, last in call_slices(texts):
-            segment[first:last] = encoder.encode(texts[first:last])
+            vectors[first:last] = encoder.encode(texts[first:last])
             if plan.on_progress is not None:
                 plan.on_progress(table.label, last - first, len(where))
-        rows[where[start:stop]] = segment
-        known.save_segment(keys[start:stop], segment)
+        segment = quantize(vectors)
+        codes[where[start:stop]], scales[where[start:stop]] = segment
+        known.save_segment(keys[start:stop], *segment)
 
 
 def call_slices(texts: list[str]) -> Iterator[tuple[int, int]]:
@@ -226,7 +233,7 @@ class _Known:
         self,
         table: _Table,
         model: dict[str, Any],
-        sources: list[tuple[np.ndarray, np.ndarray]],
+        sources: list[tuple[np.ndarray, VectorTable]],
         work_dir: Path,
     ) -> None:
         """``sources``: (keys, vectors) of the earlier snapshots; the segments are read here."""
@@ -236,14 +243,16 @@ class _Known:
             for path in sorted(self.segments.glob("*.npz")):
                 try:
                     with np.load(path) as segment:
-                        sources.append((segment["keys"], segment["vectors"]))
+                        sources.append((segment["keys"], VectorTable(segment["codes"], segment["scales"])))
                 except (OSError, ValueError, KeyError, EOFError):
-                    continue  # a segment cut short by a crash: its passages are embedded again
+                    # Cut short by a crash, or of an older version: its passages are embedded again.
+                    continue
         self._sources = sources
         self._sorted = [np.argsort(keys, kind="stable") for keys, _ in sources]
 
-    def fill(self, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Copy every known vector into ``rows``; the indexes of the passages still missing."""
+    def fill(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Copy every known vector into ``codes`` and ``scales``; the indexes of the passages
+        still missing."""
         missing = np.ones(len(keys), dtype=bool)
         for (source_keys, vectors), order in zip(self._sources, self._sorted, strict=True):
             if not missing.any() or len(source_keys) == 0:
@@ -254,17 +263,17 @@ class _Known:
             hit = sorted_keys[at] == keys[wanted]
             for start in range(0, int(hit.sum()), 65_536):
                 take = wanted[hit][start : start + 65_536]
-                rows[take] = vectors[order[at[hit][start : start + 65_536]]]
+                codes[take], scales[take] = vectors.encoded(order[at[hit][start : start + 65_536]])
             missing[wanted[hit]] = False
         return np.flatnonzero(missing)
 
-    def save_segment(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+    def save_segment(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> None:
         """Save a batch of new vectors durably: written under a temporary name, then renamed."""
         self.segments.mkdir(parents=True, exist_ok=True)
         final = self.segments / f"{uuid.uuid4().hex}.npz"
         partial = final.with_suffix(".tmp")
         with open(partial, "wb") as file:
-            np.savez(file, keys=keys, vectors=vectors)
+            np.savez(file, keys=keys, codes=codes, scales=scales)
             file.flush()
             os.fsync(file.fileno())
         os.rename(partial, final)

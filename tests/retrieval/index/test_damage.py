@@ -15,7 +15,7 @@ from retrieval.errors import SnapshotError
 from retrieval.index import format as snapshot_format
 from retrieval.index import lock
 from retrieval.index.build import build_snapshot
-from retrieval.index.format import MANIFEST, sentence_vectors_file, vectors_file, verify
+from retrieval.index.format import MANIFEST, scales_file, sentence_vectors_file, vectors_file, verify
 from retrieval.index.publish import BUILD_PREFIX, CURRENT, current_version, load_snapshot
 from retrieval.semantic.encoders import MULTILINGUAL, installed_roles
 from retrieval.storage.records import ArticleRecord
@@ -57,8 +57,8 @@ def test_the_semantic_files_are_among_those_damaged(two_snapshots: Path) -> None
         pytest.skip("the semantic models are not installed: their files cannot be checked")
     files = _files(two_snapshots)
     assert "passages.embed_keys.u64" in files
-    assert all(f"vectors.{role}.f16" in files for role in roles)
-    assert all(f"vectors.{role}.sentences.f16" in files for role in roles)
+    tables = [vectors_file(role) for role in roles] + [sentence_vectors_file(role) for role in roles]
+    assert all(table in files and scales_file(table) in files for table in tables)
 
 
 def _truncate(path: Path) -> None:
@@ -133,7 +133,11 @@ def _reindexed(folder: Path, between: Callable[[Path], None]) -> tuple[Path, Pat
     return first.path, second.path
 
 
-LINKED = (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+LINKED = tuple(
+    name
+    for table in (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+    for name in (table, scales_file(table))
+)
 
 
 def _flip_a_byte(path: Path) -> None:

@@ -58,7 +58,7 @@ def test_a_large_corpus_gets_an_index_that_an_unchanged_reindex_reuses(
     assert (first.path / index).read_bytes() == (second.path / index).read_bytes()
     snapshot = load_snapshot(tmp_path / "snapshots")
     table = snapshot.vectors[MULTILINGUAL]
-    query = np.asarray(table._rows[7], dtype=np.float32)
+    query = table[7]
     query /= np.linalg.norm(query)
     ids, _ = table.nearest(query, 5)
     assert 7 in ids.tolist()  # a passage's own vector finds it through the index

@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from retrieval.index.build import build_snapshot
-from retrieval.index.format import MANIFEST, vectors_file
+from retrieval.index.format import (
+    MANIFEST,
+    legacy_vectors_file,
+    scales_file,
+    sentence_vectors_file,
+    vectors_file,
+    write_manifest,
+)
 from retrieval.index.publish import current_version, load_snapshot
 from retrieval.index.reader import Snapshot
 from retrieval.semantic import embed, inputs
@@ -26,6 +33,7 @@ from retrieval.semantic.encoders import (
     installed_roles,
     passage_input,
 )
+from retrieval.semantic.vectors import open_table
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.paths import ROOT
@@ -60,7 +68,7 @@ def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_pat
     inputs = [passage_input(snapshot.passages.title(p), snapshot.passages.text(p)) for p in pids.tolist()]
     expected = encoder(MULTILINGUAL).encode(inputs)
     table = snapshot.vectors[MULTILINGUAL]
-    for pid in pids.tolist():  # each stored row is its passage's vector (float16 precision)
+    for pid in pids.tolist():  # each stored row is its passage's vector (int8 precision)
         assert table.cosines(np.array([pid]), expected[pid])[0] == pytest.approx(1.0, abs=2e-3)
     assert snapshot.manifest["sentence_vectors"] == {MULTILINGUAL: describe(MULTILINGUAL)}
     sentences = [
@@ -99,7 +107,8 @@ def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
     assert sum(embedded) == passages
     second, embedded = build(store, tmp_path / "snapshots")
     assert second != first and embedded == []  # nothing changed: every vector is reused
-    for name in (vectors_file(MULTILINGUAL), "vectors.multilingual.sentences.f16"):  # linked, not copied
+    tables = (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+    for name in [name for table in tables for name in (table, scales_file(table))]:  # linked, not copied
         assert (tmp_path / "snapshots" / first / name).stat().st_ino == (
             tmp_path / "snapshots" / second / name
         ).stat().st_ino
@@ -181,6 +190,46 @@ def test_a_reindex_of_an_unchanged_store_neither_makes_nor_hashes_a_text_again(
     _, embedded = build(store, tmp_path / "snapshots")
     store.close()
     assert embedded == []
+
+
+def _as_older_snapshot(folder: Path) -> None:
+    """Store ``folder``'s vectors as snapshots did before int8 codes: one float16 file a table."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    width = describe(MULTILINGUAL)["dimensions"]
+    tables = {
+        vectors_file(MULTILINGUAL): manifest["passages"],
+        sentence_vectors_file(MULTILINGUAL): manifest["sentences"],
+    }
+    for name, rows in tables.items():
+        open_table(folder, name, rows, width)[:].astype(np.float16).tofile(folder / legacy_vectors_file(name))
+        for stored in (name, scales_file(name)):
+            (folder / stored).unlink()
+    write_manifest(folder, {key: value for key, value in manifest.items() if key != "files"})
+
+
+def test_a_snapshot_from_before_int8_codes_still_answers_and_its_vectors_are_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgrading wikiqa neither stops the bot nor embeds the corpus again (hours at a million)."""
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(6))
+    old, _ = build(store, tmp_path / "snapshots")
+    _as_older_snapshot(tmp_path / "snapshots" / old)
+    older = load_snapshot(tmp_path / "snapshots", warn=pytest.fail)
+    passages, _ = _texts(older)
+    expected = encoder(MULTILINGUAL).encode(passages)
+    assert older.info.version == old
+    assert older.vectors[MULTILINGUAL].cosines(np.array([0]), expected[0])[0] == pytest.approx(1.0, abs=2e-3)
+
+    monkeypatch.setattr(embed, "bulk_encoder", lambda role: pytest.fail("a text was embedded again"))
+    new, embedded = build(store, tmp_path / "snapshots")
+    store.close()
+    assert embedded == [] and new != old
+    rebuilt = load_snapshot(tmp_path / "snapshots", warn=pytest.fail)
+    assert vectors_file(MULTILINGUAL) in rebuilt.manifest["files"]
+    for pid, vector in enumerate(expected):
+        assert rebuilt.vectors[MULTILINGUAL].cosines(np.array([pid]), vector)[0] == pytest.approx(
+            1.0, abs=2e-3
+        )
 
 
 KILLED_REINDEX = textwrap.dedent(
