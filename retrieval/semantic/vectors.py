@@ -138,8 +138,8 @@ def open_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTabl
 
 def open_sentence_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
     """Each role's sentence vectors that the snapshot in ``folder`` holds."""
-    rows = manifest.get("sentences")
+    rows = int(manifest["sentences"])
     return {
-        role: open_table(folder, sentence_vectors_file(role), int(rows), int(model["dimensions"]))
+        role: open_table(folder, sentence_vectors_file(role), rows, int(model["dimensions"]))
         for role, model in (manifest.get(SENTENCE_VECTORS) or {}).items()
     }
