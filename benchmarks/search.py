@@ -376,19 +376,14 @@ def _link_snapshot(source: Path, target: Path) -> None:
 def _random_unit_rows(folder: Path, name: str, rows: int, width: int, seed: int):
     """The table ``name`` of seeded random unit vectors, stored as a snapshot stores vectors (int8
     codes and their scales), generated a chunk at a time."""
-    from retrieval.index.format import scales_file
-    from retrieval.semantic.vectors import CODE_DTYPE, SCALE_DTYPE, open_table, quantize
+    from retrieval.semantic.vectors import new_table, open_table, quantize
 
-    codes = np.memmap(folder / name, dtype=CODE_DTYPE, mode="w+", shape=(rows, width))
-    scales = np.memmap(folder / scales_file(name), dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
     rng = np.random.default_rng(seed)
-    for start in range(0, rows, VECTOR_CHUNK):
-        chunk = rng.standard_normal((min(VECTOR_CHUNK, rows - start), width), dtype=np.float32)
-        chunk /= np.linalg.norm(chunk, axis=1, keepdims=True)
-        codes[start : start + len(chunk)], scales[start : start + len(chunk)] = quantize(chunk)
-    codes.flush()
-    scales.flush()
-    del codes, scales
+    with new_table(folder, name, rows, width) as (codes, scales):
+        for start in range(0, rows, VECTOR_CHUNK):
+            chunk = rng.standard_normal((min(VECTOR_CHUNK, rows - start), width), dtype=np.float32)
+            chunk /= np.linalg.norm(chunk, axis=1, keepdims=True)
+            codes[start : start + len(chunk)], scales[start : start + len(chunk)] = quantize(chunk)
     return open_table(folder, name, rows, width)
 
 

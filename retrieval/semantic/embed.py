@@ -36,7 +36,7 @@ from retrieval.index.format import (
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
 from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe
 from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
-from retrieval.semantic.vectors import CODE_DTYPE, SCALE_DTYPE, VectorTable, open_table, quantize, table_files
+from retrieval.semantic.vectors import VectorTable, new_table, open_table, quantize, table_files
 
 # Beside the snapshots; hidden, so that it is never taken for one.
 WORK_FOLDER = ".embeddings-partial"
@@ -132,14 +132,10 @@ def _embed_table(
         for name in names:
             _link_or_copy(same / name, folder / name)
     else:
-        codes = np.memmap(folder / names[0], dtype=CODE_DTYPE, mode="w+", shape=(rows, width))
-        scales = np.memmap(folder / names[1], dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
-        known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
-        missing = known.fill(keys, codes, scales)
-        _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan)
-        codes.flush()
-        scales.flush()
-        del codes, scales
+        with new_table(folder, table.vectors_file, rows, width) as (codes, scales):
+            known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
+            missing = known.fill(keys, codes, scales)
+            _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan)
     return open_table(folder, table.vectors_file, rows, width), same
 
 

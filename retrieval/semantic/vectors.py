@@ -15,6 +15,8 @@ only ever compared with passages embedded by the same model.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,18 @@ def open_table(
         return VectorTable(_mapped(folder / files[0], LEGACY_DTYPE, (rows, dimensions)), None, ann)
     codes = _mapped(folder / files[0], CODE_DTYPE, (rows, dimensions))
     return VectorTable(codes, _mapped(folder / files[1], SCALE_DTYPE, (rows,)), ann)
+
+
+@contextlib.contextmanager
+def new_table(folder: Path, name: str, rows: int, dimensions: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The files of a new table ``name`` in ``folder``, as its writable (codes, scales) to fill:
+    on disk once the block ends (a failed build's folder is thrown away, so nothing is flushed
+    then)."""
+    codes = np.memmap(folder / name, dtype=CODE_DTYPE, mode="w+", shape=(rows, dimensions))
+    scales = np.memmap(folder / scales_file(name), dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
+    yield codes, scales
+    codes.flush()
+    scales.flush()
 
 
 def table_files(folder: Path, name: str) -> tuple[str, ...]:
