@@ -7,26 +7,47 @@ actually wanted, so a piped ``wikiqa ask`` never pays for it.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
+from urllib.parse import quote as percent_encode
 from urllib.parse import unquote
 
 from bot.answer import Answer
 
 NO_MATCH = "No good match in the corpus for this question."
+# Control characters (C0, DEL, C1): a terminal acts on them (ESC starts a command, a line break
+# starts a line that may pass for one of ours), so none is ever written as it is.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# The same but for line breaks and tabs, which a quote may hold.
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _picture(match: re.Match[str]) -> str:
+    """A control character as its visible symbol: U+2400 and on for C0 (␀, ␛), ␡ for DEL, U+FFFD
+    for C1; one character for one, so highlight spans keep their offsets."""
+    code = ord(match.group())
+    return chr(0x2400 + code) if code < 0x20 else "\u2421" if code == 0x7F else "\ufffd"
+
+
+def terminal_text(text: str, *, one_line: bool = True) -> str:
+    """``text`` safe to write to a terminal: control characters shown as symbols; line breaks and
+    tabs kept only when ``one_line`` is False (a quote's body)."""
+    return (_CONTROL if one_line else _CONTROL_IN_TEXT).sub(_picture, text)
 
 
 def readable_link(link: str) -> str:
     """The link as a person reads it: percent-escapes decoded (``Організація_договору`` rather
-    than three lines of ``%D0%9E%D1%80...``). Terminals open the decoded form too; JSON output
-    and the hyperlink escape keep the exact URL."""
-    return unquote(link)
+    than three lines of ``%D0%9E%D1%80...``), except those of control characters, which stay
+    escaped (a decoded ``%0A`` would start a new line, a fake link on it). Terminals open the
+    decoded form too; JSON output and the hyperlink escape keep the exact URL."""
+    return _CONTROL.sub(lambda m: percent_encode(m.group()), unquote(link))
 
 
 def _did_you_mean(answer: Answer) -> str | None:
     if not answer.suggestions:
         return None
-    return "Did you mean: " + "  or: ".join(answer.suggestions)
+    return "Did you mean: " + "  or: ".join(terminal_text(s) for s in answer.suggestions)
 
 
 def _first_quote_number(answer: Answer) -> int:
@@ -42,15 +63,15 @@ def render_plain(answer: Answer, *, more_hint: str | None = None) -> str:
     if answer.no_match:
         lines.append(NO_MATCH)
     elif answer.answer and answer.page == 1:
-        lines.append(f"Answer: {answer.answer}")
+        lines.append(f"Answer: {terminal_text(answer.answer)}")
     hint = _did_you_mean(answer)
     if hint:
         lines.append(hint)
     first = _first_quote_number(answer)
     for number, quote in enumerate(answer.quotes, start=first):
         lines.append("")
-        lines.append(f"[{number}] {quote.title}")
-        lines.append(quote.text)
+        lines.append(f"[{number}] {terminal_text(quote.title)}")
+        lines.append(terminal_text(quote.text, one_line=False))
         lines.append(readable_link(quote.link))
     if not answer.no_match and not answer.quotes:
         lines.append("No further quotes.")
@@ -74,15 +95,15 @@ def _print_rich(answer: Answer, file: TextIO, more_hint: str | None) -> None:
     if answer.no_match:
         console.print(Text(NO_MATCH, style="bold yellow"))
     elif answer.answer and answer.page == 1:
-        console.print(Text.assemble(("Answer: ", "bold"), (answer.answer, "bold green")))
+        console.print(Text.assemble(("Answer: ", "bold"), (terminal_text(answer.answer), "bold green")))
     hint = _did_you_mean(answer)
     if hint:
         console.print(Text(hint, style="cyan"))
     first = _first_quote_number(answer)
     for number, quote in enumerate(answer.quotes, start=first):
         console.print()
-        console.print(Text.assemble((f"[{number}] ", "dim"), (quote.title, "bold")))
-        body = Text(quote.text)
+        console.print(Text.assemble((f"[{number}] ", "dim"), (terminal_text(quote.title), "bold")))
+        body = Text(terminal_text(quote.text, one_line=False))
         for start, end in quote.spans:
             body.stylize("bold yellow", start, end)
         console.print(Padding(body, (0, 0, 0, 4)))

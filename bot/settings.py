@@ -2,12 +2,15 @@
 
 Variables already set in the environment win over ``.env``, so a deployment can always override
 a developer's file. A value that cannot be used is reported in one sentence naming its variable:
-at once for what every command needs (the data folder, the store), and only by ``wikiqa serve``
-for what only the bot reads (admin ids, the rate limit), so a typo there never stops ``wikiqa ask``.
+at once for what every command needs (the data folder), when the store is first used for the
+store's own settings (its URL, its timeouts), and only by ``wikiqa serve`` for what only the bot
+reads (admin ids, the rate limit), so a typo in those never stops ``wikiqa ask``, which answers
+from the snapshot. A ``.env`` that is not UTF-8 text is named in one sentence too.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,21 +72,21 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
     """Settings from ``env`` (default: the process environment, after loading ``./.env``)."""
     if env is None:
         if dotenv and Path(".env").is_file():
-            from dotenv import load_dotenv
-
-            load_dotenv(".env", override=False)
+            _load_dotenv(Path(".env"))
         env = dict(os.environ)
-    home = Path(env.get("WIKIQA_HOME") or default_home()).expanduser()
+    home = _home(env)
     problems: list[str] = []
     admin_ids = _admin_ids(env.get("WIKIQA_ADMIN_IDS", ""), problems)
     rate_limit = _whole_number(env, "WIKIQA_RATE_LIMIT", DEFAULT_RATE_LIMIT, problems)
+    store_problems: list[str] = []
     return Settings(
         home=home,
         database_url=env.get("WIKIQA_DATABASE_URL") or f"sqlite:///{home / 'wikiqa.db'}",
         source_url=env.get("WIKIQA_SOURCE_URL") or DEFAULT_SOURCE_URL,
         timeouts=Timeouts(
-            connect=_seconds(env, "WIKIQA_DB_CONNECT_TIMEOUT", DEFAULT_TIMEOUTS.connect),
-            read=_seconds(env, "WIKIQA_DB_READ_TIMEOUT", DEFAULT_TIMEOUTS.read),
+            connect=_seconds(env, "WIKIQA_DB_CONNECT_TIMEOUT", DEFAULT_TIMEOUTS.connect, store_problems),
+            read=_seconds(env, "WIKIQA_DB_READ_TIMEOUT", DEFAULT_TIMEOUTS.read, store_problems),
+            problem=store_problems[0] if store_problems else None,
         ),
         semantic=_switch(env, "WIKIQA_SEMANTIC"),
         telegram_token=env.get("TELEGRAM_BOT_TOKEN") or None,
@@ -92,6 +95,44 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) 
         rate_limit_per_minute=rate_limit,
         bot_problems=tuple(problems),
     )
+
+
+def _load_dotenv(path: Path) -> None:
+    """Variables from ``path`` that the environment does not set; one sentence if it is not text.
+
+    The file is checked whole before any variable is set, so a bad one sets none.
+    """
+    from dotenv import load_dotenv
+
+    where = path.resolve()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise WikiqaError(f"{where} cannot be read ({err.strerror or err})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise WikiqaError(
+            f"{where} is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start}); save it as UTF-8"
+        ) from None
+    if "\0" in text:
+        raise WikiqaError(f"{where} holds NUL bytes, so it is not UTF-8 text (UTF-16?); save it as UTF-8")
+    load_dotenv(stream=io.StringIO(text), override=False)
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    """The data folder; one sentence when it, or a folder it would be made in, is a file."""
+    raw = env.get("WIKIQA_HOME") or ""
+    home = Path(raw or default_home()).expanduser()
+    for folder in (home, *home.parents):
+        if folder.is_dir():
+            break
+        if folder.exists() or folder.is_symlink():
+            what = f"WIKIQA_HOME is '{raw}'" if raw else f"The data folder is {home}"
+            if folder == home:
+                raise WikiqaError(f"{what}, which is a file, not a folder")
+            raise WikiqaError(f"{what}, but {folder} is a file, not a folder")
+    return home
 
 
 def _admin_ids(raw: str, problems: list[str]) -> frozenset[int]:
@@ -129,7 +170,7 @@ def _switch(env: Mapping[str, str], name: str) -> bool | None:
     raise WikiqaError(f"{name} is '{raw}', which is not one of auto, on or off")
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
@@ -138,5 +179,6 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):
-        raise WikiqaError(f"{name} is '{raw}', which is not a number of seconds above 0")
+        problems.append(f"{name} is '{raw}', which is not a number of seconds above 0")
+        return default
     return seconds

@@ -83,6 +83,30 @@ def progress(description: str, total: int | None = None, *, unit: str = "items")
         yield advance
 
 
+def as_text(value: str) -> str:
+    """``value`` as text: bytes that were not UTF-8, which Python passes on from the command line
+    (and a POSIX-locale stdin) as surrogate escapes, become U+FFFD, so nothing downstream (the
+    tokenizers, the terminal, JSON) ever meets a lone surrogate."""
+    if value.isascii():
+        return value
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def text_lines(stream: Any) -> Iterator[str]:
+    """The lines of a text stream, read from its bytes where it has them, undecodable bytes as
+    U+FFFD: Python's stdin would otherwise stop at the first one with a UnicodeDecodeError."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        yield from (as_text(line) for line in stream)
+        return
+    for raw in binary:
+        yield raw.decode("utf-8", "replace")
+
+
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
     sys.stdout.flush()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import click
 
 from bot.answer import MAX_PAGE
-from bot.cli._common import database_option
+from bot.cli._common import as_text, database_option, text_lines
 
 EXAMPLES = """\b
 Examples:
@@ -21,11 +21,12 @@ Examples:
 def _questions(words: tuple[str, ...]) -> Iterable[str]:
     """The question from the arguments, or (for a lone '-') one per line of stdin, read lazily.
 
-    An empty question is refused here, before any start-up work (even a first-run build).
+    An empty question is refused here, before any start-up work (even a first-run build). Bytes
+    that are not UTF-8, in an argument or on stdin, are read as U+FFFD.
     """
     if words == ("-",):
-        return (line.strip() for line in sys.stdin if line.strip())
-    question = " ".join(words).strip()
+        return (line.strip() for line in text_lines(sys.stdin) if line.strip())
+    question = " ".join(as_text(word) for word in words).strip()
     if not question:
         raise click.UsageError("the question is empty")
     return [question]
@@ -64,12 +65,12 @@ def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool, databa
         for text in questions:
             print_json(answerer.answer(text, page=page).to_json())
         return
-    from bot.render_terminal import print_answer
+    from bot.render_terminal import print_answer, terminal_text
 
     hint = f"More: wikiqa ask --page {page + 1} ..."
     for number, text in enumerate(questions):
         if number:
             sys.stdout.write("\n")
         if question == ("-",):
-            sys.stdout.write(f"Q: {text}\n")
+            sys.stdout.write(f"Q: {terminal_text(text)}\n")
         print_answer(answerer.answer(text, page=page), more_hint=hint)

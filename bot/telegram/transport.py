@@ -9,8 +9,8 @@ JSON body, which the Bot API accepts like a form. ``benchmarks/bot_http.py`` mea
 per sendMessage of both clients.
 
 The client also says how a request failed, which decides whether sending it again is safe: a
-request that never reached the Bot API (no connection) cannot have been carried out, one that went
-out (answered 5xx, or its connection dropped or timed out afterwards) may have been.
+request that never reached the Bot API (no connection) cannot have been carried out, one answered
+5xx almost never was, and one whose connection dropped or timed out after it went out may have been.
 :class:`RetryingRateLimiter` sends again on those terms, and :class:`OutageLog` reports a run of
 failed long polls in two lines.
 """
@@ -249,12 +249,15 @@ class RetryPolicy:
     """When a Bot API request that failed on the way is sent again, and after how long.
 
     - Not sent (the connection could not be opened): every method, up to ``attempts`` in all.
-    - Sent and unanswered (a 5xx, a connection dropped or timed out after sending): idempotent
-      methods likewise; the others (``sendMessage`` and kin) once more only, after which the
-      failure is raised. That second send accepts a rare duplicate: it needs the API to have
-      posted the message and then failed to say so, and the user then sees the reply twice, while
-      not sending loses the reply to a 5xx or a dropped connection, which is the common case,
-      without anyone being told. One retry bounds the duplicates to one extra copy.
+    - Answered 5xx: every method likewise. The Bot API answers 5xx when it could not carry the
+      request out (an internal error, a busy back end) and almost never after posting the
+      message; a rare duplicate is better than a reply lost to a short run of them.
+    - Sent and unanswered (a connection dropped or timed out after the request was written):
+      idempotent methods likewise; the others (``sendMessage`` and kin) once more only, after
+      which the failure is raised. That second send accepts a rare duplicate: it needs the API to
+      have posted the message and then lost the connection, and the user then sees the reply
+      twice, while not sending loses the reply without anyone being told. One retry bounds the
+      duplicates to one extra copy.
     - 429 Too Many Requests is waited out by python-telegram-bot's rate limiter underneath, as it
       asks; everything else (400, 403, a rejected token) is final.
 
@@ -271,11 +274,15 @@ class RetryPolicy:
         last = failures[-1]
         if not isinstance(last, ApiUnavailable) or len(failures) >= self.attempts:
             return None
-        if last.sent and not is_idempotent(endpoint):
-            unsure = sum(1 for failure in failures if getattr(failure, "sent", False))
-            if unsure > self.unsure_retries:
-                return None
+        unsure = sum(1 for failure in failures if _unsure(failure))
+        if _unsure(last) and not is_idempotent(endpoint) and unsure > self.unsure_retries:
+            return None
         return self.backoff.delay(len(failures))
+
+
+def _unsure(failure: BaseException) -> bool:
+    """Whether ``failure`` left it open if the request was carried out: sent, and then no answer."""
+    return isinstance(failure, ApiUnavailable) and failure.sent and failure.status is None
 
 
 class RetryingRateLimiter(AIORateLimiter):

@@ -37,7 +37,7 @@ from retrieval.storage.database import (
     mysql_variant,
     open_engine,
 )
-from retrieval.storage.records import ArticleRecord
+from retrieval.storage.records import MAX_ARTICLE_ID_CHARS, ArticleRecord, storable
 from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 UPSERT_BATCH = 1000
@@ -60,7 +60,9 @@ class Article(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     article_id: Mapped[str] = mapped_column(
-        mysql_variant(String(255), mysql.VARCHAR(255, collation="utf8mb4_bin")),
+        mysql_variant(
+            String(MAX_ARTICLE_ID_CHARS), mysql.VARCHAR(MAX_ARTICLE_ID_CHARS, collation="utf8mb4_bin")
+        ),
         unique=True,
         nullable=False,
     )
@@ -193,17 +195,21 @@ class ArticleStore:
         """Insert new articles, update changed ones, leave unchanged ones alone, in one transaction.
 
         A second record with the same ``article_id`` in one source is a bad row (``on_bad``
-        decides). Any exception rolls the whole source back.
+        decides), and so is one that some database would refuse (see
+        :func:`~retrieval.storage.records.storable`), found here so that every database takes the
+        same rows. Any exception rolls the whole source back.
         """
         self.ensure_schema()
         counts = UpsertCounts()
         seen = SeenKeys()
         now = datetime.now(UTC)
 
-        def duplicate(record: ArticleRecord) -> None:
+        def bad(record: ArticleRecord, message: str) -> None:
             counts.skipped += 1
-            message = f"article_id '{record.article_id}' appears twice in this source"
             on_bad(SourceError(source, message, line=_line_of(record.origin)))
+
+        def duplicate(record: ArticleRecord) -> None:
+            bad(record, f"article_id '{record.article_id}' appears twice in this source")
 
         def flush(batch: list[ArticleRecord]) -> None:
             earlier = seen.seen_before([r.article_id for r in batch])
@@ -218,7 +224,12 @@ class ArticleStore:
         try:
             with self.engine.begin() as conn:
                 batch: list[ArticleRecord] = []
-                for record in records:
+                for given in records:
+                    try:
+                        record = storable(given)
+                    except ValueError as err:
+                        bad(given, str(err))
+                        continue
                     if not seen.add(record.article_id):
                         duplicate(record)
                         continue

@@ -9,7 +9,14 @@ hanging it.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -107,7 +114,7 @@ def timeout_reason(err: BaseException, timeouts: Timeouts | None) -> str | None:
     reason = getattr(err, "orig", None) or err
     if not _TIMED_OUT.search(str(reason)) and not isinstance(reason, TimeoutError):
         return None
-    connecting = getattr(err, "statement", None) is None
+    connecting = getattr(err, "statement", None) is None and not isinstance(reason, StalledRead)
     seconds, variable = (
         (timeouts.connect, CONNECT_TIMEOUT_VARIABLE) if connecting else (timeouts.read, READ_TIMEOUT_VARIABLE)
     )
@@ -149,6 +156,8 @@ def _passwords(url: str) -> list[str]:
 def open_engine(url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Engine:
     """An engine for ``url`` with the settings each backend needs to behave the same; a SQLite
     file is created with its folder on first use."""
+    if timeouts.problem:
+        raise StoreError(timeouts.problem)
     try:
         parsed = make_url(url)
     except Exception:
@@ -171,7 +180,9 @@ def open_engine(url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Engine:
     elif backend == "postgresql":
         # libpq has no client-side read timeout: the server ends any statement running longer
         # (``statement_timeout``), and a dead peer is noticed through TCP, within
-        # ``tcp_user_timeout`` for unacknowledged data and the keepalives for an idle wait.
+        # ``tcp_user_timeout`` for unacknowledged data and the keepalives for an idle wait. A link
+        # that stays up but passes nothing on (a stalled proxy, whose kernel answers the
+        # keepalives) escapes all three: psycopg's connections get a watchdog for that (below).
         read_ms = round(timeouts.read * 1000)
         kwargs["connect_args"] = {
             "connect_timeout": max(1, round(timeouts.connect)),
@@ -190,6 +201,8 @@ def open_engine(url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     elif backend in ("mysql", "mariadb") and parsed.get_driver_name() == "pymysql":
         event.listen(engine, "do_connect", _pymysql_handshake_within_connect_timeout)
+    elif backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+        event.listen(engine, "do_connect", _psycopg_connect_with_read_watchdog(timeouts.read))
     return engine
 
 
@@ -222,3 +235,119 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+class StalledRead(Exception):
+    """Mixed into the driver error raised when the read watchdog closed a connection that waited
+    longer than the read timeout for one request (a commit too, which has no statement)."""
+
+
+class _Watchdog:
+    """One daemon thread that calls a callback once its deadline passes, unless it was withdrawn.
+
+    A thread per request would cost a thread start per query; this costs a dict entry. The thread
+    is started on first use in each process: a forked child has none of its parent's threads, and
+    starts afresh (a new lock too, as the parent's may have been held at the fork).
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._lock = threading.Condition()
+        self._pending: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._tokens = itertools.count()
+        self._pid = 0
+
+    def watch(self, seconds: float, callback: Callable[[], None]) -> int:
+        """Call ``callback`` in ``seconds`` unless :meth:`withdraw` is called with the token first."""
+        deadline = time.monotonic() + seconds
+        with self._lock:
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._pending.clear()
+                threading.Thread(target=self._run, name="wikiqa-db-watchdog", daemon=True).start()
+            token = next(self._tokens)
+            earliest = min((d for d, _ in self._pending.values()), default=None)
+            self._pending[token] = (deadline, callback)
+            if earliest is None or deadline < earliest:
+                self._lock.notify()
+        return token
+
+    def withdraw(self, token: int) -> None:
+        """Cancel the callback; once this returns it is not called (it runs under the same lock)."""
+        with self._lock:
+            self._pending.pop(token, None)
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                for token in [t for t, (deadline, _) in self._pending.items() if deadline <= now]:
+                    _, callback = self._pending.pop(token)
+                    with suppress(Exception):
+                        callback()
+                earliest = min((d for d, _ in self._pending.values()), default=None)
+                self._lock.wait(None if earliest is None else earliest - now)
+
+
+_WATCHDOG = _Watchdog()
+# The watchdog waits this much past the read timeout, so that a statement that is merely slow is
+# ended by the server's own statement_timeout, which says so and leaves the connection usable.
+_WATCHDOG_GRACE_SECONDS = 0.5
+
+
+def _psycopg_connect_with_read_watchdog(read_timeout: float) -> Callable[..., Any]:
+    """A ``do_connect`` handler opening psycopg connections whose every wait for the server is
+    bounded by ``read_timeout``.
+
+    libpq waits for a server's bytes as long as the socket is open: ``statement_timeout`` is the
+    server's (which may be the one that is cut off), and TCP keepalives and ``tcp_user_timeout``
+    are answered or acknowledged by whatever holds the other end, such as a proxy whose upstream
+    stalled. psycopg waits on the socket with select/poll and no timeout of its own, so a socket
+    option would not bound it either. Every exchange of a psycopg connection (a query, a batch
+    of an executemany, a commit, SQLAlchemy's ping) is one call of its ``wait``; while one runs
+    longer than the read timeout, the watchdog shuts the socket down. libpq then reads the end
+    of the stream and fails the request, which is reported as the read timeout, and the broken
+    connection is discarded by SQLAlchemy.
+    """
+    import psycopg
+
+    class ReadTimedOut(StalledRead, psycopg.OperationalError):
+        pass
+
+    class WatchedConnection(psycopg.Connection):  # type: ignore[type-arg]
+        _cut_off = False  # set once the watchdog has shut this connection's socket down
+
+        def wait(self, *args: Any, **kwargs: Any) -> Any:
+            fd = self.fileno()
+
+            def cut_off() -> None:
+                self._cut_off = True  # before the shutdown, which wakes the waiting thread at once
+                _shut_down(fd)
+
+            token = _WATCHDOG.watch(read_timeout + _WATCHDOG_GRACE_SECONDS, cut_off)
+            try:
+                return super().wait(*args, **kwargs)
+            except psycopg.Error:
+                # A cut just after a wait ended surfaces in the next one: any failure from then
+                # on is the timeout's.
+                if self._cut_off:
+                    raise ReadTimedOut(
+                        f"read timed out: no answer within {read_timeout:g} s, so the connection was closed"
+                    ) from None
+                raise
+            finally:
+                _WATCHDOG.withdraw(token)
+
+    def connect(dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
+        return WatchedConnection.connect(*cargs, **cparams)
+
+    return connect
+
+
+def _shut_down(fd: int) -> None:
+    """Shut the socket ``fd`` down both ways (its owner's next read sees the end of the stream)."""
+    with suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+        sock.shutdown(socket.SHUT_RDWR)

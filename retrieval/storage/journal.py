@@ -7,6 +7,8 @@ batches (:meth:`JournalTables.write`), one transaction each.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,9 +27,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from retrieval.storage.database import MYSQL_TABLE_ARGS, open_engine
+from retrieval.errors import StoreError
+from retrieval.storage.database import MYSQL_TABLE_ARGS, describe_db_error, open_engine
 from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 MAX_STORED_QUESTION = 4000
@@ -108,12 +112,23 @@ class JournalCounts:
 
 
 class JournalTables:
-    """The journal's tables on ``url``; raises SQLAlchemy's errors for the caller to report."""
+    """The journal's tables on ``url``. Writes raise SQLAlchemy's errors for the writer thread to
+    report; reads, which answer a user (``/stats``, a "More" press), raise :class:`StoreError`."""
 
     def __init__(self, url: str, *, timeouts: Timeouts = DEFAULT_TIMEOUTS) -> None:
         self.url = url
+        self.timeouts = timeouts
         self.engine = open_engine(url, timeouts=timeouts)
         self._schema_ready = False
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A read whose database failure is one sentence (:class:`StoreError`)."""
+        try:
+            self.ensure_schema()
+            yield
+        except DBAPIError as err:
+            raise StoreError(describe_db_error(self.url, err, self.timeouts)) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,14 +173,12 @@ class JournalTables:
                     )
 
     def question(self, ref: str) -> str | None:
-        self.ensure_schema()
-        with self.engine.connect() as conn:
+        with self._reading(), self.engine.connect() as conn:
             return conn.execute(select(QUESTIONS.c.question).where(QUESTIONS.c.ref == ref)).scalar()
 
     def counts(self, *, since: datetime, latency_window: int) -> JournalCounts:
         """Questions since ``since`` and in all, the latest ``latency_window`` latencies, votes."""
-        self.ensure_schema()
-        with self.engine.connect() as conn:
+        with self._reading(), self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(QUESTIONS)).scalar_one()
             today = conn.execute(
                 select(func.count()).select_from(QUESTIONS).where(QUESTIONS.c.asked_at >= since)

@@ -19,6 +19,10 @@ class Timeouts:
 
     connect: float = 10.0
     read: float = 120.0
+    # A sentence naming a variable whose value could not be used (the defaults stand in for it):
+    # raised by the first connection, so a typo stops the commands that use the store, and only
+    # those (``wikiqa ask`` answers from the snapshot without one).
+    problem: str | None = None
 
 
 DEFAULT_TIMEOUTS = Timeouts()

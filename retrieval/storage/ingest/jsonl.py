@@ -12,15 +12,29 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.storage.ingest.rows import BadRow, record_from_row
+from retrieval.storage.ingest.rows import MAX_ROW_BYTES, BadRow, record_from_row
 from retrieval.storage.records import ArticleRecord
+
+# Pieces of an overlong line are read and dropped this many bytes at a time.
+_SKIP_CHUNK = 1 << 20
 
 
 def read_jsonl(
     stream: BinaryIO, source: str, on_bad: Callable[[SourceError], None]
 ) -> Iterator[ArticleRecord]:
-    """The records of a JSONL file, a bad line reported to ``on_bad`` and skipped if it returns."""
-    for number, raw in enumerate(stream, start=1):
+    """The records of a JSONL file, a bad line reported to ``on_bad`` and skipped if it returns.
+
+    A line is read up to :data:`~retrieval.storage.ingest.rows.MAX_ROW_BYTES`; a longer one is
+    reported and passed over in pieces, never held whole.
+    """
+    number = 0
+    while raw := stream.readline(MAX_ROW_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_ROW_BYTES and not raw.endswith(b"\n"):
+            del raw  # before reading on: only one piece of the line is held at a time
+            on_bad(SourceError(source, f"the line is longer than {MAX_ROW_BYTES >> 20} MB", number))
+            _skip_rest_of_line(stream)
+            continue
         if not raw.strip():
             continue
         try:
@@ -37,8 +51,15 @@ def read_jsonl(
                 else f"the line is not valid JSON ({err.msg})"
             )
             on_bad(SourceError(source, reason, number))
+        except RecursionError:
+            on_bad(SourceError(source, "the line nests JSON arrays or objects too deeply to read", number))
         except BadRow as err:
             on_bad(SourceError(source, str(err), number))
+
+
+def _skip_rest_of_line(stream: BinaryIO) -> None:
+    while (piece := stream.readline(_SKIP_CHUNK)) and not piece.endswith(b"\n"):
+        pass
 
 
 def _as_table_row(row: dict) -> dict:

@@ -12,6 +12,11 @@ from collections.abc import Mapping
 from retrieval.storage.records import ArticleRecord
 
 TABLE = "wiki_article"
+# The most bytes one row may take in any source (a JSONL line, a dump's statement part or value,
+# a seed text file): past it a reader refuses the row rather than holding it. 64 MB is about 30
+# times the longest article the index keeps (2 million characters, MAX_ARTICLE_CHARS), and keeps
+# a compressed "bomb" (a few MB unpacking to one line of gigabytes) from taking all memory.
+MAX_ROW_BYTES = 64 << 20
 COLUMNS = ("id", "article_id", "title", "article", "img_url")
 TEXT_COLUMNS = ("title", "article", "img_url")
 

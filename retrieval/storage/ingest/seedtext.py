@@ -25,10 +25,10 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
+from retrieval.storage.ingest.rows import MAX_ROW_BYTES
 from retrieval.storage.ingest.sqldump import DumpReader
 from retrieval.storage.records import ArticleRecord
 
-MAX_BYTES = 64 << 20
 _INSERT_LINE_RE = re.compile(r"^\s*(?:INSERT|REPLACE)\s", re.I)
 _DATE_LINE_RE = re.compile(r"\d")
 
@@ -37,9 +37,9 @@ def read_seed(
     stream: BinaryIO, source: str, on_bad: Callable[[SourceError], None]
 ) -> Iterator[ArticleRecord]:
     """The one article of a seed text file."""
-    data = stream.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise SourceError(source, f"is larger than {MAX_BYTES >> 20} MB, too large for a seed text file")
+    data = stream.read(MAX_ROW_BYTES + 1)
+    if len(data) > MAX_ROW_BYTES:
+        raise SourceError(source, f"is larger than {MAX_ROW_BYTES >> 20} MB, too large for a seed text file")
     if b"\0" in data:
         line = data.count(b"\n", 0, data.index(b"\0")) + 1
         raise SourceError(source, "the file holds NUL bytes, so it is binary, not text", line)

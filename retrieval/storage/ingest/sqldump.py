@@ -16,7 +16,7 @@ bad UTF-8 or a broken escape be reported with its line while the rest of the fil
 Buffering rule: a match that fails, or that runs up to the end of the buffer, may only be cut by
 the chunk boundary, so more input is read (at least doubling what is pending) and the same piece
 is matched again. Only at the end of input is such a failure an error. Memory is bounded by the
-longest single statement head or value, capped at :data:`MAX_PENDING`.
+longest single statement head or value, capped at :data:`~retrieval.storage.ingest.rows.MAX_ROW_BYTES`.
 """
 
 from __future__ import annotations
@@ -28,12 +28,18 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from retrieval.errors import SourceError
-from retrieval.storage.ingest.rows import COLUMNS, TABLE, TEXT_COLUMNS, BadRow, record_from_row
+from retrieval.storage.ingest.rows import (
+    COLUMNS,
+    MAX_ROW_BYTES,
+    TABLE,
+    TEXT_COLUMNS,
+    BadRow,
+    record_from_row,
+)
 from retrieval.storage.ingest.sqlvalues import STRING_BODY, Value, decode_value, string_end
 from retrieval.storage.records import ArticleRecord
 
 CHUNK = 4 << 20
-MAX_PENDING = 64 << 20
 
 _STRING = rb"'" + STRING_BODY + rb"'"
 # One value: 1 = introducer (_utf8mb4, _binary, x, b), 2 = string body, 3 = bare word (NULL, 12, 0x1F).
@@ -135,10 +141,10 @@ class DumpReader:
         if keep > self.counted:
             self._count_to(keep)
         pending = len(self.buf) - keep
-        if pending > MAX_PENDING:
+        if pending > MAX_ROW_BYTES:
             self._fail(
                 keep,
-                f"a single statement part or value is longer than {MAX_PENDING >> 20} MB; "
+                f"a single statement part or value is longer than {MAX_ROW_BYTES >> 20} MB; "
                 "is a string left unterminated?",
             )
         try:

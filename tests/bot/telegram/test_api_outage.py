@@ -57,14 +57,26 @@ async def test_a_reply_whose_connection_dropped_unanswered_arrives_once(bot: Har
     assert len(bot.standin.sent_to(602)) == 1
 
 
-async def test_a_reply_is_sent_twice_at_most_then_the_user_is_told(bot: Harness) -> None:
-    """sendMessage is not idempotent: after two sends that may have been carried out, no third."""
-    bot.standin.fail_next("sendMessage", status=502, times=2)
-    chat_id = 603
+async def test_a_reply_answered_5xx_several_times_running_still_arrives(bot: Harness) -> None:
+    """A 5xx means the API did not post the message: sendMessage is sent again as often as the
+    policy allows, not just once."""
+    bot.standin.fail_next("sendMessage", status=500, times=2)
+    bot.standin.fail_next("sendMessage", status=502)
+    replies = await bot.ask(bot.standin.user(603), QUESTION)
+    assert "May 15, 1992" in replies[-1]["text"]
+    assert reply_statuses(bot.standin, 603) == [500, 500, 502, 200]
+    assert len(bot.standin.sent_to(603)) == 1
+
+
+async def test_a_reply_dropped_twice_after_sending_is_not_sent_a_third_time(bot: Harness) -> None:
+    """A connection dropped after the request was written may have posted it: after two such
+    sends, no third, and the user is told."""
+    bot.standin.drop_next("sendMessage", times=2)
+    chat_id = 605
     bot.standin.message(bot.standin.user(chat_id), QUESTION)
     sorry = await bot.replies(chat_id, 0)
     assert sorry[0]["text"] == "Sorry, something went wrong. Please try again in a moment."
-    assert reply_statuses(bot.standin, chat_id) == [502, 502, 200]
+    assert reply_statuses(bot.standin, chat_id) == [0, 0, 200]
 
 
 async def test_a_reply_refused_a_connection_is_sent_until_the_api_listens_again(

@@ -274,7 +274,7 @@ def test_input_that_is_not_a_dump_stops_with_its_line(data: bytes, message: str)
 
 def test_a_value_larger_than_the_cap_is_refused_not_buffered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqldump, "CHUNK", 64)
-    monkeypatch.setattr(sqldump, "MAX_PENDING", 1000)
+    monkeypatch.setattr(sqldump, "MAX_ROW_BYTES", 1000)
     data = b"INSERT INTO wiki_article VALUES (1,'a','t','" + b"x" * 5000 + b"','');"
     with pytest.raises(SourceError, match="longer than"):
         read(data)
@@ -283,7 +283,7 @@ def test_a_value_larger_than_the_cap_is_refused_not_buffered(monkeypatch: pytest
 def test_the_buffer_stays_bounded_however_long_the_dump(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows are consumed as they are read: a 2 MB dump goes through a 64 KB cap on pending input."""
     monkeypatch.setattr(sqldump, "CHUNK", 4096)
-    monkeypatch.setattr(sqldump, "MAX_PENDING", 64 << 10)
+    monkeypatch.setattr(sqldump, "MAX_ROW_BYTES", 64 << 10)
     row = "(NULL,'a{n}','T','" + "x" * 1000 + "','')"
     statements = "".join(
         "INSERT INTO wiki_article VALUES " + ",".join(row.format(n=s * 100 + r) for r in range(100)) + ";\n"
