@@ -14,19 +14,16 @@ stores, then measures, each step in its own child process so peak memory is that
 - rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only;
 - the semantic stage (unless --no-semantic), in a second table. Embedding a million passages
   takes hours on a small machine, so the snapshot's passage vectors are seeded random unit rows
-  of each installed model's width, which a search reads exactly as it reads real ones: the
-  wikiqa snapshot hard-linked into a sibling folder with those vectors, the multilingual role's
-  faiss IVF index from ``ANN_FROM_PASSAGES`` passages on (its build time), the manifest rewritten
-  (the time to checksum every file, as a reindex that embedded them does), the size on disk;
-  then fresh-process load time and the models' load time, question embedding time per role, full
+  of the model's width, which a search reads exactly as it reads real ones: the wikiqa snapshot
+  hard-linked into a sibling folder with those vectors, their faiss IVF index from
+  ``ANN_FROM_PASSAGES`` passages on (its build time), the manifest rewritten (the time to
+  checksum every file, as a reindex that embedded them does), the size on disk; then
+  fresh-process load time and the model's load time, question embedding time, full
   ``Searcher.search`` latency (top 5) for the synthetic English questions (lexical, then cosine
   rescoring) and for the same questions spelled in Cyrillic letters (dense retrieval fused with
   BM25), RSS while serving, and the time and peak RSS of a reindex of the unchanged store (which
-  embeds nothing), beside the lexical snapshot's figures. Embedding throughput
-  (passages per second and per CPU second) is measured once on real text: the first 256
-  passages of SQuAD and of SciFact from ``../shared/eval``, for each model with the encoder a
-  reindex uses (float32 ONNX for English) and the one questions use (int8 ONNX for English), one
-  thread each, beside sentence-transformers on torch (every core) as the English model's peer.
+  embeds nothing), beside the lexical snapshot's figures. Embedding throughput on real text is
+  ``benchmarks/embedding.py``'s.
 
 Usage::
 
@@ -35,7 +32,7 @@ Usage::
 
 Corpora and indexes are cached in --workdir (default /tmp/wikiqa-bench). Single thread
 everywhere for latency. "Cold" load is a fresh process with the page cache warm. --out writes
-``{"sizes": [one object per size], "embedding": throughput on real text}``.
+``{"sizes": [one object per size]}``.
 """
 
 from __future__ import annotations
@@ -50,7 +47,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -67,10 +63,7 @@ TOP = 100
 SEED = 2024
 CORES = os.cpu_count() or 1
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
-# The semantic stage: real text for embedding throughput, passages taken from each source.
 EVAL = ROOT.parent / "shared" / "eval"
-SQUAD, SCIFACT = EVAL / "squad" / "articles.jsonl", EVAL / "scifact" / "corpus.jsonl"
-EMBED_SAMPLE = 256
 VECTOR_CHUNK = 65_536  # rows of random vectors generated at a time (128 MB of float32 at 512 wide)
 # Latin letters spelled in Cyrillic, so a synthetic question reads as a Russian one would.
 _LATIN_TO_CYRILLIC = dict(
@@ -387,13 +380,12 @@ def _random_unit_rows(folder: Path, name: str, rows: int, width: int, seed: int)
     return open_table(folder, name, rows, width)
 
 
-def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str, dict]) -> tuple[dict, dict]:
-    """Each role's random passage and sentence vectors, and the keys, into ``folder`` (and the
-    multilingual role's index when the corpus is large enough to get one): (the manifest's ANN
-    entry, figures)."""
+def _add_vectors(folder: Path, passages: int, sentences: int, width: int) -> tuple[dict, dict]:
+    """Random passage and sentence vectors, and the keys, into ``folder`` (and the nearest-
+    neighbour index when the corpus is large enough to get one): (the manifest's ANN entry, figures)."""
     from retrieval.index.format import FILES, ann_file, scales_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
-    from retrieval.semantic.encoders import MULTILINGUAL
+    from retrieval.semantic.encoders import ROLE
     from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
 
     # The keys of the real texts (the vectors are random): a reindex of the unchanged store then
@@ -404,39 +396,35 @@ def _add_vectors(folder: Path, passages: int, sentences: int, semantic: dict[str
     keys.tofile(folder / FILES["embed_keys"])
     sentence_keys(texts, keys, earlier=()).tofile(folder / FILES["sentence_embed_keys"])
     keys_s = time.perf_counter() - t
-    ann, figures, writing = {}, {}, 0.0
-    for number, (role, model) in enumerate(semantic.items()):
+    ann, figures = {}, {}
+    t = time.perf_counter()
+    rows = _random_unit_rows(folder, vectors_file(ROLE), passages, width, SEED)
+    _random_unit_rows(folder, sentence_vectors_file(ROLE), sentences, width, SEED + 10)
+    figures["vectors_s"] = round(time.perf_counter() - t, 2)
+    if passages >= ANN_FROM_PASSAGES:
         t = time.perf_counter()
-        width = int(model["dimensions"])
-        rows = _random_unit_rows(folder, vectors_file(role), passages, width, SEED + number)
-        _random_unit_rows(folder, sentence_vectors_file(role), sentences, width, SEED + 10 + number)
-        writing += time.perf_counter() - t
-        if role == MULTILINGUAL and passages >= ANN_FROM_PASSAGES:
-            t = time.perf_counter()
-            ann[role] = build_ivf(rows, folder / ann_file(role))
-            figures["ann_build_s"] = round(time.perf_counter() - t, 2)
-            figures["ann"] = ann[role]
-            figures["ann_mb"] = round((folder / ann_file(role)).stat().st_size / 1e6, 1)
-        del rows
-    figures["vectors_s"] = round(writing, 2)
+        ann[ROLE] = build_ivf(rows, folder / ann_file(ROLE))
+        figures["ann_build_s"] = round(time.perf_counter() - t, 2)
+        figures["ann"] = ann[ROLE]
+        figures["ann_mb"] = round((folder / ann_file(ROLE)).stat().st_size / 1e6, 1)
+    del rows
     figures["keys_s"] = round(keys_s, 2)
-    tables = [vectors_file(r) for r in semantic] + [sentence_vectors_file(r) for r in semantic]
+    tables = [vectors_file(ROLE), sentence_vectors_file(ROLE)]
     written = [name for table in tables for name in (table, scales_file(table))]
     figures["vectors_mb"] = round(sum((folder / name).stat().st_size for name in written) / 1e6, 1)
     return ann, figures
 
 
 def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
-    """The live wikiqa snapshot with random passage vectors of every installed role, as the live
+    """The live wikiqa snapshot with random passage vectors of the model's width, as the live
     snapshot of ``semantic_dir``: what a reindex adds to a snapshot once its passages are embedded."""
     from retrieval.index.format import ANN, SEMANTIC, SENTENCE_VECTORS, read_manifest, write_manifest
     from retrieval.index.publish import CURRENT, current_version
-    from retrieval.semantic.encoders import describe, installed_roles
+    from retrieval.semantic.encoders import ROLE, describe, installed
 
-    roles = installed_roles()
     version = current_version(Path(snapshots))
-    if not roles or version is None:
-        return {"skipped": "no semantic model installed" if not roles else f"no snapshot in {snapshots}"}
+    if not installed() or version is None:
+        return {"skipped": f"no snapshot in {snapshots}" if installed() else "no semantic model installed"}
     root = Path(semantic_dir)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -444,8 +432,10 @@ def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     _link_snapshot(Path(snapshots) / version, folder)
     os.symlink(version, root / CURRENT)
     manifest = read_manifest(Path(snapshots) / version)
-    semantic = {role: describe(role) for role in roles}
-    ann, figures = _add_vectors(folder, int(manifest["passages"]), int(manifest["sentences"]), semantic)
+    model = describe()
+    semantic = {ROLE: model}
+    rows = int(manifest["passages"]), int(manifest["sentences"])
+    ann, figures = _add_vectors(folder, *rows, int(model["dimensions"]))
     t = time.perf_counter()
     write_manifest(
         folder,
@@ -453,7 +443,7 @@ def task_semantic_build(snapshots: str, semantic_dir: str) -> dict:
     )
     return {
         "passages": manifest["passages"],
-        "dimensions": {role: model["dimensions"] for role, model in semantic.items()},
+        "dimensions": model["dimensions"],
         **figures,
         "manifest_s": round(time.perf_counter() - t, 2),
         "size_mb": round(_folder_bytes(folder) / 1e6, 1),
@@ -464,155 +454,57 @@ def task_semantic_reindex(store_path: str, semantic_dir: str) -> dict:
     """``wikiqa reindex`` of the unchanged store into the semantic snapshots folder: every vector is
     found in the live snapshot, so nothing is embedded (the lexical build's time is its peer)."""
     from retrieval.index.build import build_snapshot
-    from retrieval.semantic.encoders import installed_roles
+    from retrieval.semantic.embed import EmbeddingStage
     from retrieval.storage.articles import ArticleStore
 
     embedded: list[int] = []
     store = ArticleStore(f"sqlite:///{store_path}")
     started = time.perf_counter()
-    build_snapshot(
-        store,
-        Path(semantic_dir),
-        source_url="https://example.org/{article_id}",
-        semantic=installed_roles(),
-        on_embed_progress=lambda table, count, total: embedded.append(count),
-    )
+    stage = EmbeddingStage(on_progress=lambda table, count, total: embedded.append(count))
+    build_snapshot(store, Path(semantic_dir), source_url="https://example.org/{article_id}", stages=(stage,))
     return {"reindex_s": round(time.perf_counter() - started, 2), "embedded": sum(embedded)}
 
 
-def _embedding_latency(role: str, questions: list[str]) -> dict:
-    """Percentiles of embedding one question with ``role``'s model (loaded already)."""
+def _embedding_latency(questions: list[str]) -> dict:
+    """Percentiles of embedding one question (the model loaded already)."""
     from retrieval.semantic.encoders import encoder
 
-    model = encoder(role)
+    model = encoder()
     samples = []
     for question in questions:
         t = time.perf_counter()
-        model.encode([question])
+        model.queries([question])
         samples.append(time.perf_counter() - t)
     return _percentiles(samples)
 
 
 def task_semantic_serve(semantic_dir: str) -> dict:
     """Load and search the semantic snapshot as the bot does: English questions re-scored by
-    cosine, Cyrillic ones found in the multilingual space."""
+    cosine, Cyrillic ones found by their vectors."""
     started = time.perf_counter()
     from retrieval.index.publish import load_snapshot
     from retrieval.search.searcher import Searcher
-    from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, encoder, installed
+    from retrieval.semantic.encoders import encoder
 
     imported = time.perf_counter()
     snapshot = load_snapshot(Path(semantic_dir))
     loaded = time.perf_counter()
-    roles = [role for role in snapshot.vectors if installed(role)]
-    for role in roles:  # else loaded by the first question that needs them: the bot warms them up
-        encoder(role).encode(["warm up"])
+    encoder().queries(["warm up"])  # else loaded by the first question: the bot warms it up
     warmed = time.perf_counter()
     searcher = Searcher(snapshot, cache_size=0)
     english = make_questions(QUESTIONS)
     foreign = in_cyrillic(english)
+    assert searcher.semantic is not None, "the snapshot's vectors are not read"
+    assert all(searcher.is_cross_lingual(q) for q in foreign), "a Cyrillic question read as English"
     result: dict = {
         "import_s": round(imported - started, 3),
         "load_s": round(loaded - imported, 4),
         "models_s": round(warmed - loaded, 2),
-        "roles": roles,
-        "question_embedding": {
-            role: _embedding_latency(role, english if role == ENGLISH else foreign) for role in roles
-        },
+        "question_embedding": _embedding_latency(english + foreign),
         "search": _search_latency(searcher, english),
+        "search_foreign": _search_latency(searcher, foreign),
     }
-    if searcher.semantic is not None and searcher.semantic.multilingual:
-        assert all(searcher.is_cross_lingual(q) for q in foreign), "a Cyrillic question read as English"
-        result["search_foreign"] = _search_latency(searcher, foreign)
-    elif MULTILINGUAL in roles:  # the searcher wants more of the snapshot than this task wrote
-        result["search_foreign"] = {"skipped": "the searcher leaves the multilingual vectors unused"}
     return {**result, **_rss_split()}  # while the snapshot is still open
-
-
-def _passages_of(path: Path, passages: Callable[[dict], Iterable[tuple[str, str]]]) -> list[str]:
-    """What is embedded for the first ``EMBED_SAMPLE`` passages of a JSON-lines file."""
-    from retrieval.semantic.encoders import passage_input
-
-    inputs: list[str] = []
-    with open(path, encoding="utf-8") as file:
-        for line in file:
-            inputs.extend(passage_input(title, text) for title, text in passages(json.loads(line)))
-            if len(inputs) >= EMBED_SAMPLE:
-                break
-    return inputs[:EMBED_SAMPLE]
-
-
-def _real_passages() -> dict[str, list[str]]:
-    squad = _passages_of(SQUAD, lambda a: [(a["title"], p) for p in a["article"].split("\n\n") if p.strip()])
-    return {"squad": squad, "scifact": _passages_of(SCIFACT, lambda d: [(d["title"], d["text"])])}
-
-
-def _throughput(model, samples: dict[str, list[str]]) -> dict:
-    """Passages per second (and per CPU second) over each sample, in the calls a reindex makes."""
-    from retrieval.semantic.embed import call_slices
-
-    model.encode(samples["squad"][:64])  # warm-up: first-call allocations, lazy kernels
-    result: dict = {}
-    wall = cpu = 0.0
-    for source, texts in samples.items():
-        t, c = time.perf_counter(), time.process_time()
-        for first, last in call_slices(texts):
-            model.encode(texts[first:last])
-        seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - c
-        result[f"{source}_per_s"] = round(len(texts) / seconds, 1)
-        wall, cpu = wall + seconds, cpu + cpu_seconds
-    count = sum(len(texts) for texts in samples.values())
-    return {**result, "per_s": round(count / wall, 1), "per_cpu_s": round(count / cpu, 1)}
-
-
-class SentenceTransformersPeer:
-    """all-MiniLM-L6-v2 as its wheel means it to run: sentence-transformers on torch."""
-
-    def __init__(self) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        from retrieval.semantic.minilm import model_folder
-
-        self._model = SentenceTransformer(str(model_folder()), device="cpu")
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        return self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
-
-
-def task_embed_throughput() -> dict:
-    """Embedding speed on real passages, for each role with the encoder a reindex uses and the
-    one questions use, and the English model's torch peer."""
-    from retrieval.semantic.encoders import ENGLISH, ROLES, bulk_encoder, encoder, installed
-
-    if not SQUAD.is_file() or not SCIFACT.is_file():
-        return {"skipped": f"no SQuAD and SciFact in {EVAL}"}
-    samples = _real_passages()
-    result: dict = {
-        "passages": {source: len(texts) for source, texts in samples.items()},
-        "mean_chars": {source: round(sum(map(len, t)) / len(t)) for source, t in samples.items()},
-        "encoders": {},
-    }
-    loaders = [
-        (f"{role}, for {use}", role, load)
-        for role in ROLES
-        for use, load in (("reindex", bulk_encoder), ("questions", encoder))
-    ]
-    loaders.append(
-        ("english, sentence-transformers on torch (peer)", ENGLISH, lambda role: SentenceTransformersPeer())
-    )
-    for label, role, load in loaders:
-        if not installed(role):
-            result["encoders"][label] = {"skipped": f"the {role} model is not installed"}
-            continue
-        t = time.perf_counter()
-        model = load(role)
-        loaded = round(time.perf_counter() - t, 2)
-        result["encoders"][label] = {
-            "runtime": " ".join(filter(None, (type(model).__name__, getattr(model, "precision", None)))),
-            "load_s": loaded,
-            **_throughput(model, samples),
-        }
-    return result
 
 
 TASKS = {
@@ -624,7 +516,6 @@ TASKS = {
     "semantic-build": task_semantic_build,
     "semantic-serve": task_semantic_serve,
     "semantic-reindex": task_semantic_reindex,
-    "embed-throughput": task_embed_throughput,
 }
 
 
@@ -812,15 +703,14 @@ def _semantic_rows(r: dict) -> list[str]:
     if "skipped" in build:
         return [_row(size, "skipped", build["skipped"], None, None, None)]
     serve, peer_build, peer = r["semantic_serve"], r["wikiqa_build"], r["wikiqa_serve"]
-    widths = " + ".join(f"{role} {width}" for role, width in build["dimensions"].items())
     rows = [
         _row(
-            f"{size} ({build['passages']:,} passages)", f"random unit vectors, int8: {widths}",
+            f"{size} ({build['passages']:,} passages)", f"random vectors, int8, {build['dimensions']} wide",
             f"{build['vectors_mb']} MB written in {build['vectors_s']} s", None, None, None,
         )
     ]  # fmt: skip
     if "ann" in build:
-        ann = f"faiss IVF-SQ8 index (multilingual), {build['ann']['cells']:,} cells"
+        ann = f"faiss IVF-SQ8 index, {build['ann']['cells']:,} cells"
         rows.append(
             _row(size, ann, f"{build['ann_mb']} MB built in {build['ann_build_s']} s", None, None, None)
         )
@@ -845,10 +735,8 @@ def _semantic_rows(r: dict) -> list[str]:
         )
         peer_figure = f"{peer_build['build_s']} s (peak RSS {peer_build['tree_peak_rss_mb']} MB)"
         rows.append(_row(size, "reindex of the unchanged store", figure, None, None, peer_figure))
-    for role, latency in serve["question_embedding"].items():
-        rows.append(
-            _row(size, f"question embedding, {role}", None, latency["p50_ms"], latency["p99_ms"], None)
-        )
+    latency = serve["question_embedding"]
+    rows.append(_row(size, "question embedding", None, latency["p50_ms"], latency["p99_ms"], None))
     lexical = f"{peer['search']['p50_ms']} / {peer['search']['p99_ms']} ms" if "search" in peer else None
     searches = (
         ("search", "full search top 5, English questions (cosine rescoring)"),
@@ -867,31 +755,11 @@ def _rss(serve: dict) -> str:
     return f"{serve['rssanon_mb']} + {serve['rssfile_mb']} MB ({serve['self_peak_rss_mb']} MB)"
 
 
-def _embedding_rows(embedding: dict) -> list[str]:
-    """Embedding throughput on real passages, one row per runtime."""
-    label = "real text"
-    if "skipped" in embedding:
-        return [_row(label, "embedding throughput: skipped", embedding["skipped"], None, None, None)]
-    label = " + ".join(f"{count} {source}" for source, count in embedding["passages"].items())
-    rows = []
-    for name, x in embedding["encoders"].items():
-        if "skipped" in x:
-            rows.append(_row(label, f"embedding, {name}: skipped", x["skipped"], None, None, None))
-            continue
-        per_source = ", ".join(f"{s} {x[f'{s}_per_s']}" for s in embedding["passages"])
-        figure = f"{x['per_s']} passages/s ({per_source}; {x['per_cpu_s']} per CPU-s), load {x['load_s']} s"
-        engine = f"embedding, {name} ({x['runtime']})"
-        rows.append(_row(label, engine, figure, None, None, None))
-    return rows
-
-
-def semantic_table(results: list[dict], embedding: dict | None) -> str:
+def semantic_table(results: list[dict]) -> str:
     rows = [_row(*SEMANTIC_HEADER), _row(*["---"] * len(SEMANTIC_HEADER))]
     for r in results:
         if "semantic_build" in r:
             rows += _semantic_rows(r)
-    if embedding is not None:
-        rows += _embedding_rows(embedding)
     return "\n".join(rows)
 
 
@@ -911,16 +779,12 @@ def main() -> None:
     results = [
         measure(label, options.workdir, not options.no_bm25s, label == "10k", semantic) for label in labels
     ]
-    embedding = None
-    if semantic:
-        print("embedding throughput on real text ...", file=sys.stderr, flush=True)
-        embedding = run_child("embed-throughput", threads=CORES)
     if options.out:
-        options.out.write_text(json.dumps({"sizes": results, "embedding": embedding}, indent=1))
+        options.out.write_text(json.dumps({"sizes": results}, indent=1))
     print(table(results))
     if semantic:
         print()
-        print(semantic_table(results, embedding))
+        print(semantic_table(results))
 
 
 if __name__ == "__main__":

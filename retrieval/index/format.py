@@ -196,6 +196,16 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def read_manifest_if_any(folder: Path) -> dict[str, Any] | None:
+    """The manifest of ``folder`` if it is a readable one of this format, else None: what a
+    reindex asks of the snapshots it may take earlier work from, where anything unreadable is
+    simply not taken."""
+    try:
+        return read_manifest(folder)
+    except SnapshotError:
+        return None
+
+
 def check_files(folder: Path, manifest: dict[str, Any]) -> None:
     """Raise :func:`damaged` unless every listed file has its recorded size, and every small one
     its recorded checksum."""
@@ -232,11 +242,17 @@ def _file_damage(path: Path, record: dict[str, Any]) -> str | None:
     return None
 
 
-def verify(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """The listed files whose size or checksum differs from the manifest's (all read in full)."""
+def verify(folder: Path, manifest: dict[str, Any], names: Iterable[str] | None = None) -> list[str]:
+    """The listed files (or those of ``names``) whose size or checksum differs from the
+    manifest's, each read in full; a name the manifest does not list counts as damaged."""
+    files = manifest.get("files") or {}
     bad = []
-    for name, record in manifest["files"].items():
+    for name in files if names is None else names:
+        record = files.get(name)
         path = folder / name
+        if record is None:
+            bad.append(name)
+            continue
         try:
             if path.stat().st_size != record["bytes"] or checksum(path) != record["blake2b"]:
                 bad.append(name)

@@ -22,7 +22,6 @@ from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_ar
 from retrieval.index.bm25 import Bm25Index, BM25Params, RankBm25Index
 from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
 from retrieval.index.spelling import SpellingIndex
-from retrieval.semantic.vectors import VectorTable, open_sentence_vectors, open_vectors
 from retrieval.text.analysis import Analyzer
 
 ENGINES = ("bm25s", "rank-bm25")
@@ -44,7 +43,7 @@ class SnapshotInfo:
     vocabulary: int
     size_bytes: int
     fingerprint: str
-    semantic: tuple[str, ...] = ()  # the roles whose passage vectors it holds
+    semantic: tuple[str, ...] = ()  # the models whose passage vectors it holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,13 @@ class StoredPassage:
     end: int
     ordinal: int
     sentences: tuple[tuple[int, int], ...]
+
+
+def _models(entry: object) -> tuple[str, ...]:
+    """The names of the models a manifest's ``semantic`` entry (role -> model) records."""
+    if not isinstance(entry, dict):
+        return ()
+    return tuple(str(model.get("model", role)) for role, model in entry.items() if isinstance(model, dict))
 
 
 def article_link(source_url: str, article_id: str) -> str:
@@ -317,9 +323,8 @@ class PassageTable:
 
 
 class Snapshot:
-    """A loaded snapshot: its manifest's facts, its analyzer, its three readers, and the passage
-    vectors of each semantic role it was built with (``vectors``, empty for a lexical-only one;
-    ``sentence_vectors`` for the roles that also embed every sentence).
+    """A loaded snapshot: its manifest's facts, its analyzer and its three readers. (The vectors
+    a semantic build adds are the semantic stage's to open: ``retrieval.search.semantic``.)
 
     Raises :class:`SnapshotError` when the folder is not a whole snapshot of this format (a file
     missing, truncated or altered, a manifest that cannot be read).
@@ -349,15 +354,13 @@ class Snapshot:
             vocabulary=manifest["vocabulary"],
             size_bytes=sum(record["bytes"] for record in manifest["files"].values()),
             fingerprint=manifest["fingerprint"],
-            semantic=tuple(manifest.get(SEMANTIC) or ()),
+            semantic=_models(manifest.get(SEMANTIC)),
         )
         try:
             sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
             self.passages = PassageTable(folder, self.source_url, sentence_offsets)
             self.tokens = TokenTable(folder, sentence_offsets)
             self.index = TermIndex(folder, engine, self.params, self.info.passages)
-            self.vectors: dict[str, VectorTable] = open_vectors(folder, manifest)
-            self.sentence_vectors: dict[str, VectorTable] = open_sentence_vectors(folder, manifest)
             self.sentence_offsets = sentence_offsets  # passage p's sentences: rows [p] to [p + 1]
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise damaged(folder, str(err)) from None

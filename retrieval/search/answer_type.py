@@ -23,12 +23,14 @@ ANSWER_TYPE_DEPTH = 10
 _ASKS_NUMBER = re.compile(
     r"\bhow (?:many|much|long|old|far|large|big|tall|high)\b|\bwhat (?:percentage|percent|number)\b"
     r"|\bсколько\b|\bскільки\b|\bкаков[аоы]? (?:длина|высота|площадь|население|численность)\b"
+    r"|\bяк(?:а|ий|е) (?:довжина|висота|площа|населення|чисельність|кількість|відсоток)\b"
 )
 _ASKS_DATE = re.compile(
     r"\bwhen\b|\b(?:what|which) (?:year|century|decade|date|day|month)\b"
     r"|\bкогда\b|\bколи\b|\bв как(?:ом|ие) (?:году|годах|веке)\b|\bв яко(?:му|го) (?:році|роках|столітті)\b"
+    r"|\bкак(?:ого|ой) (?:года|даты|числа)\b|\bяко(?:го|ї) (?:року|дати|століття)\b|\bкотрого року\b"
 )
-_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b|\bкто\b|\bкого\b|\bкому\b|\bхто\b")
+_ASKS_PERSON = re.compile(r"\bwho(?:m|se)?\b|\b(?:кто|кого|кому|кем|чей|хто|ким|чий)\b")
 _DIGIT = re.compile(r"\d")
 _DATE = re.compile(
     r"\b(?:1\d{3}|20\d{2})\b|\b(?:January|February|March|April|May|June|July|August|September"

@@ -1,7 +1,9 @@
 """Quality figures of exactly what a user is shown, on SQuAD-style or BEIR-style question files.
 
 SQuAD-style lines (``question``, ``answers``, ``article_id``) are scored by whether a gold answer
-occurs in the quotes the searcher returns; BEIR-style queries (``_id``, ``text``) with a qrels
+occurs in the quotes the searcher returns, overall and by the question's language; where the
+caller says which answers a user is refused ("no good match"), the refused share is reported
+too, since that is what the user then sees. BEIR-style queries (``_id``, ``text``) with a qrels
 file are scored over articles, each article ranked by its best passage. Latency is measured
 around the search call itself.
 """
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 from retrieval.errors import SourceError
 from retrieval.search.hit import Hit
+from retrieval.semantic.language import language
 
 SQUAD_KS = (1, 3, 5)
 MRR_DEPTH = 10
@@ -32,6 +35,10 @@ _SPACES = re.compile(r"\s+")
 class SearchFn(Protocol):
     def search(self, question: str, k: int = 10, *, per_article: int | None = None) -> list[Hit]: ...
     def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
+
+
+# Whether the user would be told "no good match" for this question and these hits.
+Refuses = Callable[[str, list[Hit]], bool]
 
 
 def normalize_answer(text: str) -> str:
@@ -74,14 +81,23 @@ class Report:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    """Each line's JSON object, with its line number; a line that is not UTF-8, not JSON or not an
+    object is named in one sentence."""
+    with Path(path).open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                problem = f"not UTF-8 text (byte {err.start + 1} of the line)"
+                raise SourceError(str(path), problem, number) from None
             if not line.strip():
                 continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as err:
                 raise SourceError(str(path), f"not valid JSON ({err.msg})", number) from None
+            except RecursionError:
+                raise SourceError(str(path), "nests JSON too deeply", number) from None
             if not isinstance(value, dict):
                 raise SourceError(str(path), "each line must be a JSON object", number)
             yield number, value
@@ -120,8 +136,13 @@ def load_questions(path: Path) -> list[SquadQuestion] | list[BeirQuery]:
 def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     """BEIR qrels (``query-id<TAB>corpus-id<TAB>score``, header optional) as query -> doc -> grade."""
     qrels: dict[str, dict[str, int]] = {}
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with Path(path).open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                problem = f"not UTF-8 text (byte {err.start + 1} of the line)"
+                raise SourceError(str(path), problem, number) from None
             parts = line.rstrip("\r\n").split("\t")
             if not line.strip() or (number == 1 and parts[0] == "query-id"):
                 continue
@@ -162,9 +183,11 @@ def evaluate_squad(
     *,
     quotes: int = 5,
     on_question: Callable[[], None] | None = None,
+    refuses: Refuses | None = None,
 ) -> Report:
     """answer@1/3/5, article@1, MRR@10, mean quote length over the top ``quotes``, the answer
-    line's hit rate and latency."""
+    line's hit rate and latency; answer@1 and @5 by language; with ``refuses``, the share of
+    questions refused."""
     depth = max(MRR_DEPTH, quotes, *SQUAD_KS)
     found = dict.fromkeys(SQUAD_KS, 0)
     article_hits = 0
@@ -197,6 +220,9 @@ def evaluate_squad(
         }
         line = searcher.answer_line(question.question, hits[:quotes])
         row["answer_line"] = line
+        row["language"] = language(question.question)
+        if refuses is not None:
+            row["refused"] = refuses(question.question, hits)
         line_hits += line is not None and contains_answer(line, question.answers)
         rows.append(row)
         if on_question:
@@ -208,8 +234,28 @@ def evaluate_squad(
     summary["quote_chars_mean"] = round(sum(quote_chars) / len(quote_chars), 1) if quote_chars else 0.0
     summary["answer_line"] = round(line_hits / n, 4)
     summary["questions"] = len(questions)
+    if refuses is not None:
+        summary["refused"] = round(sum(row["refused"] for row in rows) / n, 4)
+    summary["by_language"] = _by_language(rows)
     summary["latency_ms"] = _latency(latencies)
     return Report(summary, rows)
+
+
+def _by_language(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """answer@1, answer@5 (and the refused share where known) of each language's questions."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row["language"], []).append(row)
+    out: dict[str, dict[str, Any]] = {}
+    for name, group in sorted(groups.items()):
+        ranks = [row["answer_rank"] for row in group]
+        figures: dict[str, Any] = {"questions": len(group)}
+        for k in (1, 5):
+            figures[f"answer@{k}"] = round(sum(1 for r in ranks if r is not None and r <= k) / len(group), 4)
+        if "refused" in group[0]:
+            figures["refused"] = round(sum(row["refused"] for row in group) / len(group), 4)
+        out[name] = figures
+    return out
 
 
 def ndcg(ranked: list[str], relevant: dict[str, int], depth: int = NDCG_DEPTH) -> float:

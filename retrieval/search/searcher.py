@@ -26,7 +26,7 @@ from retrieval.search.rerank import (
     exact_word_mass,
     rerank_scores,
 )
-from retrieval.search.semantic import SemanticParams, SemanticStage
+from retrieval.search.semantic import SemanticParams, SemanticStage, usable_vectors
 from retrieval.semantic.language import is_foreign
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
@@ -81,7 +81,8 @@ class Searcher:
     ):
         """``semantic=None`` searches lexically even when the snapshot holds passage vectors."""
         self.snapshot = snapshot
-        self.semantic = SemanticStage(snapshot, semantic) if semantic and snapshot.vectors else None
+        vectors = usable_vectors(snapshot) if semantic else None
+        self.semantic = SemanticStage(vectors, semantic) if semantic and vectors else None
         self.analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
@@ -144,7 +145,7 @@ class Searcher:
     def is_cross_lingual(self, question: str) -> bool:
         """Whether ``question`` is in another language than the corpus and is searched for in the
         multilingual embedding space (only where the snapshot and the install allow it)."""
-        if self.semantic is None or not self.semantic.multilingual:
+        if self.semantic is None:
             return False
         foreign = self._foreign.get(question)
         if foreign is None:  # asked by the search, its hits and the answer line: analyzed once
@@ -207,7 +208,6 @@ class Searcher:
             pids, final = self.semantic.cross_lingual(question[:MAX_QUESTION_CHARS], pids, final)
         elif (
             self.semantic is not None
-            and self.semantic.english
             and source is not None
             and (min_coverage is None or self._could_be_answered(question, pids, final, source, min_coverage))
         ):

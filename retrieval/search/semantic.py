@@ -1,46 +1,54 @@
-"""The semantic stage of a search: passage vectors from the snapshot meet the question's.
+"""The semantic stage of a search: the snapshot's passage and sentence vectors meet the question's,
+all embedded by one multilingual model (:mod:`retrieval.semantic.encoders`).
 
 - An English question keeps its lexical ranking, and the top candidates are re-scored with the
-  cosine between question and passage (all-MiniLM-L6-v2) and that of the passage's best sentence
-  (the same model: one answering sentence is diluted in a passage's vector):
+  cosine between question and passage and that of the passage's best sentence (one answering
+  sentence is diluted in a passage's vector):
   ``score + σ·(weight·z(cosine) + sentence weight·z(sentence cosine))``, which orders like the
-  sum of z-scores and keeps the lexical scale the answer line reads. A snapshot built before
-  English sentences were embedded is re-scored without the sentence signal. (The multilingual
-  best sentence added nothing once MiniLM's was there, and its question pass cost 1.4 ms.)
-- A question in another language shares no word with the corpus, so its candidates come from the
-  multilingual vectors (dense retrieval over every passage) and are fused with whatever the
-  lexical stage found (names and numbers often survive translation): the passage's cosine, its
-  best sentence's cosine (the model was trained on sentences, and one answering sentence is
-  diluted in a passage's vector) and BM25, each as a z-score, weighted.
+  sum of z-scores and keeps the lexical scale the answer line reads.
+- A question in another language shares few words with the corpus, so its candidates come from
+  the vectors (dense retrieval over every passage) and are fused with whatever the lexical stage
+  found (names and numbers often survive translation): the passage's cosine, its best sentence's
+  cosine and BM25, each as a z-score, weighted.
+
+A snapshot embedded by another model (an older wikiqa's) has no stage here: it is searched
+lexically until the next reindex embeds it again.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.semantic.encoders import ENGLISH, MULTILINGUAL, encoder, installed
+from retrieval.index.format import damaged
+from retrieval.semantic.encoders import encoder, installed
+from retrieval.semantic.vectors import SnapshotVectors, open_snapshot_vectors
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
 
-# A question in another language whose best passage is less similar than this has no good match
-# (the lexical coverage rule cannot judge it: none of its words are the corpus's).
-MIN_SIMILARITY = 0.25
+# A question in another language whose best sentence is less similar than this has no good
+# match (the lexical coverage rule cannot judge it: few of its words are the corpus's). e5's
+# cosines sit in a narrow band: unrelated text about 0.70, an answering sentence about 0.80+.
+MIN_SIMILARITY = 0.80
+# Question vectors remembered per stage: pages 2 and 3 and the answer line ask again.
+_QUESTION_CACHE = 256
 
 
 @dataclass(frozen=True, slots=True)
 class SemanticParams:
-    """Weights tuned with ``wikiqa eval`` on the shared halves of SQuAD, SciFact and XQuAD-ru."""
+    """Weights tuned with ``wikiqa eval`` on the shared halves of SQuAD, SciFact, XQuAD-ru and
+    UA-SQuAD."""
 
-    english_weight: float = 1.0  # of z(cosine) against z(lexical score), English questions
+    english_weight: float = 1.0  # of z(passage cosine) against z(lexical score), English questions
     english_depth: int = 50  # lexical candidates re-scored
-    english_sentence_weight: float = 1.0  # of z(best sentence's MiniLM cosine), English questions
-    dense_depth: int = 50  # passages the multilingual vectors contribute to a foreign question
+    english_sentence_weight: float = 1.0  # of z(best sentence's cosine), English questions
+    dense_depth: int = 50  # passages the vectors contribute to a foreign question
     passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
     sentence_weight: float = 1.0  # of z(best sentence cosine)
     lexical_weight: float = 0.6  # and of z(BM25)
@@ -51,39 +59,43 @@ def _z(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
 
 
-class SemanticStage:
-    """The snapshot's vectors for the roles whose model is installed, and the question vectors
-    that meet them (the last few remembered: pages 2 and 3 and the answer line ask again)."""
+# Each snapshot's tables, opened once however many searchers it serves.
+_opened: weakref.WeakKeyDictionary[Snapshot, SnapshotVectors | None] = weakref.WeakKeyDictionary()
+_opened_lock = threading.Lock()
 
-    def __init__(self, snapshot: Snapshot, params: SemanticParams) -> None:
+
+def usable_vectors(snapshot: Snapshot) -> SnapshotVectors | None:
+    """The snapshot's vectors where the installed model made them; None for a lexical-only
+    snapshot, one embedded by another model, or an install without the model."""
+    with _opened_lock:
+        if snapshot not in _opened:
+            try:
+                found = open_snapshot_vectors(snapshot.folder, snapshot.manifest) if installed() else None
+            except (OSError, ValueError, KeyError, TypeError) as err:
+                raise damaged(snapshot.folder, str(err)) from None
+            _opened[snapshot] = found
+        return _opened[snapshot]
+
+
+class SemanticStage:
+    """The vectors of one snapshot, and the question vectors that meet them."""
+
+    def __init__(self, vectors: SnapshotVectors, params: SemanticParams) -> None:
         self.params = params
-        self._tables = {role: table for role, table in snapshot.vectors.items() if installed(role)}
-        self._sentences = {
-            role: table for role, table in snapshot.sentence_vectors.items() if role in self._tables
-        }
-        if MULTILINGUAL not in self._sentences:  # the multilingual stage needs its sentence vectors
-            self._tables.pop(MULTILINGUAL, None)
-        self._sentence_offsets = snapshot.sentence_offsets
-        self._questions: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._passages = vectors.passages
+        self._sentences = vectors.sentences
+        self._sentence_offsets = vectors.sentence_offsets
+        self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    @property
-    def english(self) -> bool:
-        return ENGLISH in self._tables
-
-    @property
-    def multilingual(self) -> bool:
-        return MULTILINGUAL in self._tables
-
-    def question_vector(self, role: str, question: str) -> np.ndarray:
-        key = (role, question)
+    def question_vector(self, question: str) -> np.ndarray:
         with self._lock:
-            vector = self._questions.get(key)
+            vector = self._questions.get(question)
         if vector is None:
-            vector = encoder(role).encode([question])[0]
+            vector = encoder().queries([question])[0]
             with self._lock:
-                self._questions[key] = vector
-                while len(self._questions) > 256:
+                self._questions[question] = vector
+                while len(self._questions) > _QUESTION_CACHE:
                     self._questions.popitem(last=False)
         return vector
 
@@ -103,12 +115,11 @@ class SemanticStage:
         if depth < 2:
             return scores
         top = np.argsort(-scores, kind="stable")[:depth]
-        vector = self.question_vector(ENGLISH, question)
-        cosines = self._tables[ENGLISH].cosines(pids[top], vector)
+        vector = self.question_vector(question)
+        cosines = self._passages.cosines(pids[top], vector)
         signal = self.params.english_weight * _z(cosines.astype(np.float64))
-        if self.params.english_sentence_weight and ENGLISH in self._sentences:
-            sentences = self._best_sentences(ENGLISH, pids[top], vector)
-            signal += self.params.english_sentence_weight * _z(sentences)
+        if self.params.english_sentence_weight:
+            signal += self.params.english_sentence_weight * _z(self._best_sentences(pids[top], vector))
         rescored = scores.copy()
         rescored[top] = scores[top] + float(scores[top].std()) * signal
         return rescored
@@ -117,12 +128,11 @@ class SemanticStage:
         self, question: str, lexical_pids: np.ndarray, lexical_scores: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """A foreign question's candidates: (passage ids, fused scores)."""
-        table = self._tables[MULTILINGUAL]
-        vector = self.question_vector(MULTILINGUAL, question)
-        dense_pids, _ = table.nearest(vector, self.params.dense_depth)
+        vector = self.question_vector(question)
+        dense_pids, _ = self._passages.nearest(vector, self.params.dense_depth)
         pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
-        passages = table.cosines(pids, vector).astype(np.float64)
-        sentences = self._best_sentences(MULTILINGUAL, pids, vector)
+        passages = self._passages.cosines(pids, vector).astype(np.float64)
+        sentences = self._best_sentences(pids, vector)
         lexical = np.zeros(len(pids))
         if len(lexical_pids):
             lexical[np.searchsorted(pids, lexical_pids)] = lexical_scores
@@ -134,15 +144,15 @@ class SemanticStage:
         )
         return pids, fused
 
-    def _best_sentences(self, role: str, pids: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """Each passage's best sentence cosine with ``vector`` in ``role``'s space (one product
-        over all their sentences)."""
+    def _best_sentences(self, pids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Each passage's best sentence cosine with ``vector`` (one product over all their
+        sentences); -1 for a passage without sentences."""
         starts = np.asarray(self._sentence_offsets[pids], dtype=np.int64)
         ends = np.asarray(self._sentence_offsets[pids + 1], dtype=np.int64)
         counts = ends - starts
         group_starts = np.cumsum(counts) - counts  # where each passage's sentences begin in ``rows``
         rows = np.arange(int(counts.sum())) + np.repeat(starts - group_starts, counts)
-        cosines = self._sentences[role].cosines(rows, vector).astype(np.float64)
+        cosines = self._sentences.cosines(rows, vector).astype(np.float64)
         best = np.full(len(pids), -1.0)
         has = counts > 0
         if has.any():
@@ -150,12 +160,11 @@ class SemanticStage:
         return best
 
     def similarities(self, question: str, pids: np.ndarray) -> np.ndarray:
-        """The multilingual cosine of a foreign ``question`` with each of ``pids``' passages."""
-        return self._tables[MULTILINGUAL].cosines(pids, self.question_vector(MULTILINGUAL, question))
+        """How well each of ``pids``' passages matches a foreign ``question``: its best sentence's
+        cosine, the signal that tells an answering passage from an unrelated one best."""
+        return self._best_sentences(np.asarray(pids, dtype=np.int64), self.question_vector(question))
 
     def sentence_similarities(self, question: str, pid: int) -> np.ndarray:
-        """The multilingual cosine of a foreign ``question`` with each sentence of passage ``pid``."""
+        """The cosine of a foreign ``question`` with each sentence of passage ``pid``."""
         start, end = int(self._sentence_offsets[pid]), int(self._sentence_offsets[pid + 1])
-        return self._sentences[MULTILINGUAL].cosines(
-            np.arange(start, end), self.question_vector(MULTILINGUAL, question)
-        )
+        return self._sentences.cosines(np.arange(start, end), self.question_vector(question))

@@ -10,7 +10,7 @@ holding their vectors is live.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shutil
 import uuid
@@ -24,17 +24,18 @@ import numpy as np
 from retrieval.index.format import (
     ANN,
     FILES,
-    MANIFEST,
     SEMANTIC,
     SENTENCE_VECTORS,
     ann_file,
     intact,
+    read_manifest_if_any,
     scales_file,
     sentence_vectors_file,
     vectors_file,
+    verify,
 )
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
-from retrieval.semantic.encoders import MULTILINGUAL, bulk_encoder, describe
+from retrieval.semantic.encoders import ROLE, bulk_encoder, describe
 from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
 from retrieval.semantic.vectors import VectorTable, new_table, open_table, quantize, table_files
 
@@ -48,68 +49,110 @@ SEGMENT = 1024
 # calls of 64, 139 in calls of 1,024; passages 26 and 30; the multilingual model is flat).
 CALL_CHARS = 100_000
 
-# (what is embedded: a role's passages, or "<role>-sentences"; how many just now; how many in all)
+log = logging.getLogger(__name__)
+
+# (what is embedded: "e5" passages or "e5-sentences"; how many just now; how many in all)
 EmbedProgress = Callable[[str, int, int], None]
+Warn = Callable[[str], None]
 # The texts of the given rows of a table (passage inputs or sentences), made when embedded.
 TextsOf = Callable[[np.ndarray], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """Where one kind of vector of a role lives in a snapshot: passages, or sentences."""
+    """Where one kind of vector lives in a snapshot: passages, or sentences."""
 
-    role: str
-    label: str  # names the segments folder
+    label: str  # names the segments folder and the progress
     manifest_key: str
     keys_file: str
     vectors_file: str
 
 
-def _passage_table(role: str) -> _Table:
-    return _Table(role, role, SEMANTIC, FILES["embed_keys"], vectors_file(role))
+_PASSAGES = _Table(ROLE, SEMANTIC, FILES["embed_keys"], vectors_file(ROLE))
+_SENTENCES = _Table(
+    f"{ROLE}-sentences", SENTENCE_VECTORS, FILES["sentence_embed_keys"], sentence_vectors_file(ROLE)
+)
 
 
-def _sentence_table(role: str) -> _Table:
-    keys, vectors = FILES["sentence_embed_keys"], sentence_vectors_file(role)
-    return _Table(role, f"{role}-sentences", SENTENCE_VECTORS, keys, vectors)
+class EmbeddingStage:
+    """What a reindex hands the snapshot build (:func:`retrieval.index.build.build_snapshot`) so
+    that the new snapshot holds a vector for every passage and every sentence.
+
+    ``on_progress`` hears of each call's texts as they are embedded; ``warn`` of earlier vectors
+    that fail their checksum and are embedded again instead of being carried on.
+    """
+
+    def __init__(self, *, on_progress: EmbedProgress | None = None, warn: Warn = log.warning) -> None:
+        self.on_progress = on_progress
+        self.warn = warn
+
+    def run(self, folder: Path, snapshots_dir: Path, earlier: tuple[Path, ...]) -> dict[str, Any]:
+        """Embed the snapshot being built in ``folder``, reusing the vectors of the ``earlier``
+        snapshots (newest first); the entries its manifest records of them.
+
+        Questions are matched against single sentences as well as whole passages: the model was
+        trained on short texts, and a passage's one answering sentence is diluted in the
+        passage's vector.
+        """
+        plan = _Plan(_whole(earlier, self.warn), snapshots_dir / WORK_FOLDER, self.on_progress)
+        texts = SnapshotTexts(folder)
+        keys = passage_keys(texts)
+        known = sentence_keys(texts, keys, plan.reuse_from)
+        keys.tofile(folder / FILES["embed_keys"])
+        known.tofile(folder / FILES["sentence_embed_keys"])
+        model = describe()
+        rows, same = _embed_table(folder, _PASSAGES, model, keys, texts.passage_inputs, plan)
+        _embed_table(folder, _SENTENCES, model, known, texts.sentence_texts, plan)
+        entries: dict[str, Any] = {SEMANTIC: {ROLE: model}, SENTENCE_VECTORS: {ROLE: model}}
+        if len(keys) >= ANN_FROM_PASSAGES:
+            entries[ANN] = {ROLE: _index(folder, rows, same)}
+        return entries
+
+    def published(self, snapshots_dir: Path) -> None:
+        """Drop the segments of an interrupted reindex, now that a live snapshot holds them."""
+        shutil.rmtree(snapshots_dir / WORK_FOLDER, ignore_errors=True)
 
 
 @dataclass(frozen=True, slots=True)
-class SemanticPlan:
-    """What a reindex embeds: which roles, where earlier vectors may be found, whom to tell."""
+class _Plan:
+    """One run of the stage: where earlier vectors may be found, where its segments go, whom to tell."""
 
-    roles: tuple[str, ...]
-    reuse_from: tuple[Path, ...]  # snapshot folders whose vectors may be reused
+    reuse_from: tuple[Path, ...]  # whole snapshot folders whose vectors may be reused
     work_dir: Path
-    on_progress: EmbedProgress | None = None
+    on_progress: EmbedProgress | None
 
 
-def embed_snapshot(folder: Path, plan: SemanticPlan) -> dict[str, dict[str, Any]]:
-    """Write each role's passage and sentence vectors into ``folder`` (and, for the multilingual
-    role of a large corpus, a nearest-neighbour index); what the manifest records of them.
+# What an earlier snapshot's vectors and keys must match in full before they are reused: a
+# damaged row copied into the new snapshot would get a fresh checksum there and be served for good.
+_REUSED = (
+    FILES["embed_keys"],
+    FILES["sentence_embed_keys"],
+    vectors_file(ROLE),
+    scales_file(vectors_file(ROLE)),
+    sentence_vectors_file(ROLE),
+    scales_file(sentence_vectors_file(ROLE)),
+)
 
-    Questions are matched against single sentences as well as whole passages: both models were
-    trained on sentence pairs, and a passage's one answering sentence is diluted in the passage's
-    vector (English questions: SQuAD answer@5 0.968 -> 0.972 with the MiniLM sentence's cosine).
-    """
-    texts = SnapshotTexts(folder)
-    keys = passage_keys(texts)
-    known = sentence_keys(texts, keys, plan.reuse_from)
-    keys.tofile(folder / FILES["embed_keys"])  # each shared by every role's table
-    known.tofile(folder / FILES["sentence_embed_keys"])
-    semantic: dict[str, Any] = {}
-    sentences: dict[str, Any] = {}
-    ann: dict[str, Any] = {}
-    for role in plan.roles:
-        model = describe(role)
-        rows, same = _embed_table(folder, _passage_table(role), model, keys, texts.passage_inputs, plan)
-        semantic[role] = model
-        _embed_table(folder, _sentence_table(role), model, known, texts.sentence_texts, plan)
-        sentences[role] = model
-        if role == MULTILINGUAL and len(keys) >= ANN_FROM_PASSAGES:
-            ann[role] = _index(folder, role, rows, same)
-    entries = {SEMANTIC: semantic, SENTENCE_VECTORS: sentences, ANN: ann}
-    return {key: value for key, value in entries.items() if value}
+
+def _whole(earlier: tuple[Path, ...], warn: Warn) -> tuple[Path, ...]:
+    """The ``earlier`` snapshots whose keys and vectors hold what their manifest recorded, read in
+    full (a few seconds at a million passages, against hours of embedding); of the others, the
+    user is told, and their passages are embedded again."""
+    whole = []
+    for folder in earlier:
+        manifest = read_manifest_if_any(folder)
+        if manifest is None:
+            continue
+        listed = [name for name in _REUSED if name in manifest.get("files", {})]
+        bad = verify(folder, manifest, listed)
+        if bad:
+            warn(
+                f"the vectors of snapshot {folder.name} are damaged ({', '.join(bad)}); "
+                "their passages are embedded again"
+            )
+            continue
+        whole.append(folder)
+    return tuple(whole)
 
 
 def _embed_table(
@@ -118,7 +161,7 @@ def _embed_table(
     model: dict[str, Any],
     keys: np.ndarray,
     texts_of: TextsOf,
-    plan: SemanticPlan,
+    plan: _Plan,
 ) -> tuple[VectorTable, Path | None]:
     """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
     these passages' vectors if there was one (a reindex of an unchanged store: its files linked,
@@ -139,16 +182,16 @@ def _embed_table(
     return open_table(folder, table.vectors_file, rows, width), same
 
 
-def _index(folder: Path, role: str, rows: VectorTable, same: Path | None) -> dict[str, Any]:
+def _index(folder: Path, rows: VectorTable, same: Path | None) -> dict[str, Any]:
     """The nearest-neighbour index of ``rows``: that of ``same``, the earlier snapshot holding
     these passages' vectors, where it has one; else built anew."""
     if same is not None:
-        manifest = json.loads((same / MANIFEST).read_text("utf-8"))
-        entry = (manifest.get(ANN) or {}).get(role)
-        if entry is not None and intact(same, manifest, (ann_file(role),)):
-            _link_or_copy(same / ann_file(role), folder / ann_file(role))
+        manifest = read_manifest_if_any(same)
+        entry = ((manifest or {}).get(ANN) or {}).get(ROLE)
+        if manifest is not None and entry is not None and not verify(same, manifest, (ann_file(ROLE),)):
+            _link_or_copy(same / ann_file(ROLE), folder / ann_file(ROLE))
             return entry
-    return build_ivf(rows, folder / ann_file(role))
+    return build_ivf(rows, folder / ann_file(ROLE))
 
 
 def _earlier_tables(
@@ -159,8 +202,8 @@ def _earlier_tables(
     found = []
     for folder in earlier:
         try:
-            manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-            if (manifest.get(table.manifest_key) or {}).get(table.role) != model:
+            manifest = read_manifest_if_any(folder)
+            if manifest is None or (manifest.get(table.manifest_key) or {}).get(ROLE) != model:
                 continue
             if not intact(folder, manifest, (table.keys_file, *table_files(folder, table.vectors_file))):
                 continue
@@ -187,7 +230,7 @@ def _embed_missing(
     where: np.ndarray,
     rows: tuple[np.ndarray, np.ndarray],
     known: _Known,
-    plan: SemanticPlan,
+    plan: _Plan,
 ) -> None:
     """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales), a segment at a time:
     its texts are made just before (never all of them at once: millions of sentences), its
@@ -195,13 +238,13 @@ def _embed_missing(
     if not len(where):
         return
     codes, scales = rows
-    encoder = bulk_encoder(table.role)
+    encoder = bulk_encoder()
     for start in range(0, len(where), SEGMENT):
         stop = min(start + SEGMENT, len(where))
         texts = texts_of(where[start:stop])
         vectors = np.zeros((stop - start, codes.shape[1]), dtype=np.float32)
         for first, last in call_slices(texts):
-            vectors[first:last] = encoder.encode(texts[first:last])
+            vectors[first:last] = encoder.passages(texts[first:last])
             if plan.on_progress is not None:
                 plan.on_progress(table.label, last - first, len(where))
         segment = quantize(vectors)
@@ -233,7 +276,8 @@ class _Known:
         work_dir: Path,
     ) -> None:
         """``sources``: (keys, vectors) of the earlier snapshots; the segments are read here."""
-        self.segments = work_dir / f"{table.label}-{model['model']}-{model['version']}"
+        named = f"{table.label}-{model['model']}-{model['version']}-{model['quantization']}"
+        self.segments = work_dir / named
         sources = list(sources)
         if self.segments.is_dir():
             for path in sorted(self.segments.glob("*.npz")):
@@ -275,6 +319,3 @@ class _Known:
         os.rename(partial, final)
 
 
-def forget_partial_work(work_dir: Path) -> None:
-    """Drop the segments of an interrupted reindex, once a live snapshot holds their vectors."""
-    shutil.rmtree(work_dir, ignore_errors=True)

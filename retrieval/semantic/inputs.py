@@ -17,7 +17,6 @@ passages there are some nine million of them (most of them sentences). So:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index.arrays import OFFSET_DTYPE, StringTable, map_array
-from retrieval.index.format import FILES, MANIFEST, intact
+from retrieval.index.format import FILES, intact, read_manifest_if_any
 from retrieval.semantic.encoders import passage_input
 
 KEY_DTYPE = np.dtype("<u8")
@@ -131,8 +130,8 @@ def _earlier_sentences(folder: Path) -> _EarlierSentences | None:
     files fails the check a load makes, or they disagree on how many passages and sentences
     there are (then nothing is taken from it)."""
     try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if not intact(folder, manifest, (FILES[name] for name in _SENTENCE_FILES)):
+        manifest = read_manifest_if_any(folder)
+        if manifest is None or not intact(folder, manifest, (FILES[name] for name in _SENTENCE_FILES)):
             return None
         keys = np.fromfile(folder / FILES["embed_keys"], dtype=KEY_DTYPE)
         sentence_keys = np.fromfile(folder / FILES["sentence_embed_keys"], dtype=KEY_DTYPE)

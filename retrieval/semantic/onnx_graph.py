@@ -8,7 +8,7 @@ ships (``minilm_graph``, ``muse_graph``).
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,13 @@ class GraphWriter:
         return product if bias is None else self.op("Add", product, self.const(bias))
 
 
-def session(name: str, write: Callable[[Path], None], threads: int = 1) -> Any:
+def session(
+    name: str, write: Callable[[Path], None], threads: int = 1, providers: Sequence[str] | None = None
+) -> Any:
     """An onnxruntime session of the graph ``write`` writes, kept in the user's cache as ``name``
-    after the first build (where the cache cannot be written, built for this process alone).
+    after the first build (where the cache cannot be written, built for this process alone; a
+    cached graph that no longer matches its record is built again), run by ``providers``
+    (onnxruntime's CPU one by default).
 
     Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
     """
@@ -75,4 +79,5 @@ def session(name: str, write: Callable[[Path], None], threads: int = 1) -> Any:
         with tempfile.TemporaryDirectory(prefix="wikiqa-") as scratch:
             write(Path(scratch) / name)
             model = (Path(scratch) / name).read_bytes()
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    chosen = list(providers or ["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(model, options, providers=chosen)

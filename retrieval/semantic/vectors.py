@@ -16,14 +16,18 @@ only ever compared with passages embedded by the same model.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.index.arrays import map_array
 from retrieval.index.format import (
     ANN,
+    FILES,
     SEMANTIC,
     SENTENCE_VECTORS,
     ann_file,
@@ -33,6 +37,7 @@ from retrieval.index.format import (
     vectors_file,
 )
 from retrieval.semantic.ann import IvfIndex
+from retrieval.semantic.encoders import ROLE, describe
 
 CODE_DTYPE = np.int8
 SCALE_DTYPE = np.float32
@@ -118,12 +123,33 @@ def open_table(
 def new_table(folder: Path, name: str, rows: int, dimensions: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The files of a new table ``name`` in ``folder``, as its writable (codes, scales) to fill:
     on disk once the block ends (a failed build's folder is thrown away, so nothing is flushed
-    then)."""
-    codes = np.memmap(folder / name, dtype=CODE_DTYPE, mode="w+", shape=(rows, dimensions))
-    scales = np.memmap(folder / scales_file(name), dtype=SCALE_DTYPE, mode="w+", shape=(rows,))
+    then).
+
+    The files' blocks are allocated before they are mapped: a write through the mapping into a
+    sparse file on a full disk kills the process with SIGBUS, with no message and no cleanup,
+    where the allocation fails as an ordinary ``OSError`` (ENOSPC) that the build reports.
+    """
+    codes_path, scales_path = folder / name, folder / scales_file(name)
+    _allocate(codes_path, rows * dimensions * np.dtype(CODE_DTYPE).itemsize)
+    _allocate(scales_path, rows * np.dtype(SCALE_DTYPE).itemsize)
+    codes = np.memmap(codes_path, dtype=CODE_DTYPE, mode="r+", shape=(rows, dimensions)) if rows else None
+    scales = np.memmap(scales_path, dtype=SCALE_DTYPE, mode="r+", shape=(rows,)) if rows else None
+    if codes is None or scales is None:  # numpy cannot map an empty file
+        yield np.zeros((0, dimensions), CODE_DTYPE), np.zeros(0, SCALE_DTYPE)
+        return
     yield codes, scales
     codes.flush()
     scales.flush()
+
+
+def _allocate(path: Path, size: int) -> None:
+    """A new file of ``size`` bytes whose blocks the file system has reserved."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        if size:
+            os.posix_fallocate(fd, 0, size)
+    finally:
+        os.close(fd)
 
 
 def table_files(folder: Path, name: str) -> tuple[str, ...]:
@@ -139,21 +165,28 @@ def _mapped(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
 
 
-def open_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
-    """Each role's table that the snapshot in ``folder`` holds (none for a lexical-only one)."""
-    tables = {}
-    for role, model in (manifest.get(SEMANTIC) or {}).items():
-        ann = (manifest.get(ANN) or {}).get(role)
-        index = IvfIndex(folder / ann_file(role), int(ann["nprobe"])) if ann else None
-        width = int(model["dimensions"])
-        tables[role] = open_table(folder, vectors_file(role), int(manifest["passages"]), width, index)
-    return tables
+@dataclass(frozen=True, slots=True)
+class SnapshotVectors:
+    """What the semantic stage reads of a snapshot: every passage's and every sentence's vector,
+    and where each passage's sentences begin among the sentence rows."""
+
+    passages: VectorTable
+    sentences: VectorTable
+    sentence_offsets: np.ndarray
 
 
-def open_sentence_vectors(folder: Path, manifest: dict[str, Any]) -> dict[str, VectorTable]:
-    """Each role's sentence vectors that the snapshot in ``folder`` holds."""
-    rows = int(manifest["sentences"])
-    return {
-        role: open_table(folder, sentence_vectors_file(role), rows, int(model["dimensions"]))
-        for role, model in (manifest.get(SENTENCE_VECTORS) or {}).items()
-    }
+def open_snapshot_vectors(folder: Path, manifest: dict[str, Any]) -> SnapshotVectors | None:
+    """The vectors of the snapshot in ``folder`` if the installed model made them, else None (a
+    lexical-only snapshot, or one an older wikiqa embedded with other models)."""
+    model = describe()
+    if (manifest.get(SEMANTIC) or {}).get(ROLE) != model:
+        return None
+    if (manifest.get(SENTENCE_VECTORS) or {}).get(ROLE) != model:
+        return None
+    width = int(model["dimensions"])
+    ann = (manifest.get(ANN) or {}).get(ROLE)
+    index = IvfIndex(folder / ann_file(ROLE), int(ann["nprobe"])) if ann else None
+    passages = open_table(folder, vectors_file(ROLE), int(manifest["passages"]), width, index)
+    sentences = open_table(folder, sentence_vectors_file(ROLE), int(manifest["sentences"]), width)
+    offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
+    return SnapshotVectors(passages, sentences, offsets)

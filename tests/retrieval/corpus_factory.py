@@ -159,11 +159,15 @@ def fill_store(url: str, records: list[ArticleRecord]) -> ArticleStore:
 
 
 def snapshot_of(
-    records: list[ArticleRecord], root: Path, *, source_url: str = "", semantic: tuple[str, ...] = ()
+    records: list[ArticleRecord], root: Path, *, source_url: str = "", semantic: bool = False
 ) -> Snapshot:
-    """``records`` stored in a SQLite file under ``root``, indexed into ``root/snapshots`` and loaded."""
+    """``records`` stored in a SQLite file under ``root``, indexed (``semantic``: and embedded)
+    into ``root/snapshots`` and loaded."""
+    from retrieval.semantic.embed import EmbeddingStage
+
     store = fill_store(f"sqlite:///{root / 'store.db'}", records)
-    build_snapshot(store, root / "snapshots", source_url=source_url, semantic=semantic)
+    stages = (EmbeddingStage(),) if semantic else ()
+    build_snapshot(store, root / "snapshots", source_url=source_url, stages=stages)
     store.close()
     return load_snapshot(root / "snapshots")
 

