@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retrieval.index.format import legacy_vectors_file, scales_file
 from retrieval.semantic.vectors import LEGACY_DTYPE, VectorTable, open_table, quantize, table_files
+from tests.paths import ROOT
 
 NAME = "vectors.english.i8"
 
@@ -71,3 +78,38 @@ def test_an_older_snapshots_float16_table_is_read_and_encoded_like_a_new_one(tmp
     expected_codes, expected_scales = quantize(rows[[4, 9]])
     np.testing.assert_array_equal(codes, expected_codes)
     np.testing.assert_array_equal(scales, expected_scales)
+
+
+FILL_ON_A_SMALL_DISK = textwrap.dedent(
+    """
+    import subprocess, sys
+    from pathlib import Path
+    folder = Path(sys.argv[1])
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], check=True)
+    from retrieval.semantic.vectors import new_table
+    try:
+        with new_table(folder, "vectors.e5.i8", 2000, 384) as (codes, scales):
+            codes[:] = 1
+            scales[:] = 1.0
+    except OSError as err:
+        print(err.strerror)
+        sys.exit(1)
+    """
+)
+
+
+def test_a_table_too_large_for_the_disk_is_an_error_not_a_killed_process(tmp_path: Path) -> None:
+    """768 kB of vectors on a 256 kB file system: the space is claimed before the rows are written
+    through the mapping, which would otherwise die of SIGBUS with no word said."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root and unshare")
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a mount namespace here: {probe.stderr.decode(errors='replace').strip()}")
+    (tmp_path / "small").mkdir()
+    filled = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", sys.executable, "-c", FILL_ON_A_SMALL_DISK,
+         str(tmp_path / "small")],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    assert (filled.returncode, filled.stdout.strip()) == (1, "No space left on device"), filled.stderr
