@@ -80,27 +80,32 @@ class Report:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each line's JSON object, with its line number; a line that is not UTF-8, not JSON or not an
-    object is named in one sentence."""
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Each line of a text file with its number; one that is not UTF-8 is named in one sentence."""
     with Path(path).open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             try:
-                line = raw.decode("utf-8")
+                yield number, raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 problem = f"not UTF-8 text (byte {err.start + 1} of the line)"
                 raise SourceError(str(path), problem, number) from None
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise SourceError(str(path), f"not valid JSON ({err.msg})", number) from None
-            except RecursionError:
-                raise SourceError(str(path), "nests JSON too deeply", number) from None
-            if not isinstance(value, dict):
-                raise SourceError(str(path), "each line must be a JSON object", number)
-            yield number, value
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each line's JSON object, with its line number; a line that is not UTF-8, not JSON or not an
+    object is named in one sentence."""
+    for number, line in _text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise SourceError(str(path), f"not valid JSON ({err.msg})", number) from None
+        except RecursionError:
+            raise SourceError(str(path), "nests JSON too deeply", number) from None
+        if not isinstance(value, dict):
+            raise SourceError(str(path), "each line must be a JSON object", number)
+        yield number, value
 
 
 def load_questions(path: Path) -> list[SquadQuestion] | list[BeirQuery]:
@@ -136,25 +141,19 @@ def load_questions(path: Path) -> list[SquadQuestion] | list[BeirQuery]:
 def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     """BEIR qrels (``query-id<TAB>corpus-id<TAB>score``, header optional) as query -> doc -> grade."""
     qrels: dict[str, dict[str, int]] = {}
-    with Path(path).open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                problem = f"not UTF-8 text (byte {err.start + 1} of the line)"
-                raise SourceError(str(path), problem, number) from None
-            parts = line.rstrip("\r\n").split("\t")
-            if not line.strip() or (number == 1 and parts[0] == "query-id"):
-                continue
-            if len(parts) != 3:
-                raise SourceError(
-                    str(path), "expected query-id, corpus-id and score separated by tabs", number
-                )
-            try:
-                grade = int(float(parts[2]))
-            except ValueError:
-                raise SourceError(str(path), f"score {parts[2]!r} is not a number", number) from None
-            qrels.setdefault(parts[0], {})[parts[1]] = grade
+    for number, line in _text_lines(path):
+        parts = line.rstrip("\r\n").split("\t")
+        if not line.strip() or (number == 1 and parts[0] == "query-id"):
+            continue
+        if len(parts) != 3:
+            raise SourceError(
+                str(path), "expected query-id, corpus-id and score separated by tabs", number
+            )
+        try:
+            grade = int(float(parts[2]))
+        except ValueError:
+            raise SourceError(str(path), f"score {parts[2]!r} is not a number", number) from None
+        qrels.setdefault(parts[0], {})[parts[1]] = grade
     return qrels
 
 

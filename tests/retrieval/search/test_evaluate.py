@@ -137,3 +137,30 @@ def test_qrels_with_header_and_bad_rows(tmp_path: Path) -> None:
     path.write_text("1\td1\n", "utf-8")
     with pytest.raises(SourceError, match="line 1"):
         ev.load_qrels(path)
+
+
+def test_answers_are_scored_by_language_and_the_refused_share_is_what_users_were_refused() -> None:
+    questions = [
+        ev.SquadQuestion("1", "Where is Kyiv?", ("Kyiv",), "Ukraine"),
+        ev.SquadQuestion("2", "Де розташований Київ?", ("Kyiv",), "Ukraine"),
+        ev.SquadQuestion("3", "Где находится Киев?", ("Kyiv",), "Ukraine"),
+        ev.SquadQuestion("4", "Коли засновано Київ?", ("482",), "Ukraine"),
+    ]
+    found = [_hit("Kyiv is the capital.", "Ukraine")]
+    searcher = FakeSearcher({q.question: found for q in questions})
+    refused = lambda question, hits: question.startswith("Коли")  # noqa: E731
+    report = ev.evaluate_squad(searcher, questions, refuses=refused)
+    s = report.summary
+    assert s["refused"] == 0.25
+    assert s["by_language"] == {
+        "en": {"questions": 1, "answer@1": 1.0, "answer@5": 1.0, "refused": 0.0},
+        "ru": {"questions": 1, "answer@1": 1.0, "answer@5": 1.0, "refused": 0.0},
+        "uk": {"questions": 2, "answer@1": 0.5, "answer@5": 0.5, "refused": 0.5},
+    }
+
+
+def test_a_question_file_that_is_not_utf8_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_bytes(b'{"question": "a", "answers": ["b"]}\n{"question": "\xff\xfe", "answers": []}\n')
+    with pytest.raises(SourceError, match=r"q\.jsonl, line 2: not UTF-8 text \(byte 15 of the line\)"):
+        ev.load_questions(path)
