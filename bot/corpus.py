@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from retrieval.semantic.embed import EmbeddingStage, EmbedProgress
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Held while a fresh home's first question loads the bundled corpus and builds its index.
+FIRST_RUN_LOCK = ".first-run.lock"
 
 
 def sample_data_dir() -> Path:
@@ -148,7 +151,26 @@ def open_snapshot(
     from retrieval.index.publish import current_version, load_snapshot, versions
 
     snapshots = settings.snapshots_dir
-    fresh = current_version(snapshots) is None and not versions(snapshots)
-    if first_run and fresh and store_is_empty(settings):
-        bootstrap(settings)
+
+    def fresh() -> bool:
+        return current_version(snapshots) is None and not versions(snapshots)
+
+    if first_run and fresh():
+        with _first_run(snapshots):  # another first run's build: wait for its index
+            if fresh() and store_is_empty(settings):
+                bootstrap(settings)
     return load_snapshot(snapshots, warn=warn)
+
+
+@contextmanager
+def _first_run(snapshots: Path) -> Iterator[None]:
+    """One first run at a time per home."""
+    from retrieval.index.lock import waiting_for
+
+    with ExitStack() as held:
+        try:
+            snapshots.mkdir(parents=True, exist_ok=True)
+            held.enter_context(waiting_for(snapshots / FIRST_RUN_LOCK))
+        except OSError:
+            pass  # a home that cannot be written: the build that follows says why
+        yield

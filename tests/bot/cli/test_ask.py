@@ -33,6 +33,18 @@ def test_first_ask_on_an_empty_store_builds_the_index_and_says_so_in_one_line():
     assert second.stdout == first.stdout
 
 
+def test_first_questions_asked_at_once_on_an_empty_home_all_wait_for_the_one_build() -> None:
+    """The first builds; the others wait for its index instead of saying "run wikiqa reindex"."""
+    command = [str(WIKIQA), "ask", QUESTION]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    asking = [subprocess.Popen(command, **pipes) for _ in range(3)]
+    outputs = [process.communicate(timeout=300) for process in asking]
+    results = [(process.returncode, out, err) for process, (out, err) in zip(asking, outputs, strict=True)]
+    assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    assert all("1992" in out for _, out, _ in results)
+    assert sum(err.startswith("First run:") for _, _, err in results) == 1
+
+
 def test_answers_the_readme_question_with_may_15_1992(ready):
     result = ask("When", "was", "the", "Collective", "Security", "Treaty", "signed?")
     assert result.exit_code == 0, result.output
