@@ -17,7 +17,8 @@ from bot.cli import cli
 from tests.conftest import MISSING_MODELS
 from tests.paths import ROOT
 
-pytestmark = pytest.mark.skipif(bool(MISSING_MODELS), reason="the semantic models are not installed")
+pytestmark = pytest.mark.skipif(bool(MISSING_MODELS), reason="the semantic model is not installed")
+MODEL = "multilingual-e5-small"
 WIKIQA = Path(sys.executable).with_name("wikiqa")
 RUSSIAN = "Когда произошла Чернобыльская авария?"
 
@@ -70,18 +71,19 @@ def test_a_russian_question_is_answered_with_the_english_passage(semantic_home: 
 def test_stats_names_the_search_mode(semantic_home: Path) -> None:
     result = CliRunner().invoke(cli, ["stats", "--json"])
     figures = json.loads(result.stdout)
-    assert figures["semantic"] == ["english", "multilingual"] == figures["semantic_installed"]
+    assert figures["semantic"] == [MODEL] == figures["semantic_installed"]
+    assert figures["reindex_embeds_again"] is False
     text = CliRunner().invoke(cli, ["stats"]).stdout
-    assert "search          BM25 + semantic (english, multilingual)" in text
+    assert f"search          BM25 + semantic ({MODEL})" in text
 
 
-def test_reindex_without_semantic_is_lexical_and_stats_says_how_to_get_it_back(semantic_home: Path) -> None:
+def test_reindex_without_semantic_is_lexical_and_stats_says_the_next_one_embeds(semantic_home: Path) -> None:
     result = CliRunner().invoke(cli, ["reindex", "--no-semantic", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["semantic"] == []
-    assert "BM25 only (the snapshot has no passage vectors: run wikiqa reindex --semantic)" in (
-        CliRunner().invoke(cli, ["stats"]).stdout
-    )
+    said = CliRunner().invoke(cli, ["stats"]).stdout
+    assert f"BM25 only (the snapshot has no {MODEL} vectors: the next wikiqa reindex embeds" in said
+    assert "--semantic" not in said  # a flag the user never needs
     russian = json.loads(CliRunner().invoke(cli, ["ask", "--json", RUSSIAN]).stdout)
     assert russian["no_match"]
 
@@ -118,5 +120,5 @@ def test_answers_and_reindexes_with_no_network_and_no_hub_variables(
     reindexed = subprocess.run(
         [str(WIKIQA), "reindex", "--semantic", "--json"], env=env, capture_output=True, text=True
     )
-    assert reindexed.returncode == 0, reindexed.stderr  # the new passage embedded by both models
-    assert json.loads(reindexed.stdout)["semantic"] == ["english", "multilingual"]
+    assert reindexed.returncode == 0, reindexed.stderr  # the new passage embedded
+    assert json.loads(reindexed.stdout)["semantic"] == [MODEL]

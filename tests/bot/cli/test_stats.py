@@ -21,6 +21,7 @@ KEYS = {
     "reindex_running",
     "semantic_installed",
     "semantic",
+    "reindex_embeds_again",
 }
 
 
