@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.answer import Answer, Answerer, Quote
+    from bot.conversation import Conversation
     from bot.corpus import open_snapshot, rebuild_index
     from bot.settings import Settings, load_settings
     from retrieval.errors import SnapshotError, SourceError, StoreError, WikiqaError
@@ -37,6 +38,7 @@ _HOMES = {
     "Answer": "bot.answer",
     "Answerer": "bot.answer",
     "Quote": "bot.answer",
+    "Conversation": "bot.conversation",
     "open_snapshot": "bot.corpus",
     "rebuild_index": "bot.corpus",
     "Settings": "bot.settings",
@@ -64,6 +66,7 @@ __all__ = [
     "Answerer",
     "ArticleRecord",
     "ArticleStore",
+    "Conversation",
     "Hit",
     "IngestReport",
     "LiveSnapshot",

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reindex": ("bot.cli.reindex_cmd", "reindex", "Rebuild the search index snapshot from the store."),
     "eval": ("bot.cli.eval_cmd", "eval_", "Measure answer quality on a questions file."),
     "stats": ("bot.cli.stats_cmd", "stats", "Show corpus, index and snapshot figures."),
+    "report": ("bot.cli.report_cmd", "report", "Report the bot's questions, refusals and feedback."),
     "serve": ("bot.cli.serve_cmd", "serve", "Run the Telegram bot."),
 }
 

@@ -49,8 +49,13 @@ def ask(question: tuple[str, ...], quotes: int, page: int, as_json: bool, databa
     line from standard input, so one process can answer thousands. The first run on an empty
     store loads the bundled sample corpus and builds the index by itself.
 
+    Answers come from the index snapshot alone, so they keep coming while the database is down;
+    the database is needed only when there is no snapshot yet (the first run). Each question is
+    answered on its own: for follow-ups such as "When was it founded?", use 'wikiqa chat'.
+
     Exit status: 0 when answered (also when there is no good match; see "no_match" in --json),
-    1 on a failure such as an unreachable database, 2 on a usage error.
+    1 on a failure (no snapshot yet and the database unreachable, or no whole snapshot left to
+    answer from), 2 on a usage error.
     """
     from bot.answer import Answerer
     from bot.cli._common import settings

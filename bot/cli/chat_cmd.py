@@ -1,4 +1,8 @@
-"""``wikiqa chat``: an interactive prompt over the answering service.
+"""``wikiqa chat``: an interactive prompt over the answering service, as one conversation.
+
+A follow-up ("When was it founded?") is answered with the subject of the answer before it, and
+says so ("about the Shanghai Cooperation Organisation"); 'new' starts afresh. Greetings, thanks
+and "help" get a short reply, never quotes (``bot.smalltalk``).
 
 Line editing and history come from the standard library's ``readline`` (history is kept in
 WIKIQA_HOME between sessions), so no extra dependency is needed. With standard input piped, it
@@ -19,11 +23,14 @@ EXAMPLES = """\b
 Examples:
   wikiqa chat
   printf 'Who founded the CSTO?\\nmore\\n' | wikiqa chat
+  printf 'What is the Shanghai Cooperation Organisation?\\nWhen was it founded?\\n' | wikiqa chat
 """
 
 PROMPT = "? "
 QUIT_WORDS = frozenset({"quit", "exit", ":q"})
 MORE_WORDS = frozenset({"more", "m", "next"})
+NEW_WORDS = frozenset({"new", "clear", "reset", "/new"})
+EXAMPLES_SHOWN = 2
 HISTORY_LENGTH = 1000
 
 
@@ -55,20 +62,28 @@ def _enable_line_editing(history: Path) -> None:
 def chat(quotes: int, database_url: str | None) -> None:
     """Ask questions at an interactive prompt.
 
-    Type a question and press Enter. 'more' shows the next quotes for the last question;
-    'quit' or Ctrl-D leaves; Ctrl-C drops the line being typed.
+    Type a question and press Enter. A follow-up such as "When was it founded?" is answered about
+    the subject of the answer before it; 'new' (or 'clear') starts afresh. 'more' shows the next
+    quotes for the last question; 'quit' or Ctrl-D leaves; Ctrl-C drops the line being typed.
     """
     from bot.answer import Answerer
     from bot.cli._common import settings
+    from bot.conversation import Conversation
     from bot.corpus import open_snapshot
+    from bot.examples import example_questions
     from bot.render_terminal import print_answer
+    from bot.smalltalk import recognise, reply_text
 
     config = settings(database_url)
     interactive = sys.stdin.isatty()
     answerer = Answerer(open_snapshot(config), quotes_per_page=quotes)
+    conversation = Conversation(answerer)
     if interactive:
         _enable_line_editing(config.home / "chat_history")
-        click.echo("Ask a question ('more' for further quotes, 'quit' or Ctrl-D to leave).")
+        click.echo(
+            "Ask a question ('more' for further quotes, 'new' to change the subject, "
+            "'quit' or Ctrl-D to leave)."
+        )
     last = None
     while True:
         try:
@@ -85,6 +100,11 @@ def chat(quotes: int, database_url: str | None) -> None:
             continue
         if text.casefold() in QUIT_WORDS:
             break
+        if text.casefold() in NEW_WORDS:
+            conversation.new()
+            last = None
+            click.echo("Starting afresh: ask about anything.")
+            continue
         if text.casefold() in MORE_WORDS:
             if last is None:
                 click.echo("Ask a question first.")
@@ -92,9 +112,15 @@ def chat(quotes: int, database_url: str | None) -> None:
             if not last.has_more:
                 click.echo("No further quotes.")
                 continue
-            last = answerer.answer(last.question, page=last.page + 1)
+            last = conversation.more() or last
         else:
-            last = answerer.answer(text)
+            talk = recognise(text)
+            if talk is not None:
+                click.echo(reply_text(talk, example_questions(answerer.snapshot(), EXAMPLES_SHOWN)))
+                continue
+            last = conversation.ask(text)
+            if last.about:
+                click.echo(f"(about {last.about})")
         print_answer(last, more_hint="Type 'more' for further quotes.")
     if interactive:
         click.echo()

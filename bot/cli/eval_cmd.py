@@ -40,6 +40,7 @@ Examples:
   wikiqa eval ../shared/eval/squad/questions.jsonl --json
   wikiqa eval ../shared/eval/xquad-ru/questions.jsonl
   wikiqa eval ../shared/eval/scifact/queries.jsonl --qrels ../shared/eval/scifact/qrels.tsv
+  wikiqa eval ../shared/eval/inscit/dialogs.jsonl
 """
 
 
@@ -71,6 +72,16 @@ Examples:
     show_default=True,
     help="Use the snapshot's passage vectors, or measure BM25 and its rerank alone on the same snapshot.",
 )
+@click.option(
+    "--articles",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Dialogs only: the corpus their gold paragraphs are in (default: articles.jsonl beside them).",
+)
+@click.option(
+    "--alone",
+    is_flag=True,
+    help="Dialogs only: ask each question on its own, as 'wikiqa ask' does, instead of as a conversation.",
+)
 def eval_(
     questions: Path,
     qrels: Path | None,
@@ -79,14 +90,33 @@ def eval_(
     quotes: int,
     limit: int | None,
     semantic: bool,
+    articles: Path | None = None,
+    alone: bool = False,
 ) -> None:
     """Measure search quality on QUESTIONS with the current snapshot.
 
     SQuAD-style lines (question, answers, article_id) give answer@1/3/5 (a normalized gold
     answer occurs in one of the k best quotes), article@1, MRR@10, the mean quote length, the
     answer line's hit rate and search latency. BEIR queries with --qrels give nDCG@10 and
-    recall@100 over articles, each article ranked by its best passage.
+    recall@100 over articles, each article ranked by its best passage. Dialogs (INSCIT-style
+    lines with "turns") are replayed turn by turn through the chat's conversation code, scoring
+    what the user is shown (a refused question shows no quotes): hit@1 and hit@5 (a quote
+    overlapping a gold paragraph) over answerable turns, and over follow-ups with a pronoun.
     """
+    from bot.dialog_eval import is_dialogs_file
+
+    if is_dialogs_file(questions):
+        _eval_dialogs(
+            questions,
+            articles,
+            as_json=as_json,
+            out=out,
+            quotes=quotes,
+            limit=limit,
+            semantic=semantic,
+            alone=alone,
+        )
+        return
     from retrieval.errors import WikiqaError
     from retrieval.index.publish import load_snapshot
     from retrieval.search.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
@@ -118,3 +148,49 @@ def eval_(
         print_json(summary)
     else:
         click.echo(_format(summary))
+
+
+def _eval_dialogs(
+    path: Path,
+    articles: Path | None,
+    *,
+    as_json: bool,
+    out: Path | None,
+    quotes: int,
+    limit: int | None,
+    semantic: bool,
+    alone: bool,
+) -> None:
+    """``wikiqa eval dialogs.jsonl``: each dialog replayed through a ``Conversation``."""
+    from bot.answer import Answerer
+    from bot.dialog_eval import evaluate_dialogs, format_summary, load_dialogs, paragraph_bounds
+    from retrieval.errors import WikiqaError
+    from retrieval.index.publish import load_snapshot
+    from retrieval.search.searcher import DEFAULT_SEMANTIC, Searcher
+
+    articles = articles or path.with_name("articles.jsonl")
+    if not articles.is_file():
+        raise WikiqaError(f"{path} holds dialogs: give the corpus file their gold refers to with --articles")
+    dialogs = load_dialogs(path)[:limit] if limit else load_dialogs(path)
+    snapshot = load_snapshot(settings().snapshots_dir)
+    answerer = Answerer(
+        snapshot, make_searcher=lambda snap: Searcher(snap, semantic=DEFAULT_SEMANTIC if semantic else None)
+    )
+    with progress("Evaluating", len(dialogs), unit="dialogs") as advance:
+        summary, rows = evaluate_dialogs(
+            answerer,
+            dialogs,
+            paragraph_bounds(articles),
+            quotes=quotes,
+            conversation=not alone,
+            on_dialog=advance,
+        )
+    if out is not None:
+        with out.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    summary = dict(summary, snapshot=snapshot.info.version, conversation=not alone)
+    if as_json:
+        print_json(summary)
+    else:
+        click.echo(format_summary(summary))

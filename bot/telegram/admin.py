@@ -17,10 +17,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
@@ -28,9 +30,12 @@ from bot.age import ago
 from bot.settings import Settings
 from bot.telegram.journal import LATENCY_WINDOW
 from bot.telegram.services import BotServices, services_of
-from retrieval.errors import SnapshotError
+from retrieval.errors import SnapshotError, WikiqaError
 
 log = logging.getLogger(__name__)
+# A report is one message; its lists are bounded (bot.report.TOP_LISTED), and this keeps a report
+# of very long questions within Telegram's limit.
+MAX_REPORT_CHARS = MessageLimit.MAX_TEXT_LENGTH
 
 # The progress message is edited at most this often (edits count against Telegram's limits).
 PROGRESS_EDIT_SECONDS = 2.0
@@ -190,7 +195,12 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not is_admin(services, update):
         await _refuse(update, "stats")
         return
-    figures = await services.run_blocking(services.journal.stats)
+    try:
+        figures = await services.run_blocking(services.journal.stats)
+    except WikiqaError as err:  # the store cannot be read: its reason, in one line each
+        log.warning("/stats: %s", err)
+        await update.effective_message.reply_text(f"I cannot read the statistics: {err}.")
+        return
     info = await services.run_blocking(services.corpus.snapshot_info)
     lines = [
         "📊 <b>wikiqa statistics</b>",
@@ -208,6 +218,36 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     if services.admin.running:
         lines.append("A reindex is running.")
+    await update.effective_message.reply_html("\n".join(lines))
+
+
+async def report(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/report [7d]``: questions, refusals, feedback and answer time from the journal (admins only)."""
+    from bot.report import format_report, parse_since
+
+    services = services_of(context)
+    if not is_admin(services, update):
+        await _refuse(update, "report")
+        return
+    period = (context.args or ["7d"])[0]
+    try:
+        since = parse_since(period, datetime.now(UTC))
+    except ValueError:
+        await update.effective_message.reply_text("Ask like this: /report 7d (or 24h, 2w).")
+        return
+    try:
+        figures = await services.run_blocking(services.journal.report, since)
+    except WikiqaError as err:
+        log.warning("/report: %s", err)
+        await update.effective_message.reply_text(f"I cannot read the journal: {err}.")
+        return
+    lines = [
+        "📋 <b>wikiqa report</b>",
+        *(html.escape(line, quote=False) for line in format_report(figures).splitlines()),
+    ]
+    # Whole lines are dropped from the end, so no entity is cut in two.
+    while len(lines) > 2 and len("\n".join(lines)) > MAX_REPORT_CHARS:
+        lines.pop()
     await update.effective_message.reply_html("\n".join(lines))
 
 

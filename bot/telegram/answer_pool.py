@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import WARM_UP_QUESTIONS, Answer
+from bot.conversation import Context
 from bot.telegram.services import INLINE_QUOTES
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 # queue and go to whichever worker frees up first.
 IN_FLIGHT_PER_WORKER = 2
 STOP_SECONDS = 2.0
+_Request = tuple[str, int, bool, "Context | None"]  # question, page, inline, conversation context
 
 
 class WorkerDied(RuntimeError):
@@ -46,7 +48,8 @@ class WorkerDied(RuntimeError):
 
 # ----------------------------------------------------------------------------- the worker process
 def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inline_quotes: int) -> None:
-    """Answer ``(question, page, inline)`` requests from ``conn`` until it closes or sends None."""
+    """Answer ``(question, page, inline, context)`` requests from ``conn`` until it closes or sends
+    None (``context``: the conversation's :class:`~bot.conversation.Context`, or None)."""
     from bot.answer import Answerer
     from retrieval.index.live import LiveSnapshot
 
@@ -62,10 +65,10 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
             return
         if request is None:
             return
-        question, page, inline = request
+        question, page, inline, context = request
         try:
             k = inline_quotes if inline else None
-            reply: tuple[bool, Any] = (True, answerer.answer(question, page=page, k=k))
+            reply: tuple[bool, Any] = (True, answerer.answer(question, page=page, k=k, context=context))
         except Exception as err:  # the caller re-raises it; the worker stays up
             reply = (False, err)
         if not frozen and reply[0]:
@@ -126,7 +129,7 @@ class AnswerPool:
         # spawn, not fork: the bot process has threads (the journal writer).
         self._context = multiprocessing.get_context("spawn")
         self._pool = [self._start_worker() for _ in range(workers)]
-        self._queue: collections.deque[tuple[tuple[str, int, bool], asyncio.Future]] = collections.deque()
+        self._queue: collections.deque[tuple[_Request, asyncio.Future]] = collections.deque()
         self._closed = False
 
     def _start_worker(self) -> _Worker:
@@ -138,12 +141,14 @@ class AnswerPool:
         theirs.close()
         return _Worker(process, ours)
 
-    async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
+    async def answer(
+        self, question: str, *, page: int = 1, inline: bool = False, context: Context | None = None
+    ) -> Answer:
         try:
-            return await self._submit((question, page, inline))
+            return await self._submit((question, page, inline, context))
         except WorkerDied:
             # The worker was replaced; try once more on the new one (or another).
-            return await self._submit((question, page, inline))
+            return await self._submit((question, page, inline, context))
 
     async def warm_up(self) -> None:
         """Start every worker and load the snapshot (and the models) in each before the first question."""
@@ -167,7 +172,7 @@ class AnswerPool:
         self._queue.clear()
 
     # ----------------------------------------------------------------- dispatching
-    def _submit(self, request: tuple[str, int, bool]) -> asyncio.Future:
+    def _submit(self, request: _Request) -> asyncio.Future:
         if self._closed:
             raise RuntimeError("the answer pool is closed")
         loop = asyncio.get_running_loop()

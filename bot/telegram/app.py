@@ -59,6 +59,7 @@ COMMANDS = (
     BotCommand("help", "How to ask, with examples"),
     BotCommand("about", "What I know and how fresh it is"),
     BotCommand("start", "Start talking to me"),
+    BotCommand("new", "Start a new conversation (forget the subject)"),
 )
 RETRY_AFTER_RETRIES = 3
 # At Telegram's 30 messages/s and ~100 ms round trips about 3 requests are in flight, and a local
@@ -193,8 +194,10 @@ def add_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("help", handlers.help_command))
     application.add_handler(CommandHandler("about", handlers.about))
     application.add_handler(CommandHandler("ask", handlers.ask_command))
+    application.add_handler(CommandHandler("new", handlers.new_conversation))
     application.add_handler(CommandHandler("reindex", admin.reindex))
     application.add_handler(CommandHandler("stats", admin.stats))
+    application.add_handler(CommandHandler("report", admin.report))
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.private_text))
     application.add_handler(MessageHandler(private & filters.COMMAND, handlers.unknown_command))
     application.add_handler(MessageHandler(groups & filters.TEXT & ~filters.COMMAND, handlers.group_text))

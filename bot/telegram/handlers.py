@@ -1,7 +1,10 @@
 """Conversations: questions in private chats and groups, the buttons under answers, the help texts.
 
 In a private chat any text is a question. In a group the bot answers ``/ask ...``, messages that
-mention it and replies to its own messages, and stays silent on everything else.
+mention it and replies to its own messages, and stays silent on everything else. A private chat is
+one conversation, and so is each thread of replies to the bot in a group: a follow-up ("When was
+it founded?") is answered about the subject of the answer before it (``bot.conversation``), and
+/new starts afresh. Greetings, thanks and "help" get a short reply, never quotes.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from datetime import UTC, datetime
 
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.age import ago
 from bot.answer import Answer
+from bot.conversation import Context
+from bot.smalltalk import recognise
+from bot.smalltalk import reply as smalltalk_reply
 from bot.telegram.journal import QuestionRecord
 from bot.telegram.keyboards import Action, InvalidButton, new_ref
 from bot.telegram.ratelimit import Verdict
@@ -53,6 +59,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await update.effective_message.reply_html(
         _how_to_ask(examples)
         + "\n\nUnder each answer, <b>More ▸</b> shows further quotes, and 👍 / 👎 tell me how I did."
+        "\nAsk a follow-up such as <i>When was it founded?</i> and I keep to the subject; /new starts afresh."
         "\n/about tells you what I know."
     )
 
@@ -80,6 +87,37 @@ def _how_to_ask(examples: tuple[str, ...]) -> str:
         "In a group, write <code>/ask your question</code>, mention me, or reply to one of my messages. "
         "In any chat, type my @username and a question to share a quote inline."
     )
+
+
+async def new_conversation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/new``: forget the conversation so far; the next question is asked afresh."""
+    services = services_of(context)
+    if update.effective_user is not None:
+        services.contexts.forget(("user", update.effective_user.id))
+    await update.effective_message.reply_text("Starting afresh: ask me about anything.")
+
+
+def _conversation_key(message: Message, chat: Chat, user_id: int, bot_id: int) -> tuple | None:
+    """Whose conversation a question continues: a private chat's (per user), or in a group the
+    thread of the bot's message it replies to; None for a group question that starts one."""
+    if chat.type == Chat.PRIVATE:
+        return ("user", user_id)
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        return ("reply", chat.id, replied.message_id)
+    return None
+
+
+async def _small_talk(services: BotServices, message: Message, question: str) -> bool:
+    """Reply to a greeting, thanks, "who are you" or "help" in its language; False for a question."""
+    talk = recognise(question)
+    if talk is None:
+        return False
+    examples = await services.run_blocking(services.corpus.help_examples)
+    text, shown = smalltalk_reply(talk, examples)
+    lines = [html.escape(text, quote=False), *(f"• <i>{html.escape(q, quote=False)}</i>" for q in shown)]
+    await message.reply_html("\n".join(lines))
+    return True
 
 
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,22 +170,32 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     user = update.effective_user
     chat = update.effective_chat
     started = time.perf_counter()
+    if _still_blocked(context, chat.id, message.date):
+        return
     if not await _within_rate_limit(services, message, user.id):
         return
     question = question.strip()
     if not question:
         await message.reply_text("Please send me a question in words.")
         return
-    answer = await _answer_with_typing(services, chat, question, page=1)
+    if await _small_talk(services, message, question):
+        return
+    key = _conversation_key(message, chat, user.id, context.bot.id)
+    before = services.contexts.get(key) if key is not None else None
+    answer = await _answer_with_typing(services, chat, question, page=1, context=before)
     notice = None
     if answer.truncated:
         notice = f"Your question was long, so I used its first {len(answer.question):,} characters."
     ref = new_ref()
     parts = render_answer(answer, notice=notice)
     keyboard = services.codec.answer_keyboard(ref, 1, has_more=answer.has_more)
+    sent: list[Message] = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        await message.reply_text(part, parse_mode=ParseMode.HTML, reply_markup=keyboard if last else None)
+        sent.append(
+            await message.reply_text(part, parse_mode=ParseMode.HTML, reply_markup=keyboard if last else None)
+        )
+    _remember(services, key, chat, sent, ref, before, answer)
     latency_ms = (time.perf_counter() - started) * 1000
     services.journal.record_question(
         QuestionRecord(
@@ -161,12 +209,35 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
             no_match=answer.no_match,
             latency_ms=latency_ms,
             asked_at=datetime.now(UTC),
+            first_title=answer.quotes[0].title if answer.quotes else None,
         )
     )
 
 
+def _remember(
+    services: BotServices,
+    key: tuple | None,
+    chat: Chat,
+    sent: list[Message],
+    ref: str,
+    before: Context | None,
+    answer: Answer,
+) -> None:
+    """Keep what the conversation's next question may lean on: under the private chat's key, and
+    in a group under each message of the answer (a reply to any of them continues the thread);
+    and the context a follow-up was answered with, for its "More"."""
+    after = Context.after(answer, before)
+    if chat.type == Chat.PRIVATE and key is not None:
+        services.contexts.put(key, after)
+    elif after is not None:
+        for reply in sent:
+            services.contexts.put(("reply", chat.id, reply.message_id), after)
+    if answer.about is not None and before is not None:
+        services.contexts.put(("more", ref), before)
+
+
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The buttons under an answer: More (next page, editing the message), 👍 and 👎."""
+    """The buttons under an answer: More (the next page, as new messages), 👍 and 👎."""
     services = services_of(context)
     query = update.callback_query
     try:
@@ -189,28 +260,28 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verdict is not Verdict.ALLOW:
         await query.answer("You're asking very fast; please wait a moment before the next page.")
         return
-    answer = await services.answers.answer(question, page=press.page)
+    answer = await _answer(
+        services, question, page=press.page, context=services.contexts.get(("more", press.ref))
+    )
     parts = render_answer(answer)
     keyboard = services.codec.answer_keyboard(press.ref, press.page, has_more=answer.has_more)
     await query.answer()
+    # The next page comes as new messages under the one pressed, which keeps its page (the answer
+    # line with it) and loses only its "More", so that it is not pressed twice.
     message = query.message
-    if not isinstance(message, Message):
-        # The original message is no longer accessible: send the page as new messages.
-        for index, part in enumerate(parts):
-            await context.bot.send_message(
-                update.effective_chat.id,
-                part,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard if index == len(parts) - 1 else None,
+    reply_to = message.message_id if isinstance(message, Message) else None
+    if isinstance(message, Message):
+        with suppress(BadRequest):  # "message is not modified" after a double press
+            await message.edit_reply_markup(
+                services.codec.answer_keyboard(press.ref, press.page - 1, has_more=False)
             )
-        return
-    with suppress(BadRequest):  # "message is not modified" after a double press
-        await message.edit_text(
-            parts[0], parse_mode=ParseMode.HTML, reply_markup=keyboard if len(parts) == 1 else None
-        )
-    for index, part in enumerate(parts[1:], start=1):
-        await message.chat.send_message(
-            part, parse_mode=ParseMode.HTML, reply_markup=keyboard if index == len(parts) - 1 else None
+    for index, part in enumerate(parts):
+        await context.bot.send_message(
+            update.effective_chat.id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_to_message_id=reply_to if index == 0 else None,
+            reply_markup=keyboard if index == len(parts) - 1 else None,
         )
 
 
@@ -224,6 +295,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if isinstance(error, Forbidden) and chat is not None:
+        # The user blocked the bot (or it left the group): nothing can be sent there, an apology
+        # neither, and its messages sent before are not answered (see _still_blocked).
+        _blocked_chats(context)[chat.id] = datetime.now(UTC)
+        log.info(
+            "update %s: chat %s refuses the bot's messages (%s); not answering it until it writes again",
+            update_id,
+            chat.id,
+            _reason(error),
+        )
+        return
     if is_outage(error):
         log.warning("update %s: gave up on the Telegram Bot API: %s", update_id, _reason(error))
     else:
@@ -237,6 +320,25 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(
                 update.effective_chat.id, "Sorry, something went wrong. Please try again in a moment."
             )
+
+
+def _blocked_chats(context: ContextTypes.DEFAULT_TYPE) -> dict[int, datetime]:
+    """Chat id -> when a send to it was refused with 403 (the user blocked the bot)."""
+    return context.bot_data.setdefault("wikiqa_blocked_chats", {})
+
+
+def _still_blocked(context: ContextTypes.DEFAULT_TYPE, chat_id: int, written: datetime | None) -> bool:
+    """Whether a message written at ``written`` comes from a chat that refused the bot's messages
+    since: a message written before the refusal (queued while the user blocked the bot) is not
+    answered; one written after it means the chat takes messages again."""
+    blocked = _blocked_chats(context)
+    since = blocked.get(chat_id)
+    if since is None:
+        return False
+    if written is not None and written <= since.replace(microsecond=0):
+        return True
+    del blocked[chat_id]
+    return False
 
 
 def is_outage(error: BaseException | None) -> bool:
@@ -265,7 +367,17 @@ async def _within_rate_limit(services: BotServices, message: Message, user_id: i
     return False
 
 
-async def _answer_with_typing(services: BotServices, chat: Chat, question: str, *, page: int) -> Answer:
+async def _answer(services: BotServices, question: str, *, page: int, context: Context | None) -> Answer:
+    """The answer, with the conversation's context only for a follow-up (an ``Answers`` that knows
+    no conversations still serves the rest)."""
+    if context is None:
+        return await services.answers.answer(question, page=page)
+    return await services.answers.answer(question, page=page, context=context)
+
+
+async def _answer_with_typing(
+    services: BotServices, chat: Chat, question: str, *, page: int, context: Context | None = None
+) -> Answer:
     """The answer; "typing…" is sent only if it takes longer than ``TYPING_AFTER_SECONDS``.
 
     A timer rather than a second task waiting on the first: nearly every answer is fast, and the
@@ -274,7 +386,7 @@ async def _answer_with_typing(services: BotServices, chat: Chat, question: str, 
     loop = asyncio.get_running_loop()
     timer = loop.call_later(TYPING_AFTER_SECONDS, _start_typing, chat)
     try:
-        return await services.answers.answer(question, page=page)
+        return await _answer(services, question, page=page, context=context)
     finally:
         timer.cancel()
 

@@ -18,12 +18,16 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from retrieval.storage.database import describe_db_error
 from retrieval.storage.journal import JournalTables, QuestionRecord, VoteRecord
 from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
+
+if TYPE_CHECKING:
+    from bot.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,13 @@ class Journal:
             thumbs_up=counts.thumbs_up,
             thumbs_down=counts.thumbs_down,
         )
+
+    def report(self, since: datetime) -> Report:
+        """The ``/report`` figures of the questions asked since ``since`` (``bot.report``)."""
+        from bot.report import build_report
+
+        self.flush()
+        return build_report(self._tables.asked_since(since), since)
 
     def close(self) -> None:
         self._queue.put(None)

@@ -1,11 +1,15 @@
 """Answer → Telegram HTML messages.
 
 Every piece of article text goes through :func:`html.escape`, so the only tags in a message are the
-ones written here (``b``, ``i``, ``a``, ``blockquote``). A long answer is split into several
-messages by :func:`split_html`, which cuts between words (preferring paragraph and line breaks),
-never inside a tag or an entity, and closes the tags open at a cut and reopens them in the next
-message, so each message is valid HTML on its own. Lengths are counted in UTF-16 code units on
-the HTML source, which is never shorter than the text Telegram measures after parsing.
+ones written here (``b``, ``i``, ``a``, ``blockquote``). On a phone an answer must read at a
+glance: the answer line first, then each quote as an expandable block quote, of which Telegram
+shows the first few lines until it is tapped; bold marks the words of the quote's sentence that
+the answer line is (what answers), not every occurrence of every question word. A long answer is
+split into several messages by :func:`split_html`, which cuts between words (preferring
+paragraph and line breaks), never inside a tag or an entity, and closes the tags open at a cut and
+reopens them in the next message, so each message is valid HTML on its own. Lengths are counted
+in UTF-16 code units on the HTML source, which is never shorter than the text Telegram measures
+after parsing.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from telegram.constants import MessageLimit
 from bot.answer import Answer, Quote
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
+# What Telegram shows of a collapsed expandable block quote: about three lines on a phone, which
+# this many characters stand for when measuring how much a first message shows.
+COLLAPSED_QUOTE_CHARS = 150
+_EXPANDABLE = re.compile(r"<blockquote expandable>(.*?)</blockquote>", re.DOTALL)
+_TAG = re.compile(r"<[^<>]+>")
 # The longest run of text without a break point: longer words are cut into pieces this long.
 _MAX_PIECE = 256
 
@@ -60,8 +69,62 @@ def source_link(quote: Quote) -> str:
     return title
 
 
-def render_quote(quote: Quote) -> str:
-    return f"📖 {source_link(quote)}\n<blockquote>{highlight(quote.text, quote.spans)}</blockquote>"
+def answering_spans(quote: Quote, line: str | None) -> tuple[tuple[int, int], ...]:
+    """The matched words of ``quote`` that lie in its sentence ``line`` (the answer line): what
+    answers. None where the answer line is another quote's."""
+    if not line:
+        return ()
+    start = quote.text.find(line)
+    if start < 0:
+        return ()
+    end = start + len(line)
+    return tuple((s, e) for s, e in quote.spans if start <= s and e <= end)
+
+
+def render_quote(
+    quote: Quote, *, spans: Iterable[tuple[int, int]] | None = None, expandable: bool = False
+) -> str:
+    """The quote's linked title over its text in a block quote; ``spans`` in bold (all the matched
+    words when None); ``expandable`` collapses it to its first lines until tapped."""
+    opener = "<blockquote expandable>" if expandable else "<blockquote>"
+    body = _with_headings(quote.text, tuple(quote.spans if spans is None else spans), quote.headings)
+    return f"📖 {source_link(quote)}\n{opener}{body}</blockquote>"
+
+
+def _with_headings(text: str, spans: tuple[tuple[int, int], ...], headings: Sequence[tuple[int, int]]) -> str:
+    """``text`` highlighted, each section heading in it in italics on a line of its own (the
+    source may have run one into the next sentence: "History of the organization On May 15 ...")."""
+    out: list[str] = []
+    pos = 0
+    for start, end in sorted(headings):
+        if start < pos:
+            continue
+        out.append(
+            highlight(text[pos:start], [(s - pos, e - pos) for s, e in spans if pos <= s and e <= start])
+        )
+        if out[-1] and not out[-1].endswith("\n"):
+            out[-1] = out[-1].rstrip() + "\n"
+        out.append(f"<i>{html.escape(text[start:end], quote=False)}</i>\n")
+        pos = end
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    out.append(highlight(text[pos:], [(s - pos, e - pos) for s, e in spans if pos <= s]))
+    return "".join(out)
+
+
+def shown_collapsed(message: str) -> int:
+    """How many characters of a message's text a reader sees before expanding anything: all the
+    text outside expandable quotes plus the first :data:`COLLAPSED_QUOTE_CHARS` of each."""
+
+    def text(fragment: str) -> str:
+        return html.unescape(_TAG.sub("", fragment))
+
+    seen, pos = 0, 0
+    for match in _EXPANDABLE.finditer(message):
+        seen += len(text(message[pos : match.start()]))
+        seen += min(COLLAPSED_QUOTE_CHARS, len(text(match.group(1))))
+        pos = match.end()
+    return seen + len(text(message[pos:]))
 
 
 def render_answer(answer: Answer, *, notice: str | None = None, limit: int = MAX_MESSAGE) -> list[str]:
@@ -74,8 +137,14 @@ def render_answer(answer: Answer, *, notice: str | None = None, limit: int = MAX
     elif answer.no_match or not answer.quotes:
         parts.append(no_match_text(answer.suggestions))
     elif answer.answer:
-        parts.append(f"💡 <b>{html.escape(answer.answer, quote=False)}</b>")
-    parts.extend(render_quote(quote) for quote in answer.quotes)
+        line = f"💡 <b>{html.escape(answer.answer, quote=False)}</b>"
+        if answer.about:
+            line += f"\n<i>(about {html.escape(answer.about, quote=False)})</i>"
+        parts.append(line)
+    parts.extend(
+        render_quote(quote, spans=answering_spans(quote, answer.answer), expandable=True)
+        for quote in answer.quotes
+    )
     if answer.page > 1 and not answer.quotes:
         parts.append("That was everything I found for this question.")
     return split_html("\n\n".join(parts), limit)

@@ -12,13 +12,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram.ext import ContextTypes
 
 from bot.answer import WARM_UP_QUESTIONS, Answer, Quote
+from bot.conversation import Context, ContextStore
+from bot.examples import example_questions
 from bot.telegram.journal import Journal
 from bot.telegram.keyboards import ButtonCodec
 from bot.telegram.ratelimit import UserRateLimiter
@@ -38,9 +40,12 @@ class AnswererLike(Protocol):
 
 
 class Answers(Protocol):
-    """Questions answered without blocking the event loop."""
+    """Questions answered without blocking the event loop; ``context`` is the conversation's
+    (``bot.conversation``), for a follow-up."""
 
-    async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer: ...
+    async def answer(
+        self, question: str, *, page: int = 1, inline: bool = False, context: Context | None = None
+    ) -> Answer: ...
     async def warm_up(self) -> None: ...
     def close(self) -> None: ...
 
@@ -66,11 +71,15 @@ class LocalAnswers:
         self.answerer = answerer
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="wikiqa-answer")
 
-    async def answer(self, question: str, *, page: int = 1, inline: bool = False) -> Answer:
+    async def answer(
+        self, question: str, *, page: int = 1, inline: bool = False, context: Context | None = None
+    ) -> Answer:
         k = INLINE_QUOTES if inline else None
+        # Only a follow-up passes a context on, so an answerer without conversations still serves.
+        extra = {"context": context} if context is not None else {}
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, lambda: self.answerer.answer(question, page=page, k=k)
+            self._executor, lambda: self.answerer.answer(question, page=page, k=k, **extra)
         )
 
     async def warm_up(self) -> None:
@@ -101,23 +110,16 @@ class CorpusFacts:
             return None
 
     def help_examples(self) -> tuple[str, ...]:
-        """Example questions about articles the snapshot holds (titles spread over the corpus);
-        the configured examples when no snapshot is loaded."""
+        """Example questions about articles the snapshot holds, spread over the corpus and asked
+        as a person would ("What is the Shanghai Cooperation Organisation?"); the configured
+        examples when no snapshot is loaded."""
         if self.snapshots is None:
             return self.examples
         try:
-            snapshot = self.snapshots.current()
-            count = len(snapshot)
-            titles: list[str] = []
-            for i in range(HELP_EXAMPLES * 4):
-                title = snapshot.passages.title((i * 7919) % count).strip()
-                if title and title not in titles and len(title) <= 60:
-                    titles.append(title)
-                if len(titles) == HELP_EXAMPLES:
-                    break
+            found = example_questions(self.snapshots.current(), HELP_EXAMPLES)
         except Exception:
             return self.examples
-        return tuple(f"Tell me about {title}" for title in titles) or self.examples
+        return found or self.examples
 
 
 @dataclass
@@ -141,6 +143,9 @@ class BotServices:
     limiter: UserRateLimiter
     codec: ButtonCodec
     heartbeat: Path | None = None
+    # What each conversation's next question may lean on: a private chat's by ("user", id), a
+    # group's by the bot message a reply answers, a "More" by its answer's ref.
+    contexts: ContextStore = field(default_factory=ContextStore)
 
     async def inline_quotes(self, question: str, limit: int) -> list[Quote]:
         """Up to ``limit`` quotes for ``question``, gathering further pages if a page holds fewer."""

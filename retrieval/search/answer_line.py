@@ -33,6 +33,7 @@ from itertools import pairwise
 from retrieval.search.answer_type import asked_type, holds_type
 from retrieval.search.hit import Hit
 from retrieval.text.analysis import Analyzer
+from retrieval.text.passages import looks_like_heading
 
 CANDIDATE_PASSAGES = 4
 RANK_EXPONENT = 2.0
@@ -102,7 +103,7 @@ def _candidates(hits: Sequence[Hit], wanted: set[str], analyzer: Analyzer) -> li
         previous: frozenset[str] = frozenset()
         for start, end in _readable_pieces(hit.text, hit.sentences or ((0, len(hit.text)),)):
             text = hit.text[start:end].strip()
-            if not text:
+            if not text or looks_like_heading(text):  # a section heading is never the answer
                 continue
             inside = [m for m in matches if start <= m[1] and m[2] <= end]
             bigrams = frozenset(
@@ -116,12 +117,14 @@ def _candidates(hits: Sequence[Hit], wanted: set[str], analyzer: Analyzer) -> li
     return out
 
 
-def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer) -> str | None:
+def answer_line(
+    question: str, hits: Sequence[Hit], *, analyzer: Analyzer, type_bonus: float = ANSWER_TYPE_BONUS
+) -> str | None:
     """The sentence of ``hits`` (best first) that best answers ``question``, or ``None``.
 
     ``None`` when there are no hits, the question has no content words, or no candidate sentence
     shares a single term with it. ``analyzer`` is the snapshot's, so that the question is read as
-    the passages were.
+    the passages were. ``type_bonus`` is what an answer of the asked type adds to a sentence.
     """
     if not hits:
         return None
@@ -160,7 +163,7 @@ def answer_line(question: str, hits: Sequence[Hit], *, analyzer: Analyzer) -> st
         relative = max(hits[cand.rank].score, 0.0) / top_score
         score = coverage * relative**RANK_EXPONENT
         if kind and holds_type(kind, cand.text, question_words):
-            score += ANSWER_TYPE_BONUS
+            score += type_bonus
         if score > best_score:
             best_text, best_score = cand.text, score
     return best_text

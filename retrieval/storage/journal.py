@@ -24,7 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError
@@ -36,6 +38,7 @@ from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
 
 MAX_STORED_QUESTION = 4000
 MAX_VERSION_CHARS = 64
+MAX_TITLE_CHARS = 300
 
 
 class JournalBase(DeclarativeBase):
@@ -59,6 +62,9 @@ class AskedQuestion(JournalBase):
     quotes: Mapped[int] = mapped_column(Integer, nullable=False)
     no_match: Mapped[bool] = mapped_column(Boolean, nullable=False)
     latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    # The first quote's title, so a 👎 can be traced to the article that answered (added later:
+    # older journals get the column on first use, empty for their earlier rows).
+    first_title: Mapped[str | None] = mapped_column(String(MAX_TITLE_CHARS), nullable=True)
 
 
 class Feedback(JournalBase):
@@ -90,6 +96,7 @@ class QuestionRecord:
     no_match: bool
     latency_ms: float
     asked_at: datetime
+    first_title: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +116,18 @@ class JournalCounts:
     latencies: list[float]
     thumbs_up: int
     thumbs_down: int
+
+
+@dataclass(frozen=True, slots=True)
+class AskedRow:
+    """One journaled question as a report reads it; ``vote`` is the sum of its votes (0: none)."""
+
+    asked_at: datetime
+    question: str
+    no_match: bool
+    latency_ms: float
+    first_title: str | None
+    vote: int
 
 
 class JournalTables:
@@ -136,7 +155,20 @@ class JournalTables:
     def ensure_schema(self) -> None:
         if not self._schema_ready:
             JournalBase.metadata.create_all(self.engine)
+            self._add_missing_columns()
             self._schema_ready = True
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to ``bot_question`` after a journal was created (nullable, so one
+        ``ALTER TABLE ... ADD COLUMN`` on SQLite, MariaDB and PostgreSQL alike)."""
+        present = {column["name"] for column in inspect(self.engine).get_columns(QUESTIONS.name)}
+        if "first_title" not in present:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        f"ALTER TABLE {QUESTIONS.name} ADD COLUMN first_title VARCHAR({MAX_TITLE_CHARS}) NULL"
+                    )
+                )
 
     def write(self, questions: list[QuestionRecord], votes: list[VoteRecord]) -> None:
         """Insert the questions and apply the votes (a repeated vote replaces the earlier one)."""
@@ -153,6 +185,7 @@ class JournalTables:
                 "quotes": q.quotes,
                 "no_match": q.no_match,
                 "latency_ms": q.latency_ms,
+                "first_title": q.first_title[:MAX_TITLE_CHARS] if q.first_title else None,
             }
             for q in questions
         ]
@@ -175,6 +208,30 @@ class JournalTables:
     def question(self, ref: str) -> str | None:
         with self._reading(), self.engine.connect() as conn:
             return conn.execute(select(QUESTIONS.c.question).where(QUESTIONS.c.ref == ref)).scalar()
+
+    def asked_since(self, since: datetime) -> Iterator[AskedRow]:
+        """Every question asked at or after ``since``, oldest first, with its net vote."""
+        votes = (
+            select(FEEDBACK.c.question_ref, func.sum(FEEDBACK.c.vote).label("vote"))
+            .group_by(FEEDBACK.c.question_ref)
+            .subquery()
+        )
+        query = (
+            select(
+                QUESTIONS.c.asked_at,
+                QUESTIONS.c.question,
+                QUESTIONS.c.no_match,
+                QUESTIONS.c.latency_ms,
+                QUESTIONS.c.first_title,
+                func.coalesce(votes.c.vote, 0),
+            )
+            .outerjoin(votes, votes.c.question_ref == QUESTIONS.c.ref)
+            .where(QUESTIONS.c.asked_at >= since)
+            .order_by(QUESTIONS.c.asked_at, QUESTIONS.c.id)
+        )
+        with self._reading(), self.engine.connect() as conn:
+            for asked_at, question, no_match, latency, title, vote in conn.execute(query):
+                yield AskedRow(asked_at, question, bool(no_match), float(latency), title, int(vote))
 
     def counts(self, *, since: datetime, latency_window: int) -> JournalCounts:
         """Questions since ``since`` and in all, the latest ``latency_window`` latencies, votes."""

@@ -60,6 +60,26 @@ _ABBREVIATIONS = frozenset(_ABBREVIATION_TEXT.split())
 # many characters before a full stop need looking at.
 _ABBREVIATION_WINDOW = max(map(len, _ABBREVIATIONS)) + 1
 _HEADING_END = re.compile(r"[.!?…:;,\"'”’)\]]\s*$")
+# A section heading the source ran into the next sentence, without a full stop, as the seed
+# article does ("History of the organization On May 15, 1992, Armenia ... signed"): two to seven
+# words, the first capitalised, no digits or punctuation, then a word that only opens a sentence
+# ("On", "The", ...), which mid-sentence would be lower case. One-word headings and "A"/"An"
+# openers are left alone: "Vitamin A is", "Stand By Me was" read the same way.
+_INLINE_HEADING = re.compile(
+    r"(?P<heading>[^\W\d_][^\W\d_'’-]*(?:[ '’-][^\W\d_]+){1,6}) "
+    r"(?=(?:On|In|The|At|After|Before|During|Since|From|Following|Under|With|When|While|Although|"
+    r"According|Between|Until|He|She|They|This|These|Its|Their)\s(?P<next>\S))"
+)
+# A clause's words, not a title's: how none ends ("Nintendo and The Pokémon Company ...") or
+# starts ("His essay On Confession ..."), where the opener begins a title, not a sentence.
+_NOT_HEADING_END = frozenset({"and", "or", "of", "by", "to", "than", "that", "in", "on", "at", "for", "from"})
+_NOT_HEADING_END |= {"with", "as", "the", "a", "an", "into", "also", "saw", "came"}
+_NOT_HEADING_START = frozenset({"it", "he", "she", "they", "his", "her", "its", "their", "this", "that"})
+_NOT_HEADING_START |= {"these", "those", "some", "later", "according", "from", "with", "older"}
+# Words that make the would-be heading a clause rather than a title ("Russia is ... The").
+_NOT_IN_HEADING = frozenset({"is", "was", "are", "were", "has", "had", "have", "be", "been", "will", "can"})
+# What must follow an inline heading for it to be one: a sentence, not a few words.
+INLINE_HEADING_MIN_REST = 40
 
 # The sentence-end pattern's characters, for finding sentence ends in a whole batch of articles
 # with numpy (:func:`_paragraph_sentences`): stops by comparison, the other classes as bit flags
@@ -96,6 +116,55 @@ def _paragraph_spans(article: str) -> list[Span]:
         if brk:
             position = brk.end()
     return spans
+
+
+def inline_heading(text: str, start: int = 0, end: int | None = None) -> int:
+    """The length of the section heading that ``text[start:end]`` (a sentence) opens with, run
+    into it without a full stop ("History of the organization On May 15, 1992, ..."); 0 if none."""
+    end = len(text) if end is None else end
+    if not text[start : start + 1].isupper():
+        return 0
+    found = _INLINE_HEADING.match(text, start, end)
+    if found is None or end - found.end() < INLINE_HEADING_MIN_REST:
+        return 0
+    heading = found["heading"]
+    words = heading.casefold().split()
+    if (
+        len(heading) > HEADING_MAX_CHARS
+        or _NOT_IN_HEADING.intersection(words)
+        or words[-1] in _NOT_HEADING_END
+        or words[0] in _NOT_HEADING_START
+        # "The" before a capital opens a title ("... appearance in The Talons of Weng-Chiang").
+        or (text.startswith("The ", found.end()) and found["next"].isupper())
+    ):
+        return 0
+    return len(heading)
+
+
+_HEADING_WORDS = re.compile(r"[^\W\d_][^\W\d_'’-]*(?: [^\W\d_][^\W\d_'’-]*){0,7}")
+
+
+def looks_like_heading(text: str) -> bool:
+    """Whether a sentence span is a section heading: up to eight words, capitalised, without
+    digits, punctuation or a verb such as "is" ("Key Features", "History of the organization")."""
+    return (
+        text[:1].isupper()
+        and _HEADING_WORDS.fullmatch(text) is not None
+        and not _NOT_IN_HEADING.intersection(text.casefold().split())
+    )
+
+
+def _without_inline_headings(article: str, sentences: list[Span]) -> list[Span]:
+    """``sentences`` with each inline heading made a sentence span of its own, so the answer line
+    can leave it out and a front end can show it as a heading."""
+    out: list[Span] = []
+    for start, end in sentences:
+        length = inline_heading(article, start, end)
+        if length:
+            out.append((start, start + length))
+            start += length + 1
+        out.append((start, end))
+    return out
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -360,7 +429,7 @@ def _assemble(article: str, paragraphs: list[Span], sentences_of: list[list[Span
             else:
                 pending_heading[1].append((p_start, p_end))
             continue
-        paragraph_sentences = sentences_of[index]
+        paragraph_sentences = _without_inline_headings(article, sentences_of[index])
         if pending_heading is not None:
             p_start = pending_heading[0]
             paragraph_sentences = pending_heading[1] + paragraph_sentences

@@ -90,3 +90,31 @@ def test_interactive_session_on_a_terminal_with_prompt_history_and_ctrl_d(ready)
         os.close(main)
     history = (ready / "chat_history").read_text()
     assert QUESTION in history
+
+
+def test_a_follow_up_keeps_the_subject_and_says_so(ready):
+    result = chat("What is the Shanghai Cooperation Organisation?\nWhen was it founded?\n", "-k", "1")
+    assert result.exit_code == 0, result.output
+    follow_up = result.stdout.split("(about Shanghai Cooperation Organisation)")[1]
+    assert "Answer: On June 15, 2001" in follow_up
+    assert "[1] Shanghai Cooperation Organisation" in follow_up
+
+
+def test_new_and_clear_start_afresh_instead_of_being_asked(ready):
+    alone = chat("When was it founded?\n", "-k", "1").stdout
+    for word in ("new", "clear"):
+        result = chat(
+            f"What is the Shanghai Cooperation Organisation?\n{word}\nWhen was it founded?\n", "-k", "1"
+        )
+        assert result.exit_code == 0
+        assert "Starting afresh" in result.stdout
+        assert result.stdout.split("Starting afresh: ask about anything.\n")[1] == alone
+
+
+def test_greetings_get_a_short_reply_with_examples_not_quotes(ready):
+    result = chat("hi\nпривіт\n")
+    assert result.exit_code == 0
+    assert "Answer:" not in result.stdout and "<script>" not in result.stdout
+    assert "Hello! I answer questions" in result.stdout
+    assert "Я відповідаю на запитання" in result.stdout
+    assert "What is the Collective Security Treaty Organization?" in result.stdout

@@ -66,6 +66,13 @@ ARTICLES = {
         "Tashkent is the capital of Uzbekistan. The Collective Security Treaty was signed there in 1992."
         "\n\nThe city was largely rebuilt after an earthquake in 1966.",
     ),
+    "SCO": (
+        "Shanghai Cooperation Organisation",
+        "The Shanghai Cooperation Organisation (SCO) is a Eurasian political, economic and security "
+        "organisation. Its secretariat is in Beijing.\n\nOn June 15, 2001, in Shanghai, the leaders of "
+        "China, Russia, Kazakhstan, Kyrgyzstan, Tajikistan and Uzbekistan proclaimed the creation of the "
+        "Shanghai Cooperation Organisation. The founding declaration described the Shanghai spirit.",
+    ),
     "Carpathians": (
         "Carpathian Mountains",
         "The Carpathian Mountains form an arc across Central and Eastern Europe. Hoverla, at 2,061 metres, "

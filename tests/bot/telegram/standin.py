@@ -131,8 +131,9 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             if not stack or stack[-1][0] != tag:
                 raise ApiError(400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"')
             name, start, extra = stack.pop()
+            kind = extra.pop("type", _TAGS[name])
             if offset > start:
-                entities.append({"type": _TAGS[name], "offset": start, "length": offset - start, **extra})
+                entities.append({"type": kind, "offset": start, "length": offset - start, **extra})
             continue
         extra: dict[str, Any] = {}
         if tag == "a":
@@ -146,6 +147,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
             extra = {"url": url}
         elif attrs and attrs.strip() and not (tag == "blockquote" and attrs.strip() == "expandable"):
             raise ApiError(400, f'Bad Request: can\'t parse entities: unsupported attributes in "{tag}"')
+        if tag == "blockquote" and attrs and attrs.strip() == "expandable":
+            extra = {"type": "expandable_blockquote"}
         stack.append((tag, offset, extra))
     if stack:
         raise ApiError(
@@ -669,6 +672,22 @@ class StandIn:
         if reply and (chat["id"], reply) in self.messages:
             message["reply_to_message"] = self.messages[(chat["id"], reply)]
         self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (params["chat_id"], params["message_id"])
+        old = self.messages.get(key)
+        if old is None or old["from"]["id"] != BOT_USER["id"]:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        if markup == old.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        message = {**old, "edit_date": int(time.time())}
+        message.pop("reply_markup", None)
+        if markup:
+            message["reply_markup"] = markup
+        self.messages[key] = message
         return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:

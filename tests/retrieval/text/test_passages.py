@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import statistics
 
-from retrieval.text.passages import HARD_CAP_CHARS, cut_passages, sentence_spans
+import pytest
+
+from retrieval.text.passages import (
+    HARD_CAP_CHARS,
+    cut_passages,
+    inline_heading,
+    looks_like_heading,
+    sentence_spans,
+)
 
 
 def _sentence(i: int) -> str:
@@ -195,3 +203,42 @@ def test_batch_sentence_ends_are_sentence_spans_of_each_paragraph() -> None:
         # A batch gives each article what it gets alone.
         _, _, batch = batch_passage_spans(articles)
         assert batch == [batch_passage_spans([article])[2][0] for article in articles]
+
+
+SEED_LIKE = (
+    "Since December 2004, the CSTO has had observer status as a UN General Assembly. History of the "
+    "organization On May 15, 1992, Armenia, Kazakhstan, Kyrgyzstan, Russia, Tajikistan, and Uzbekistan "
+    "signed a Collective Security Treaty (CSTO) in Tashkent. Azerbaijan signed the agreement in 1993."
+)
+
+
+def test_a_heading_run_into_the_next_sentence_becomes_a_sentence_of_its_own() -> None:
+    (passage,) = cut_passages(SEED_LIKE)
+    sentences = [passage.text[s:e] for s, e in passage.sentences]
+    assert "History of the organization" in sentences
+    assert any(s.startswith("On May 15, 1992, Armenia") for s in sentences)
+    assert looks_like_heading("History of the organization")
+    _check_offsets(SEED_LIKE)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Vitamin A is an essential nutrient that the body needs for vision and growth.",
+        "He also made a cameo appearance in The Talons of Weng-Chiang as a music hall conductor.",
+        "Nintendo and The Pokémon Company also made their Super Bowl debut with a commercial.",
+        "His essay On Confession, Whether the Pope has the Power to Require It, was published.",
+        "According to The Good Schools Guide approximately 9 per cent of children are educated privately.",
+        "Russia is a member The organisation has six member states and an annual summit of leaders.",
+    ],
+)
+def test_titles_and_clauses_in_a_sentence_are_not_taken_for_headings(sentence: str) -> None:
+    assert inline_heading(sentence) == 0
+    (passage,) = cut_passages(sentence)
+    assert len(passage.sentences) == 1
+
+
+def test_sentences_are_not_headings() -> None:
+    assert not looks_like_heading("The treaty was signed in 1992.")
+    assert not looks_like_heading("In June 1978, Arledge created the newsmagazine 20/20")
+    assert not looks_like_heading("AC and NC, which are defined using Boolean circuits")
