@@ -368,6 +368,11 @@ class Answerer:
         hits = self._searcher_for(snapshot).search(question, k=1, min_coverage=self.min_coverage)
         return self._evidence(question, hits, snapshot)[1]
 
+    def refuses(self, question: str, hits: list[Hit]) -> bool:
+        """Whether ``hits`` (best first) are too weak an answer to ``question`` to be shown: the
+        "no good match" rule, for whoever scores what users see (``wikiqa eval``)."""
+        return not self._evidence(question, hits, self.snapshot())[1]
+
     def _evidence(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[float, bool]:
         """How well the best hit answers, and whether that is a good match: its similarity to a
         question asked in another language (whose words the corpus does not share) against

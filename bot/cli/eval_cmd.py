@@ -19,6 +19,7 @@ _ORDER = (
     "answer_line",
     "ndcg@10",
     "recall@100",
+    "refused",
 )
 
 
@@ -32,15 +33,18 @@ def _format(summary: dict) -> str:
             )
     latency = summary["latency_ms"]
     lines.append(f"  {'latency_ms':<17}p50 {latency['p50']:.2f}, p99 {latency['p99']:.2f}")
+    for language, figures in summary.get("by_language", {}).items():
+        shown = ", ".join(f"{key} {value:.3f}" for key, value in figures.items() if key != "questions")
+        lines.append(f"  {language + ':':<17}{figures['questions']:,} questions, {shown}")
     return "\n".join(lines)
 
 
 EXAMPLES = """\b
 Examples:
-  wikiqa eval ../shared/eval/squad/questions.jsonl --json
-  wikiqa eval ../shared/eval/xquad-ru/questions.jsonl
-  wikiqa eval ../shared/eval/scifact/queries.jsonl --qrels ../shared/eval/scifact/qrels.tsv
-  wikiqa eval ../shared/eval/inscit/dialogs.jsonl
+  wikiqa eval squad/questions.jsonl --json        (SQuAD-style: question, answers, article_id)
+  wikiqa eval ua-squad/questions.jsonl            (the same in Ukrainian: answer@k by language)
+  wikiqa eval scifact/queries.jsonl --qrels scifact/qrels.tsv
+  wikiqa eval inscit/dialogs.jsonl                (conversations, turn by turn)
 """
 
 
@@ -103,6 +107,7 @@ def eval_(
     what the user is shown (a refused question shows no quotes): hit@1 and hit@5 (a quote
     overlapping a gold paragraph) over answerable turns, and over follow-ups with a pronoun.
     """
+    from bot.answer import Answerer
     from bot.dialog_eval import is_dialogs_file
 
     if is_dialogs_file(questions):
@@ -132,12 +137,15 @@ def eval_(
         raise WikiqaError(f"{questions} holds SQuAD-style questions: --qrels applies to BEIR queries only")
     snapshot = load_snapshot(settings().snapshots_dir)
     searcher = Searcher(snapshot, semantic=DEFAULT_SEMANTIC if semantic else None)
+    answerer = Answerer(snapshot, make_searcher=lambda _: searcher)
     with progress("Evaluating", len(items), unit="questions") as advance:
         if is_beir:
             assert qrels is not None
             report = evaluate_beir(searcher, items, load_qrels(qrels), on_question=advance)  # type: ignore[arg-type]
         else:
-            report = evaluate_squad(searcher, items, quotes=quotes, on_question=advance)  # type: ignore[arg-type]
+            report = evaluate_squad(
+                searcher, items, quotes=quotes, on_question=advance, refuses=answerer.refuses  # type: ignore[arg-type]
+            )
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:
             for row in report.rows:
