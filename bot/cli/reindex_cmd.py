@@ -29,13 +29,6 @@ def _megabytes(size: int) -> str:
 
 @click.command(epilog=EXAMPLES)
 @click.option(
-    "--engine",
-    type=click.Choice(["bm25s", "rank-bm25"]),
-    default="bm25s",
-    show_default=True,
-    help="Search engine the snapshot is served with; rank-bm25 is the slow reference, for small corpora.",
-)
-@click.option(
     "--semantic/--no-semantic",
     default=None,
     help="Embed passages for semantic search, or not (default: WIKIQA_SEMANTIC, else when installed). "
@@ -43,7 +36,7 @@ def _megabytes(size: int) -> str:
 )
 @database_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def reindex(engine: str, semantic: bool | None, database_url: str | None, as_json: bool) -> None:
+def reindex(semantic: bool | None, database_url: str | None, as_json: bool) -> None:
     """Rebuild the search index snapshot from the article store.
 
     The new snapshot is built beside the live one and swapped in only when complete: questions
@@ -56,16 +49,13 @@ def reindex(engine: str, semantic: bool | None, database_url: str | None, as_jso
     config = settings(database_url)
     started = time.perf_counter()
     with progress("Indexing", None, unit="articles") as advance, embedding_progress() as embedded:
-        info = rebuild_index(
-            config, engine=engine, on_progress=advance, semantic=semantic, on_embed_progress=embedded
-        )
+        info = rebuild_index(config, on_progress=advance, semantic=semantic, on_embed_progress=embedded)
     elapsed = time.perf_counter() - started
     if as_json:
         print_json(
             {
                 "version": info.version,
                 "path": str(info.path),
-                "engine": info.engine,
                 "articles": info.articles,
                 "passages": info.passages,
                 "vocabulary": info.vocabulary,

@@ -7,9 +7,8 @@ of token strings (5.7 GB at a million passages), so it is assembled here from in
 streamed batch by batch (:func:`assemble_csc`), then handed to a ``bm25s.BM25`` object only to be
 saved in bm25s's own format.
 
-rank-bm25's ``BM25Okapi`` is the reference implementation; :class:`RankBm25Index` serves from it
-with the same idf, so the two engines rank identically (``BM25Okapi`` multiplies every score by
-``k1 + 1``, a constant that does not change the order and is divided out here).
+rank-bm25's ``BM25Okapi`` is the reference it is checked against: given the same idf, it ranks
+passages as this index does (``tests/retrieval/index/test_bm25.py``).
 """
 
 from __future__ import annotations
@@ -303,27 +302,3 @@ def _best(candidates: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarra
     order = np.lexsort((candidates, -scores))
     return candidates[order].astype(np.int64, copy=False), scores[order]
 
-
-class RankBm25Index:
-    """The reference engine: rank-bm25's ``BM25Okapi`` over the same bags, with bm25s's idf.
-
-    It keeps every passage's term counts in Python dicts and scans all passages per query term,
-    so it suits small corpora only (about 130 ms a question at 100k passages).
-    """
-
-    def __init__(self, bags: list[list[int]], idf: np.ndarray, params: BM25Params) -> None:
-        from rank_bm25 import BM25Okapi
-
-        self._okapi = BM25Okapi(bags, k1=params.k1, b=params.b)
-        # Same idf as the matrix, so the two engines agree term by term.
-        self._okapi.idf = {term: float(idf[term]) for term in self._okapi.idf}
-        self._scale = 1.0 if params.method == "atire" else 1.0 / (params.k1 + 1.0)
-        self.n_terms = len(idf)
-
-    def top(self, term_ids: Sequence[int] | np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        ids = [t for t in np.asarray(term_ids, dtype=np.int64).ravel().tolist() if 0 <= t < self.n_terms]
-        if n <= 0 or not ids:
-            return EMPTY
-        scores = (self._okapi.get_scores(ids) * self._scale).astype(SCORE_DTYPE)
-        candidates = np.flatnonzero(scores)
-        return _best(candidates, scores[candidates], n)

@@ -43,7 +43,7 @@ from retrieval.index.publish import (
     remove_old_snapshots,
     versions,
 )
-from retrieval.index.reader import Snapshot, SnapshotInfo, check_engine
+from retrieval.index.reader import Snapshot, SnapshotInfo
 from retrieval.index.writer import SnapshotWriter
 from retrieval.text.analysis import Analyzer
 
@@ -85,7 +85,6 @@ class _Plan:
 
     analyzer: Analyzer
     params: BM25Params
-    engine: str
     source_url: str
     workers: int
     articles: int
@@ -101,7 +100,6 @@ def build_snapshot(
     source_url: str,
     analyzer: Analyzer | None = None,
     params: BM25Params | None = None,
-    engine: str = "bm25s",
     on_progress: Progress | None = None,
     workers: int | None = None,
     warn: Warn = log.warning,
@@ -117,7 +115,6 @@ def build_snapshot(
     :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
     the snapshot cannot be written; the live snapshot is then left as it was.
     """
-    check_engine(engine)
     try:
         snapshots_dir.mkdir(parents=True, exist_ok=True)
         with BuildLock(snapshots_dir / LOCK_FILE):
@@ -131,7 +128,7 @@ def build_snapshot(
                     if workers is None:
                         workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
                     plan = _Plan(
-                        analyzer or Analyzer(), params or BM25Params(), engine, source_url, workers,
+                        analyzer or Analyzer(), params or BM25Params(), source_url, workers,
                         articles, on_progress, warn, tuple(stages),
                     )  # fmt: skip
                     written = _write_passages(build_dir, read.articles(), plan)
@@ -147,7 +144,7 @@ def build_snapshot(
             f"cannot write the index snapshot in {snapshots_dir} ({err.strerror or err}); "
             "the live snapshot is unchanged"
         ) from None
-    return Snapshot(snapshots_dir / version, engine=engine).info
+    return Snapshot(snapshots_dir / version).info
 
 
 @contextmanager
@@ -172,7 +169,7 @@ class _Written:
 
 def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _Plan) -> _Written:
     built_at = datetime.now(UTC)
-    writer = SnapshotWriter(build_dir, keep_bags=plan.engine == "rank-bm25")
+    writer = SnapshotWriter(build_dir)
     digest = hashlib.blake2b(digest_size=16)
     for batch, consumed in _analyzed(_rows(articles, digest, plan.warn), plan.analyzer, plan.workers):
         writer.add(batch)
@@ -196,7 +193,6 @@ def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Pl
         {
             "version": version,
             "built_at": written.built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "engine": plan.engine,
             "source_url": plan.source_url,
             "fingerprint": written.fingerprint,
             "analyzer": plan.analyzer.to_dict(),

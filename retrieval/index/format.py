@@ -52,9 +52,8 @@ FILES = {
     "spelling_words": "spelling.words.txt",  # indexed words, most frequent first, one per line
     "spelling_keys": "spelling.keys.npy",  # uint64 key hashes, sorted
     "spelling_key_words": "spelling.key_words.npy",  # int32: the word (line number) each key files
-    "bag_terms": "bags.terms.i32",  # rank-bm25 engine only
+    "bag_terms": "bags.terms.i32",  # written while building, removed once the BM25 matrix is
     "bag_tfs": "bags.tf.u16",
-    "bag_nnz": "bags.nnz.npy",
     # The semantic stage's, present when the manifest has a ``semantic`` entry:
     "embed_keys": "passages.embed_keys.u64",  # a hash of what was embedded for each passage
     "sentence_embed_keys": "sentences.embed_keys.u64",  # and for each sentence
@@ -71,7 +70,6 @@ MANIFEST_KEYS = (
     "format",
     "version",
     "built_at",
-    "engine",
     "source_url",
     "fingerprint",
     "analyzer",

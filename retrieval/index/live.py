@@ -23,9 +23,8 @@ class LiveSnapshot:
     snapshot is loaded with the compiled first-stage kernel when numba is installed.
     """
 
-    def __init__(self, snapshots_dir: Path, *, engine: str | None = None, accelerate: bool = True) -> None:
+    def __init__(self, snapshots_dir: Path, *, accelerate: bool = True) -> None:
         self.snapshots_dir = snapshots_dir
-        self.engine = engine
         self.accelerate = accelerate
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
@@ -44,10 +43,10 @@ class LiveSnapshot:
 
     def _reload(self, version: str | None) -> None:
         if self._snapshot is None:
-            snapshot = load_snapshot(self.snapshots_dir, engine=self.engine)
+            snapshot = load_snapshot(self.snapshots_dir)
         else:
             try:
-                snapshot = load_snapshot(self.snapshots_dir, engine=self.engine, warn=log.warning)
+                snapshot = load_snapshot(self.snapshots_dir, warn=log.warning)
             except SnapshotError as err:
                 log.error("%s; still answering from %s", err, self._snapshot.info.version)
                 self._version = version  # not tried again until current moves on

@@ -66,8 +66,8 @@ def _no_snapshot(snapshots_dir: Path) -> SnapshotError:
     return SnapshotError(f"there is no index snapshot in {snapshots_dir} yet; run wikiqa reindex")
 
 
-def load_snapshot(snapshots_dir: Path, *, engine: str | None = None, warn: Warn = log.warning) -> Snapshot:
-    """The live snapshot, served by ``engine`` (default: the engine it was built for).
+def load_snapshot(snapshots_dir: Path, *, warn: Warn = log.warning) -> Snapshot:
+    """The live snapshot.
 
     When the live snapshot is damaged (or ``current`` no longer points at one), the newest whole
     snapshot kept beside it answers instead and ``warn`` is told so in one sentence; with none,
@@ -77,14 +77,14 @@ def load_snapshot(snapshots_dir: Path, *, engine: str | None = None, warn: Warn 
     try:
         if version is None:
             raise _no_snapshot(snapshots_dir)
-        return Snapshot(snapshots_dir / version, engine=engine)
+        return Snapshot(snapshots_dir / version)
     except SnapshotError as err:
         problem = err
     for older in reversed(versions(snapshots_dir)):
         if older == version:
             continue
         try:
-            snapshot = Snapshot(snapshots_dir / older, engine=engine)
+            snapshot = Snapshot(snapshots_dir / older)
         except SnapshotError:
             continue
         warn(

@@ -17,14 +17,12 @@ from urllib.parse import quote
 
 import numpy as np
 
-from retrieval.errors import SnapshotError
 from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_array
-from retrieval.index.bm25 import Bm25Index, BM25Params, RankBm25Index
+from retrieval.index.bm25 import Bm25Index, BM25Params
 from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
 from retrieval.index.spelling import SpellingIndex
 from retrieval.text.analysis import Analyzer
 
-ENGINES = ("bm25s", "rank-bm25")
 # Wiki-style paths stay readable: only characters that would break a URL are escaped.
 _LINK_SAFE = "/:()_,!*'-.~@$;"
 _TOKEN_BYTES = np.dtype(np.int32).itemsize
@@ -37,7 +35,6 @@ class SnapshotInfo:
     version: str
     path: Path
     built_at: str
-    engine: str
     articles: int
     passages: int
     vocabulary: int
@@ -71,11 +68,6 @@ def _models(entry: object) -> tuple[str, ...]:
 def article_link(source_url: str, article_id: str) -> str:
     """The article's source page: ``source_url`` with ``{article_id}`` filled in, URL-escaped."""
     return source_url.replace("{article_id}", quote(article_id, safe=_LINK_SAFE))
-
-
-def check_engine(engine: str) -> None:
-    if engine not in ENGINES:
-        raise SnapshotError(f"unknown search engine '{engine}' (choose {' or '.join(ENGINES)})")
 
 
 class TermVocabulary(Mapping[str, int]):
@@ -138,9 +130,9 @@ class TermVocabulary(Mapping[str, int]):
 
 class TermIndex:
     """The first stage: the vocabulary, each term's idf, each passage's bag length, and the
-    engine that ranks passages for a bag of term ids."""
+    BM25 matrix that ranks passages for a bag of term ids."""
 
-    def __init__(self, folder: Path, engine: str, params: BM25Params, passages: int) -> None:
+    def __init__(self, folder: Path, passages: int) -> None:
         path = folder.joinpath
         self.vocab = TermVocabulary(
             StringTable(path(FILES["terms"]), path(FILES["term_offsets"]), mapped=True),
@@ -151,25 +143,7 @@ class TermIndex:
         # such question word, so the vocabulary is scanned once, not per question.
         self.max_idf = float(self.idf.max()) if len(self.idf) else 1.0
         self.doc_lengths: np.ndarray = np.load(path(FILES["doc_len"]), mmap_mode="r")
-        self._engine = self._open_engine(folder, engine, params, passages)
-
-    def _open_engine(
-        self, folder: Path, engine: str, params: BM25Params, passages: int
-    ) -> Bm25Index | RankBm25Index:
-        if engine == "bm25s":
-            return Bm25Index.load(folder / FILES["bm25s"], passages)
-        if not (folder / FILES["bag_nnz"]).exists():
-            raise SnapshotError(
-                f"snapshot {folder.name} was built for bm25s only; "
-                "run wikiqa reindex --engine rank-bm25 to serve with rank-bm25"
-            )
-        terms = map_array(folder / FILES["bag_terms"], np.int32)
-        tfs = map_array(folder / FILES["bag_tfs"], np.uint16)
-        ends = np.cumsum(np.load(folder / FILES["bag_nnz"]))
-        bags = []
-        for start, end in zip(np.concatenate(([0], ends[:-1])).tolist(), ends.tolist(), strict=True):
-            bags.append(np.repeat(terms[start:end], tfs[start:end]).tolist())
-        return RankBm25Index(bags, np.asarray(self.idf), params)
+        self._engine = Bm25Index.load(folder / FILES["bm25s"], passages)
 
     def first_stage(self, term_ids: Sequence[int] | np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, BM25 scores) of the ``n`` best passages, best first."""
@@ -177,7 +151,7 @@ class TermIndex:
 
     def accelerate(self) -> bool:
         """Use the compiled first-stage kernel (numba) if installed; for long-running processes."""
-        return isinstance(self._engine, Bm25Index) and self._engine.accelerate()
+        return self._engine.accelerate()
 
     def term_ids(self, terms: Sequence[str]) -> list[int]:
         """Ids of the analyzed ``terms`` the corpus knows, repeats kept (unknown ones dropped)."""
@@ -327,14 +301,15 @@ class Snapshot:
     a semantic build adds are the semantic stage's to open: ``retrieval.search.semantic``.)
 
     Raises :class:`SnapshotError` when the folder is not a whole snapshot of this format (a file
-    missing, truncated or altered, a manifest that cannot be read).
+    missing, truncated or altered, a manifest that cannot be read). Every snapshot is served from
+    its BM25 matrix, including one an older version built with ``--engine rank-bm25``: such a
+    manifest's ``engine`` key and its ``bags.*`` files are checked like any file and otherwise
+    ignored.
     """
 
-    def __init__(self, folder: Path, *, engine: str | None = None) -> None:
+    def __init__(self, folder: Path) -> None:
         manifest = read_manifest(folder)
         check_files(folder, manifest)
-        engine = engine or manifest["engine"]
-        check_engine(engine)
         self.manifest = manifest
         self.folder = folder
         try:
@@ -348,7 +323,6 @@ class Snapshot:
             version=manifest["version"],
             path=folder,
             built_at=manifest["built_at"],
-            engine=engine,
             articles=manifest["articles"],
             passages=manifest["passages"],
             vocabulary=manifest["vocabulary"],
@@ -360,7 +334,7 @@ class Snapshot:
             sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
             self.passages = PassageTable(folder, self.source_url, sentence_offsets)
             self.tokens = TokenTable(folder, sentence_offsets)
-            self.index = TermIndex(folder, engine, self.params, self.info.passages)
+            self.index = TermIndex(folder, self.info.passages)
             self.sentence_offsets = sentence_offsets  # passage p's sentences: rows [p] to [p + 1]
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise damaged(folder, str(err)) from None

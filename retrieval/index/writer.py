@@ -31,9 +31,8 @@ class BuildCounts:
 class SnapshotWriter:
     """Appends analyzed batches to a snapshot folder under construction, then completes it."""
 
-    def __init__(self, folder: Path, *, keep_bags: bool) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.keep_bags = keep_bags
         path = folder.joinpath
         self._texts = StringTableWriter(path(FILES["texts"]), path(FILES["text_offsets"]))
         self._article_ids = StringTableWriter(path(FILES["article_ids"]), path(FILES["article_id_offsets"]))
@@ -126,8 +125,8 @@ class SnapshotWriter:
         )  # fmt: skip
 
     def _write_bm25(self, params: BM25Params) -> np.ndarray:
-        """The score matrix in bm25s's format, idf and bag lengths; the bags go unless kept for
-        the rank-bm25 engine. Returns the bag lengths."""
+        """The score matrix in bm25s's format, idf and bag lengths; the bags, its input, go.
+        Returns the bag lengths."""
         folder = self.folder
         doc_nnz = np.concatenate(self._bag_nnz) if self._bag_nnz else np.zeros(0, np.int32)
         doc_len = np.concatenate(self._bag_len) if self._bag_len else np.zeros(0, np.int32)
@@ -142,11 +141,8 @@ class SnapshotWriter:
         save_bm25s(folder / FILES["bm25s"], csc, self.vocab, params)
         np.save(folder / FILES["doc_len"], doc_len)
         np.save(folder / FILES["idf"], csc.idf)
-        if self.keep_bags:
-            np.save(folder / FILES["bag_nnz"], doc_nnz)
-        else:
-            os.unlink(folder / FILES["bag_terms"])
-            os.unlink(folder / FILES["bag_tfs"])
+        os.unlink(folder / FILES["bag_terms"])
+        os.unlink(folder / FILES["bag_tfs"])
         return doc_len
 
     def _write_terms(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 
 from retrieval.errors import SnapshotError
 from retrieval.index.build import build_snapshot
+from retrieval.index.format import MANIFEST, write_manifest
 from retrieval.index.live import LiveSnapshot
 from retrieval.index.lock import BuildLock, is_locked
 from retrieval.index.publish import CURRENT, LOCK_FILE, current_version, load_snapshot
@@ -40,7 +42,7 @@ def test_build_makes_a_self_contained_live_snapshot(tmp_path: Path) -> None:
     assert current_version(tmp_path / "snapshots") == info.version
     assert (info.articles, sum(progress)) == (30, 30)
     assert info.passages >= 30 and info.vocabulary > 50 and info.size_bytes > 0
-    assert len(info.fingerprint) == 32 and info.built_at.endswith("Z") and info.engine == "bm25s"
+    assert len(info.fingerprint) == 32 and info.built_at.endswith("Z")
     # Everything needed to answer is inside the folder: the store may go away.
     store.close()
     os.remove(tmp_path / "s.db")
@@ -138,11 +140,19 @@ def test_damaged_snapshot_gives_a_clear_error(tmp_path: Path) -> None:
         load_snapshot(tmp_path / "snapshots")
 
 
-def test_rank_bm25_needs_a_snapshot_built_for_it(tmp_path: Path) -> None:
-    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
-    _build(store, tmp_path / "snapshots")
-    with pytest.raises(SnapshotError, match="--engine rank-bm25"):
-        load_snapshot(tmp_path / "snapshots", engine="rank-bm25")
+def test_a_snapshot_built_for_the_old_rank_bm25_engine_is_served_by_bm25s(tmp_path: Path) -> None:
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(10))
+    info = _build(store, tmp_path / "snapshots")
+    expected = _answers(tmp_path / "snapshots", "river")
+    # What ``reindex --engine rank-bm25`` wrote before the option went: the engine's name in the
+    # manifest and the passages' bags beside the BM25 matrix, all listed with their checksums.
+    manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
+    del manifest["format"], manifest["files"]
+    for name in ("bags.terms.i32", "bags.tf.u16", "bags.nnz.npy"):
+        (info.path / name).write_bytes(b"\x01" * 64)
+    write_manifest(info.path, {**manifest, "engine": "rank-bm25"})
+    assert load_snapshot(tmp_path / "snapshots").info.version == info.version
+    assert _answers(tmp_path / "snapshots", "river") == expected
 
 
 def test_live_snapshot_picks_up_a_new_build_without_restart(tmp_path: Path) -> None:
