@@ -67,6 +67,26 @@ class Settings:
         if self.bot_problems:
             raise WikiqaError(self.bot_problems[0])
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as the variables :func:`load_settings` reads: every one of
+        :data:`VARIABLES`, an empty value for one that is not set.
+
+        ``load_settings(to_env())`` gives these settings back. A value that could not be used is
+        not carried: its default stood in for it, and that default is what is written.
+        """
+        return {
+            "WIKIQA_HOME": str(self.home),
+            "WIKIQA_DATABASE_URL": self.database_url,
+            "WIKIQA_SOURCE_URL": self.source_url,
+            "WIKIQA_DB_CONNECT_TIMEOUT": repr(self.timeouts.connect),
+            "WIKIQA_DB_READ_TIMEOUT": repr(self.timeouts.read),
+            "WIKIQA_SEMANTIC": {None: "auto", True: "on", False: "off"}[self.semantic],
+            "TELEGRAM_BOT_TOKEN": self.telegram_token or "",
+            "TELEGRAM_API_BASE_URL": self.telegram_api_base_url or "",
+            "WIKIQA_ADMIN_IDS": ",".join(str(user) for user in sorted(self.admin_ids)),
+            "WIKIQA_RATE_LIMIT": str(self.rate_limit_per_minute),
+        }
+
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
     """Settings from ``env`` (default: the process environment, after loading ``./.env``)."""

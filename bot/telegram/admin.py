@@ -54,15 +54,10 @@ class SubprocessReindexer:
         code_root = str(Path(__file__).resolve().parents[2])
         self.env = {
             **os.environ,
+            **settings.to_env(),
             "PYTHONPATH": os.pathsep.join(p for p in (code_root, os.environ.get("PYTHONPATH")) if p),
-            "WIKIQA_HOME": str(settings.home),
-            "WIKIQA_DATABASE_URL": settings.database_url,
-            "WIKIQA_SOURCE_URL": settings.source_url,
-            "WIKIQA_DB_CONNECT_TIMEOUT": str(settings.timeouts.connect),
-            "WIKIQA_DB_READ_TIMEOUT": str(settings.timeouts.read),
-            "WIKIQA_SEMANTIC": {None: "auto", True: "on", False: "off"}[settings.semantic],
         }
-        self.env.pop("TELEGRAM_BOT_TOKEN", None)
+        del self.env["TELEGRAM_BOT_TOKEN"]  # a reindex never talks to Telegram
 
     async def run(self, on_progress: Callable[[str], Awaitable[None]]) -> dict[str, Any]:
         process = await asyncio.create_subprocess_exec(
