@@ -59,9 +59,9 @@ def providers(available: Sequence[str] | None = None) -> list[str]:
 
     ``available`` defaults to what this onnxruntime offers."""
     if available is None:
-        import onnxruntime
+        from retrieval.semantic.onnx_graph import runtime
 
-        available = onnxruntime.get_available_providers()
+        available = runtime().get_available_providers()
     return [_CUDA, _CPU] if _CUDA in available else [_CPU]
 
 

@@ -7,9 +7,11 @@ ships (``minilm_graph``, ``muse_graph``).
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -55,6 +57,22 @@ class GraphWriter:
         return product if bias is None else self.op("Add", product, self.const(bias))
 
 
+_ERRORS_ONLY = 3  # onnxruntime's severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
+
+
+def runtime() -> ModuleType:
+    """onnxruntime, imported with its usage telemetry off unless the user turned it on.
+
+    Its releases since 1.29 send usage events from every process that imports them, and persist
+    a device id in the user's cache (warning on stderr where they cannot): wikiqa answers from
+    local files and promises to reach no network, so the opt-out is set before the import.
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    return onnxruntime
+
+
 def session(
     name: str, write: Callable[[Path], None], threads: int = 1, providers: Sequence[str] | None = None
 ) -> Any:
@@ -64,10 +82,13 @@ def session(
     (onnxruntime's CPU one by default).
 
     Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
+    onnxruntime says only errors: its warnings are ANSI-coloured lines on the user's terminal
+    that ask nothing of them.
     """
-    import onnxruntime
-
+    onnxruntime = runtime()
+    onnxruntime.set_default_logger_severity(_ERRORS_ONLY)
     options = onnxruntime.SessionOptions()
+    options.log_severity_level = _ERRORS_ONLY
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")

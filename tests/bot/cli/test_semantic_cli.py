@@ -122,3 +122,15 @@ def test_answers_and_reindexes_with_no_network_and_no_hub_variables(
     )
     assert reindexed.returncode == 0, reindexed.stderr  # the new passage embedded
     assert json.loads(reindexed.stdout)["semantic"] == [MODEL]
+
+
+def test_an_unwritable_cache_prints_no_runtime_warning(semantic_home: Path, tmp_path: Path) -> None:
+    """onnxruntime's telemetry, on by default since 1.29, warned in ANSI colours on every start
+    where it could not save its device id; wikiqa turns it off, and says nothing itself."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = {**os.environ, "WIKIQA_HOME": str(semantic_home), "XDG_CACHE_HOME": str(blocker)}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    asked = subprocess.run([str(WIKIQA), "ask", RUSSIAN], env=env, capture_output=True, text=True)
+    assert asked.returncode == 0 and "Chernobyl" in asked.stdout, asked.stderr
+    assert asked.stderr == ""
