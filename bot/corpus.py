@@ -63,22 +63,18 @@ def rebuild_index(
 ) -> SnapshotInfo:
     """A new snapshot of the whole store built and made live: the one way every front end reindexes.
 
+    ``on_progress``, ``workers`` and ``warn`` are :class:`~retrieval.index.build.BuildOptions`'s;
     ``semantic`` (default: the settings' choice) says whether passages are embedded as well.
     """
-    from retrieval.index.build import build_snapshot
+    from retrieval.index.build import BuildOptions, build_snapshot
     from retrieval.storage.articles import ArticleStore
 
+    options = BuildOptions(workers=workers, on_progress=on_progress, warn=warn)
     stages = embedding_stages(settings.semantic if semantic is None else semantic, on_embed_progress, warn)
     store = ArticleStore(settings.database_url, timeouts=settings.timeouts)
     try:
         return build_snapshot(
-            store,
-            settings.snapshots_dir,
-            source_url=settings.source_url,
-            on_progress=on_progress,
-            workers=workers,
-            warn=warn,
-            stages=stages,
+            store, settings.snapshots_dir, source_url=settings.source_url, options=options, stages=stages
         )
     finally:
         store.close()

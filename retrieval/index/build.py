@@ -15,7 +15,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -80,16 +80,30 @@ class BuildStage(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """How one build runs: its settings and whom it reports to."""
+class BuildOptions:
+    """How a reindex analyzes, scores and reports, where the defaults are not wanted.
 
-    analyzer: Analyzer
-    params: BM25Params
+    ``analyzer`` and ``params`` are saved with the snapshot. ``workers`` analysis processes run
+    beside the builder (default: one per CPU for corpora of 20,000 articles or more, none below).
+    ``on_progress(n, total)`` is called as each batch of ``n`` of the store's ``total`` articles
+    is done; ``warn`` hears about articles indexed only in part.
+    """
+
+    analyzer: Analyzer = field(default_factory=Analyzer)
+    params: BM25Params = field(default_factory=BM25Params)
+    workers: int | None = None
+    on_progress: Progress | None = None
+    warn: Warn = log.warning
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How one build runs: its options, with the number of workers settled for its store."""
+
+    options: BuildOptions
     source_url: str
     workers: int
     articles: int
-    on_progress: Progress | None
-    warn: Warn
     stages: tuple[BuildStage, ...]
 
 
@@ -98,23 +112,18 @@ def build_snapshot(
     snapshots_dir: Path,
     *,
     source_url: str,
-    analyzer: Analyzer | None = None,
-    params: BM25Params | None = None,
-    on_progress: Progress | None = None,
-    workers: int | None = None,
-    warn: Warn = log.warning,
+    options: BuildOptions | None = None,
     stages: tuple[BuildStage, ...] = (),
 ) -> SnapshotInfo:
     """Build a snapshot from every article in ``store`` and make it the live one.
 
-    ``on_progress(n, total)`` is called as each batch of ``n`` of the store's ``total`` articles
-    is done; ``warn`` hears about
-    articles indexed only in part. ``workers`` analysis processes (default: one per CPU for
-    corpora of 20,000 articles or more, none below) run beside this one. ``stages`` run once the
+    ``source_url`` (with ``{article_id}``) links each passage to its article; ``options`` (default:
+    :class:`BuildOptions`'s) say how it is analyzed and whom it reports to. ``stages`` run once the
     passages are written and the store is closed (the semantic stage embeds them). Raises
     :class:`SnapshotError` when another build holds the lock, the store has nothing to index or
     the snapshot cannot be written; the live snapshot is then left as it was.
     """
+    options = options or BuildOptions()
     try:
         snapshots_dir.mkdir(parents=True, exist_ok=True)
         with BuildLock(snapshots_dir / LOCK_FILE):
@@ -125,12 +134,10 @@ def build_snapshot(
                     articles, empty = read.counts()
                     if articles - empty <= 0:
                         raise SnapshotError(NOTHING_TO_INDEX)
+                    workers = options.workers
                     if workers is None:
                         workers = (os.cpu_count() or 1) if articles >= PARALLEL_FROM_ARTICLES else 0
-                    plan = _Plan(
-                        analyzer or Analyzer(), params or BM25Params(), source_url, workers,
-                        articles, on_progress, warn, tuple(stages),
-                    )  # fmt: skip
+                    plan = _Plan(options, source_url, workers, articles, tuple(stages))
                     written = _write_passages(build_dir, read.articles(), plan)
                 # The store's read transaction ends before the embedding, which may take hours: a
                 # transaction held that long keeps every row version the database changes meanwhile.
@@ -171,10 +178,11 @@ def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _P
     built_at = datetime.now(UTC)
     writer = SnapshotWriter(build_dir)
     digest = hashlib.blake2b(digest_size=16)
-    for batch, consumed in _analyzed(_rows(articles, digest, plan.warn), plan.analyzer, plan.workers):
+    options = plan.options
+    for batch, consumed in _analyzed(_rows(articles, digest, options.warn), options.analyzer, plan.workers):
         writer.add(batch)
-        if plan.on_progress is not None:
-            plan.on_progress(consumed, plan.articles)
+        if options.on_progress is not None:
+            options.on_progress(consumed, plan.articles)
     if writer.passages == 0:
         raise SnapshotError(NOTHING_TO_INDEX)
     writer.close_columns()
@@ -188,15 +196,16 @@ def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Pl
     for stage in plan.stages:
         entries.update(stage.run(build_dir, snapshots_dir, earlier))
     version = new_version(snapshots_dir, written.built_at, written.fingerprint)
+    analyzer, params = plan.options.analyzer, plan.options.params
     written.writer.finish(
-        plan.params,
+        params,
         {
             "version": version,
             "built_at": written.built_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "source_url": plan.source_url,
             "fingerprint": written.fingerprint,
-            "analyzer": plan.analyzer.to_dict(),
-            "bm25": plan.params.to_dict(),
+            "analyzer": analyzer.to_dict(),
+            "bm25": params.to_dict(),
             **entries,
         },
         earlier,

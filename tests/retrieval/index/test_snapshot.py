@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from retrieval.errors import SnapshotError
-from retrieval.index.build import build_snapshot
+from retrieval.index.build import BuildOptions, build_snapshot
 from retrieval.index.format import MANIFEST, write_manifest
 from retrieval.index.live import LiveSnapshot
 from retrieval.index.lock import BuildLock, is_locked
@@ -38,7 +38,8 @@ def _answers(snapshots: Path, word: str) -> list[str]:
 def test_build_makes_a_self_contained_live_snapshot(tmp_path: Path) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(30))
     progress: list[int] = []
-    info = _build(store, tmp_path / "snapshots", on_progress=lambda done, total: progress.append(done))
+    options = BuildOptions(on_progress=lambda done, total: progress.append(done))
+    info = _build(store, tmp_path / "snapshots", options=options)
     assert current_version(tmp_path / "snapshots") == info.version
     assert (info.articles, sum(progress)) == (30, 30)
     assert info.passages >= 30 and info.vocabulary > 50 and info.size_bytes > 0
@@ -188,8 +189,8 @@ def test_build_in_worker_processes_gives_the_same_index(
     tmp_path: Path, built_words: list[dict[str, int]]
 ) -> None:
     store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(1200, seed=3))
-    _build(store, tmp_path / "serial", workers=0)
-    _build(store, tmp_path / "parallel", workers=2)
+    _build(store, tmp_path / "serial", options=BuildOptions(workers=0))
+    _build(store, tmp_path / "parallel", options=BuildOptions(workers=2))
     serial, parallel = load_snapshot(tmp_path / "serial"), load_snapshot(tmp_path / "parallel")
     assert (serial.info.passages, serial.info.vocabulary) == (
         parallel.info.passages,
