@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from retrieval.search.evaluate import percentile
 from retrieval.storage.journal import AskedRow
 
 # Questions listed among the most refused, and answers among those rated 👎.
@@ -83,10 +84,10 @@ class Report:
         }
 
 
-def _percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))], 1)
+def _percentile(values: list[float], q: float) -> float | None:
+    """:func:`~retrieval.search.evaluate.percentile`, to a tenth of a millisecond."""
+    value = percentile(values, q)
+    return None if value is None else round(value, 1)
 
 
 def build_report(rows: Iterable[AskedRow], since: datetime) -> Report:
@@ -114,7 +115,6 @@ def build_report(rows: Iterable[AskedRow], since: datetime) -> Report:
         elif row.vote < 0:
             rated_down += 1
             down.append((" ".join(row.question.split()), row.first_title))
-    latencies.sort()
     return Report(
         since=since,
         questions=questions,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from retrieval.search.evaluate import percentile
 from retrieval.storage.database import describe_db_error
 from retrieval.storage.journal import JournalTables, QuestionRecord, VoteRecord
 from retrieval.storage.timeouts import DEFAULT_TIMEOUTS, Timeouts
@@ -45,15 +46,6 @@ class JournalStats:
     latency_p99_ms: float | None
     thumbs_up: int
     thumbs_down: int
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """The ``q``-quantile (0..1) by nearest rank; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 class Journal:

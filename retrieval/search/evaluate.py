@@ -157,12 +157,14 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
     return qrels
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0.0
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The ``q``-quantile (``q`` from 0 to 1) by nearest rank: the smallest value with at least
+    that share of the values at or below it; None for no values. The one definition behind every
+    latency figure wikiqa reports (``wikiqa eval``, ``wikiqa report``, the bot's /stats)."""
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q * len(ordered)))
     return ordered[rank - 1]
 
 
@@ -173,7 +175,8 @@ def _timed(searcher: SearchFn, question: str, k: int, per_article: int | None) -
 
 
 def _latency(latencies: list[float]) -> dict[str, float]:
-    return {"p50": round(percentile(latencies, 50), 3), "p99": round(percentile(latencies, 99), 3)}
+    """p50 and p99 in milliseconds (0 for no questions)."""
+    return {name: round(percentile(latencies, q) or 0.0, 3) for name, q in (("p50", 0.50), ("p99", 0.99))}
 
 
 def evaluate_squad(

@@ -52,9 +52,12 @@ def test_ndcg_rewards_relevant_articles_ranked_high() -> None:
 
 
 def test_percentile_is_nearest_rank() -> None:
-    assert ev.percentile([], 50) == 0.0
-    assert ev.percentile([3.0, 1.0, 2.0], 50) == 2.0
-    assert ev.percentile([float(i) for i in range(1, 101)], 99) == 99.0
+    assert ev.percentile([], 0.5) is None
+    assert ev.percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert ev.percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.0  # the smallest with half at or below it
+    assert ev.percentile([float(i) for i in range(1, 101)], 0.99) == 99.0
+    assert ev.percentile([float(i) for i in range(1, 11)], 0.99) == 10.0
+    assert ev.percentile(iter([5.0]), 0.0) == 5.0
 
 
 def test_squad_scores_answers_in_the_k_best_quotes() -> None:
