@@ -19,7 +19,7 @@ from bot.examples import question_about
 from retrieval.search.answer_line import CANDIDATE_PASSAGES, answer_line
 from retrieval.search.coverage import coverage as passage_coverage
 from retrieval.search.hit import Hit, Span
-from retrieval.search.searcher import MAX_QUESTION_CHARS
+from retrieval.search.searcher import MAX_QUESTION_CHARS, bounded_question
 from retrieval.search.semantic import MIN_SIMILARITY
 from retrieval.text.passages import looks_like_heading
 
@@ -205,10 +205,9 @@ class Answerer:
         started = time.perf_counter()
         per_page = k if k and k > 0 else self.quotes_per_page
         page = min(max(int(page), 1), MAX_PAGE)
-        question = " ".join(question.split())
-        truncated = len(question) > self.max_question_chars
-        if truncated:
-            question = question[: self.max_question_chars]
+        whole = " ".join(question.split())
+        question = bounded_question(whole, self.max_question_chars)
+        truncated = len(question) < len(whole)
         snapshot = self.snapshot()
         version = str(snapshot.info.version)
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)

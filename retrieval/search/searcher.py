@@ -54,6 +54,13 @@ if TYPE_CHECKING:
 _Ranked = list[tuple[int, float]]  # (passage id, score), best first
 
 
+def bounded_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
+    """``question`` cut to its first ``limit`` characters, as every public method of
+    :class:`Searcher` takes it on entry (so that all it computes, cached or not, is of the cut
+    question)."""
+    return question[:limit]
+
+
 @dataclass(frozen=True, slots=True)
 class _Query:
     """A question analyzed once for everything a search needs: known term ids with their weights
@@ -94,9 +101,7 @@ class Searcher:
         self._foreign: dict[str, bool] = {}
 
     def _query(self, question: str) -> _Query:
-        words = [
-            (word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question[:MAX_QUESTION_CHARS])
-        ]
+        words = [(word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question)]
         counts = Counter(stem for _, stem in words)
         ids: list[int] = []
         freqs: list[int] = []
@@ -131,10 +136,11 @@ class Searcher:
         """
         if k <= 0:
             return []
+        question = bounded_question(question)
         ranked = self._ranked(question, k, per_article, min_coverage)[:k]
         if not ranked:
             return []
-        stems = frozenset(self.analyzer.terms(question[:MAX_QUESTION_CHARS]))
+        stems = frozenset(self.analyzer.terms(question))
         hits = [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked]
         if self.is_cross_lingual(question):
             assert self.semantic is not None
@@ -147,10 +153,11 @@ class Searcher:
         multilingual embedding space (only where the snapshot and the install allow it)."""
         if self.semantic is None:
             return False
+        question = bounded_question(question)
         foreign = self._foreign.get(question)
         if foreign is None:  # asked by the search, its hits and the answer line: analyzed once
-            text = question[:MAX_QUESTION_CHARS]
-            foreign = is_foreign(text, self.analyzer.terms(text), self.snapshot.index.vocab.__contains__)
+            known = self.snapshot.index.vocab.__contains__
+            foreign = is_foreign(question, self.analyzer.terms(question), known)
             if len(self._foreign) >= FOREIGN_CACHE:
                 self._foreign.clear()
             self._foreign[question] = foreign
@@ -162,9 +169,10 @@ class Searcher:
         For a question in another language, whose words the passages do not share, it is the
         top passage's sentence closest to the question in the multilingual embedding space.
         """
+        question = bounded_question(question)
         if hits and self.is_cross_lingual(question):
-            return self._closest_sentence(question[:MAX_QUESTION_CHARS], hits[0])
-        return answer_line(question[:MAX_QUESTION_CHARS], hits, analyzer=self.analyzer)
+            return self._closest_sentence(question, hits[0])
+        return answer_line(question, hits, analyzer=self.analyzer)
 
     def _ranked(self, question: str, k: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
         key = (question, per_article, min_coverage)
@@ -205,13 +213,13 @@ class Searcher:
         pids, final, source = self._lexical(question, self._query(question), want)
         if self.is_cross_lingual(question):
             assert self.semantic is not None
-            pids, final = self.semantic.cross_lingual(question[:MAX_QUESTION_CHARS], pids, final)
+            pids, final = self.semantic.cross_lingual(question, pids, final)
         elif (
             self.semantic is not None
             and source is not None
             and (min_coverage is None or self._could_be_answered(question, pids, final, source, min_coverage))
         ):
-            final = self.semantic.rescore(question[:MAX_QUESTION_CHARS], pids, final)
+            final = self.semantic.rescore(question, pids, final)
         if len(pids) == 0:
             return []
         return self._select(pids, final, want, per_article)
