@@ -73,7 +73,7 @@ def idf_values(doc_freqs: np.ndarray, n_docs: int, method: str) -> np.ndarray:
     return idf.astype(SCORE_DTYPE)
 
 
-def term_weights(
+def bm25_contributions(
     idf: np.ndarray, tf: np.ndarray, doc_len: np.ndarray | float, avgdl: float, params: BM25Params
 ) -> np.ndarray:
     """BM25 contribution of terms with frequencies ``tf`` in documents of length ``doc_len``.
@@ -149,7 +149,7 @@ def assemble_csc(
         terms = read_terms(first_entry, count)
         tfs = read_tfs(first_entry, count)
         local_docs = np.repeat(np.arange(last_doc - doc, dtype=DOC_DTYPE), doc_nnz[doc:last_doc])
-        weights = term_weights(idf[terms], tfs, doc_len[doc:last_doc][local_docs], avgdl, params)
+        weights = bm25_contributions(idf[terms], tfs, doc_len[doc:last_doc][local_docs], avgdl, params)
         chunk = sp.csc_matrix((weights, (local_docs, terms)), shape=(last_doc - doc, n_terms))
         counts = np.diff(chunk.indptr)
         destination = np.arange(count, dtype=np.int64) + np.repeat(heads - chunk.indptr[:-1], counts)

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
 
 
-def term_weights(question: str, snapshot: Snapshot) -> dict[str, float]:
-    """Each distinct term of ``question`` with its weight (its IDF, or the largest one)."""
+def question_idfs(question: str, snapshot: Snapshot) -> dict[str, float]:
+    """Each distinct term of ``question`` with its IDF (the largest the index has, for a term it
+    lacks): the weight the term counts with in :func:`coverage`."""
     index = snapshot.index
     weights: dict[str, float] = {}
     for term in set(snapshot.analyzer.terms(question)):
@@ -38,7 +39,7 @@ def term_weights(question: str, snapshot: Snapshot) -> dict[str, float]:
 
 def coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
     """The weighted share of ``question``'s terms that ``hit`` holds in its text or its title."""
-    weights = term_weights(question, snapshot)
+    weights = question_idfs(question, snapshot)
     total = math.fsum(weights.values())
     if total <= 0:
         return 0.0
@@ -61,7 +62,7 @@ def best_possible(
     A hit's matched words are words of its passage, whose stems are the passage's tokens, so a
     term absent from a passage's tokens and from its title cannot count for it.
     """
-    weights = term_weights(question, snapshot)
+    weights = question_idfs(question, snapshot)
     total = math.fsum(weights.values())
     if total <= 0 or len(pids) == 0:
         return 0.0

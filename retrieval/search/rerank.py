@@ -198,8 +198,8 @@ def _token_features(
     if params.sentence or params.pair or params.local:
         numbers = _sentence_numbers(*source.sentences_token_starts(pids), m.doc_offsets, m.positions, m.docs)
 
-        def best(width: int, term_weights: np.ndarray) -> np.ndarray:
-            return _best_window(*numbers, m.docs, m.term_index, term_weights, n_terms, n, width)
+        def best(width: int, match_weights: np.ndarray) -> np.ndarray:
+            return _best_window(*numbers, m.docs, m.term_index, match_weights, n_terms, n, width)
 
         if params.sentence:
             features[:, _COLUMN["sentence"]] = best(1, m.weights) / total

@@ -11,7 +11,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from retrieval.index import analyze as build
-from retrieval.index.bm25 import BM25Params, assemble_csc, idf_values, term_weights
+from retrieval.index.bm25 import BM25Params, assemble_csc, bm25_contributions, idf_values
 from retrieval.index.build import build_snapshot
 from retrieval.index.publish import load_snapshot
 from retrieval.index.reader import Snapshot
@@ -152,7 +152,7 @@ def test_formula_matches_bm25s_scoring_functions(method: str) -> None:
     params = BM25Params(k1=1.3, b=0.6, method=method)
     tf, dl = np.array([1.0, 2.0, 7.0]), np.array([10.0, 30.0, 3.0])
     expected = 0.8 * _select_tfc_scorer(method)(tf_array=tf, l_d=dl, l_avg=12.0, k1=1.3, b=0.6)
-    np.testing.assert_allclose(term_weights(0.8, tf, dl, 12.0, params), expected, rtol=1e-6)
+    np.testing.assert_allclose(bm25_contributions(0.8, tf, dl, 12.0, params), expected, rtol=1e-6)
 
 
 def test_bad_bm25_settings_are_refused() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.search.coverage import best_possible, coverage, term_weights
+from retrieval.search.coverage import best_possible, coverage, question_idfs
 from retrieval.search.searcher import Searcher
 from retrieval.storage.records import ArticleRecord
 from tests.retrieval.corpus_factory import snapshot_of
@@ -69,7 +69,7 @@ def test_the_bound_of_several_passages_is_their_best(snapshot) -> None:
 
 
 def test_a_word_the_corpus_lacks_weighs_as_much_as_its_rarest_word(snapshot) -> None:
-    weights = term_weights("Which zeppelin crossed the Danube?", snapshot)
+    weights = question_idfs("Which zeppelin crossed the Danube?", snapshot)
     assert weights["zeppelin"] == pytest.approx(float(snapshot.index.idf.max()))
     assert weights["danub"] < weights["zeppelin"]  # in both passages
 
