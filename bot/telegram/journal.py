@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from retrieval.lru import LruCache
 from retrieval.search.evaluate import percentile
 from retrieval.storage.database import describe_db_error
 from retrieval.storage.journal import JournalTables, QuestionRecord, VoteRecord
@@ -56,26 +56,21 @@ class Journal:
         self.timeouts = timeouts
         self._tables = JournalTables(url, timeouts=timeouts)
         self._queue: queue.Queue[QuestionRecord | VoteRecord | None] = queue.Queue()
-        self._recent: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._recent: LruCache[str, str] = LruCache(_CACHE_SIZE)  # ref -> question
         self._wake = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="wikiqa-journal", daemon=True)
         self._writer.start()
 
     # ----------------------------------------------------------------- called from the event loop
     def record_question(self, record: QuestionRecord) -> None:
-        with self._lock:
-            self._recent[record.ref] = record.question
-            if len(self._recent) > _CACHE_SIZE:
-                self._recent.popitem(last=False)
+        self._recent.put(record.ref, record.question)
         self._queue.put(record)
 
     def record_vote(self, ref: str, user_id: int, vote: int) -> None:
         self._queue.put(VoteRecord(ref, user_id, 1 if vote > 0 else -1, datetime.now(UTC)))
 
     def cached_question(self, ref: str) -> str | None:
-        with self._lock:
-            return self._recent.get(ref)
+        return self._recent.get(ref)
 
     # ----------------------------------------------------------------- blocking readers
     def flush(self) -> None:

@@ -21,12 +21,13 @@ from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_ar
 from retrieval.index.bm25 import Bm25Index, BM25Params
 from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
 from retrieval.index.spelling import SpellingIndex
+from retrieval.lru import LruCache
 from retrieval.text.analysis import Analyzer
 
 # Wiki-style paths stay readable: only characters that would break a URL are escaped.
 _LINK_SAFE = "/:()_,!*'-.~@$;"
 _TOKEN_BYTES = np.dtype(np.int32).itemsize
-# Term lookups remembered per snapshot before the memory is cleared (a few tens of MB at most).
+# Term lookups remembered per snapshot (a few tens of MB at most).
 LOOKUP_CACHE = 200_000
 
 
@@ -83,16 +84,10 @@ class TermVocabulary(Mapping[str, int]):
         self._terms = terms
         # A plain array: indexing an ``np.memmap`` goes through Python code on every probe.
         self._sorted = np.asarray(sorted_ids)
-        self._known: dict[str, int | None] = {}
+        self._known: LruCache[str, int | None] = LruCache(LOOKUP_CACHE)
 
     def get(self, term: str, default: int | None = None) -> int | None:
-        try:
-            term_id = self._known[term]
-        except KeyError:
-            term_id = self._search(term)
-            if len(self._known) >= LOOKUP_CACHE:
-                self._known.clear()
-            self._known[term] = term_id
+        term_id = self._known.lookup(term, self._search)
         return default if term_id is None else term_id
 
     def __getitem__(self, term: str) -> int:

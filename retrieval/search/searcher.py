@@ -8,13 +8,13 @@ so asking again for a longer list (page 2, page 3) costs a slice, not a search.
 from __future__ import annotations
 
 import math
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from retrieval.lru import LruCache
 from retrieval.search.answer_line import answer_line
 from retrieval.search.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
 from retrieval.search.coverage import best_possible
@@ -94,11 +94,10 @@ class Searcher:
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
         # (question, per_article, min_coverage) -> (length asked for, ranked list)
-        self._cache: OrderedDict[tuple[str, int | None, float | None], tuple[int, _Ranked]] = OrderedDict()
-        self._cache_size = cache_size
-        self._cache_lock = threading.Lock()
-        self._titles: dict[int, frozenset[str]] = {}
-        self._foreign: dict[str, bool] = {}
+        self._cache: LruCache[tuple[str, int | None, float | None], tuple[int, _Ranked]]
+        self._cache = LruCache(cache_size)
+        self._titles: LruCache[int, frozenset[str]] = LruCache(TITLE_CACHE)  # article -> title stems
+        self._foreign: LruCache[str, bool] = LruCache(FOREIGN_CACHE)
 
     def _query(self, question: str) -> _Query:
         words = [(word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question)]
@@ -153,15 +152,11 @@ class Searcher:
         multilingual embedding space (only where the snapshot and the install allow it)."""
         if self.semantic is None:
             return False
-        question = bounded_question(question)
-        foreign = self._foreign.get(question)
-        if foreign is None:  # asked by the search, its hits and the answer line: analyzed once
-            known = self.snapshot.index.vocab.__contains__
-            foreign = is_foreign(question, self.analyzer.terms(question), known)
-            if len(self._foreign) >= FOREIGN_CACHE:
-                self._foreign.clear()
-            self._foreign[question] = foreign
-        return foreign
+        # Asked by the search, its hits and the answer line: told once.
+        return self._foreign.lookup(bounded_question(question), self._tell_foreign)
+
+    def _tell_foreign(self, question: str) -> bool:
+        return is_foreign(question, self.analyzer.terms(question), self.snapshot.index.vocab.__contains__)
 
     def answer_line(self, question: str, hits: list[Hit]) -> str | None:
         """The one sentence of ``hits`` (best first) that best answers ``question``, or None.
@@ -176,18 +171,12 @@ class Searcher:
 
     def _ranked(self, question: str, k: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
         key = (question, per_article, min_coverage)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
-                self._cache.move_to_end(key)
-                return cached[1]
+        cached = self._cache.get(key)
+        if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
+            return cached[1]  # as long as asked for, or all there is
         want = max(k, MIN_RANKED)
         ranked = self._rank(question, want, per_article, min_coverage)
-        with self._cache_lock:
-            self._cache[key] = (want, ranked)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, (want, ranked))
         return ranked
 
     def _closest_sentence(self, question: str, hit: Hit) -> str:
@@ -341,9 +330,7 @@ class Searcher:
         terms = self._titles.get(article)
         if terms is None:
             terms = frozenset(self.analyzer.terms(self.snapshot.passages.title(pid) or ""))
-            if len(self._titles) > TITLE_CACHE:
-                self._titles.clear()
-            self._titles[article] = terms
+            self._titles.put(article, terms)
         return terms
 
     def _hit(self, pid: int, score: float, passage: StoredPassage, stems: frozenset[str]) -> Hit:
