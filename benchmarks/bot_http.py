@@ -4,8 +4,9 @@ The bot spends most of its own CPU per answer in sending the reply. This sends `
 answer-sized HTML messages with a keyboard, ``--in-flight`` at a time, to the Bot API stand-in
 running in another process, through python-telegram-bot's ``ExtBot`` with each client in turn:
 
-- ``aiohttp``: the bot's own (:mod:`bot.telegram.transport`), 8 connections;
-- ``httpx``: python-telegram-bot's ``HTTPXRequest``, 8 connections;
+- ``bot``: the bot's own (:class:`bot.telegram.api_request.BotApiRequest`: ``HTTPXRequest``
+  telling how a request failed), with python-telegram-bot's defaults;
+- ``httpx``: python-telegram-bot's ``HTTPXRequest`` as it comes;
 - ``none``: no network at all, every call answered with a stored reply: what python-telegram-bot
   itself costs (building the request, parsing the reply into a ``Message``).
 
@@ -49,7 +50,7 @@ TEXT = (
 
 async def serve() -> None:
     """The stand-in in this child process; prints its port, serves until killed."""
-    from tests.bot.telegram.standin import StandIn
+    from testing.bot_api_standin import StandIn
 
     standin = await StandIn(TOKEN).start()
     for i in range(CHATS):
@@ -83,8 +84,7 @@ class StoredReply(BaseRequest):
 def clients(port: int) -> dict[str, Callable[[], BaseRequest]]:
     from telegram.request import HTTPXRequest
 
-    from bot.telegram.app import CONNECTION_POOL_SIZE
-    from bot.telegram.transport import AiohttpRequest
+    from bot.telegram.api_request import BotApiRequest
 
     replies = {}
     for method, params in (("getMe", {}), ("sendMessage", {"chat_id": FIRST_CHAT, "text": TEXT})):
@@ -96,8 +96,8 @@ def clients(port: int) -> dict[str, Callable[[], BaseRequest]]:
         with urllib.request.urlopen(sample) as response:
             replies[method] = response.read()
     return {
-        "aiohttp": lambda: AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=30),
-        "httpx": lambda: HTTPXRequest(connection_pool_size=CONNECTION_POOL_SIZE, pool_timeout=30),
+        "bot": lambda: BotApiRequest(),
+        "httpx": lambda: HTTPXRequest(),
         "none": lambda: StoredReply(replies),
     }
 
@@ -129,7 +129,7 @@ async def measure(port: int, client: BaseRequest, requests: int, in_flight: int)
         async with gate:
             await bot.send_message(FIRST_CHAT + i % CHATS, TEXT, parse_mode="HTML", reply_markup=keyboard)
 
-    await asyncio.gather(*(send(i) for i in range(200)))  # warm-up: connections, code paths
+    await asyncio.gather(*(send(i) for i in range(min(200, requests))))  # warm-up: connections, code paths
     started = time.process_time()
     await asyncio.gather(*(send(i) for i in range(requests)))
     cpu = time.process_time() - started

@@ -48,14 +48,15 @@ def serve(
     SIGTERM or Ctrl-C stops the bot cleanly.
     """
     from bot.cli._common import settings
-    from bot.telegram import app
+    from bot.telegram import serve as bot_serve
+    from bot.telegram.log_redaction import hide_in_logs
 
     config = settings(database_url)
-    app.hide_in_logs(app.require_token(config))
+    hide_in_logs(bot_serve.require_token(config))
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not verbose:
         logging.getLogger("telegram").setLevel(logging.WARNING)
-    app.serve(config, webhook_url=webhook_url, listen=listen, answer_workers=workers)
+    bot_serve.serve(config, webhook_url=webhook_url, listen=listen, answer_workers=workers)

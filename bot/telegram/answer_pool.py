@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from bot.answer import WARM_UP_QUESTIONS, Answer
 from bot.conversation import Context
+from bot.telegram.long_lived import freeze_long_lived
 from bot.telegram.services import INLINE_QUOTES
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,8 @@ def _worker_main(conn: Connection, snapshots_dir: str, quotes_per_page: int, inl
         except Exception as err:  # the caller re-raises it; the worker stays up
             reply = (False, err)
         if not frozen and reply[0]:
-            # The first answer loaded the snapshot and the compiled search kernel: hundreds of
-            # thousands of objects that live as long as the worker. Kept out of the collector's
-            # full passes, those passes stop the worker's answers for a small fraction of the
-            # time. (A snapshot replaced by a reindex is still freed: its references drop to zero.)
-            gc.freeze()
+            # The first answer loaded the snapshot and the search kernel: see freeze_long_lived.
+            freeze_long_lived()
             frozen = True
         try:
             conn.send(reply)

@@ -26,12 +26,12 @@ from bot.answer import Answer
 from bot.conversation import Context
 from bot.smalltalk import recognise
 from bot.smalltalk import reply as smalltalk_reply
+from bot.telegram.api_request import ApiUnavailable
 from bot.telegram.journal import QuestionRecord
 from bot.telegram.keyboards import Action, InvalidButton, new_ref
 from bot.telegram.ratelimit import Verdict
 from bot.telegram.render_html import render_answer
 from bot.telegram.services import BotServices, services_of
-from bot.telegram.transport import ApiUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the update id and the exception; tell the user something went wrong (no traceback).
 
     The Bot API failing on the way (a request it answered 5xx or never answered, after the
-    retries of :class:`~bot.telegram.transport.RetryPolicy`) is an outage, not a bug in the bot:
+    retries of :class:`~bot.telegram.api_retry.RetryPolicy`) is an outage, not a bug in the bot:
     one line with the update and the reason, where a traceback per lost reply would bury the log.
     Anything else keeps its traceback.
     """
@@ -306,6 +306,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             chat.id,
             _reason(error),
         )
+        return
+    if update is None and is_outage(error):
+        # A failed poll: python-telegram-bot polls again, and the requests' OutageLog says once
+        # that the API is unreachable and once that it answers again.
+        log.debug("polling failed: %s", _reason(error))
         return
     if is_outage(error):
         log.warning("update %s: gave up on the Telegram Bot API: %s", update_id, _reason(error))

@@ -14,12 +14,13 @@ import pytest
 
 from bot.answer import Answer
 from bot.settings import Settings
-from bot.telegram.app import build_application, services_from_settings
+from bot.telegram.app import build_application
+from bot.telegram.serve import services_from_settings
 from bot.telegram.services import BotServices
 from retrieval.index.build import build_snapshot
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
-from tests.bot.telegram.standin import BOT_USER, StandIn
+from testing.bot_api_standin import BOT_USER, StandIn
 
 TOKEN = "700000001:AAF-standin-secret-token-value"
 ADMIN_ID = 9001

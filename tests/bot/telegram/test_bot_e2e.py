@@ -17,6 +17,7 @@ from bot.telegram.keyboards import Action, ButtonPress
 from bot.telegram.render_html import units
 from bot.telegram.services import LocalAnswers
 from retrieval.storage.articles import ArticleStore
+from testing.bot_api_standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
 from tests.bot.telegram.conftest import (
     ADMIN_ID,
     ARTICLES,
@@ -26,7 +27,6 @@ from tests.bot.telegram.conftest import (
     keyboard_data,
     records,
 )
-from tests.bot.telegram.standin import BOT_USER, MAX_TEXT_LENGTH, StandIn
 from tests.bot.telegram.votes import stored_votes
 
 CSTO_QUESTION = "When was the Collective Security Treaty signed?"

@@ -11,8 +11,8 @@ from bot.settings import Settings
 from bot.telegram.render_html import shown_collapsed
 from bot.telegram.services import LocalAnswers
 from retrieval.index.publish import load_snapshot
+from testing.bot_api_standin import BOT_USER
 from tests.bot.telegram.conftest import ADMIN_ID, Harness, keyboard_data
-from tests.bot.telegram.standin import BOT_USER
 
 SCO_QUESTION = "What is the Shanghai Cooperation Organisation?"
 FOLLOW_UP = "When was it founded?"

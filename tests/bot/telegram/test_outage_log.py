@@ -9,11 +9,11 @@ import logging
 import pytest
 
 from bot.settings import Settings
-from bot.telegram.app import services_from_settings
+from bot.telegram.api_retry import Backoff, RetryPolicy
+from bot.telegram.serve import services_from_settings
 from bot.telegram.services import LocalAnswers
-from bot.telegram.transport import Backoff, RetryPolicy
+from testing.bot_api_standin import StandIn
 from tests.bot.telegram.conftest import TOKEN, GatedAnswerer, Harness, start_bot, stop_bot
-from tests.bot.telegram.standin import StandIn
 from tests.bot.telegram.test_api_outage import (  # noqa: F401 (bot: a fixture)
     FAST_RETRIES,
     QUESTION,

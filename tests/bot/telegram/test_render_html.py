@@ -8,7 +8,7 @@ import pytest
 
 from bot.answer import Answer, Quote
 from bot.telegram.render_html import highlight, render_answer, render_single, split_html, units
-from tests.bot.telegram.standin import ApiError, parse_html
+from testing.bot_api_standin import ApiError, parse_html
 
 
 def quote(

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 
 from bot.settings import Settings
+from testing.bot_api_standin import StandIn
 from tests.bot.telegram.conftest import TOKEN
-from tests.bot.telegram.standin import StandIn
 
 WIKIQA = str(Path(sys.executable).parent / "wikiqa")
 
