@@ -3,7 +3,7 @@
 "When was the treaty signed?" wants a date, "How many members..." a number, "Who founded..." a
 name that is not in the question. Term matching cannot see this, so among the best few
 candidates the searcher raises those whose best-matching sentence holds an answer of the asked
-type (on SQuAD this helps answer@1 on both halves of the questions).
+type (on SQuAD this helps answer@1 on both halves of the questions): :func:`prefer_asked_type`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ class Tokens(Protocol):
     def sentence_token_starts(self, pid: int) -> np.ndarray: ...
 
 
+class TypedSource(Tokens, Protocol):
+    """What :func:`prefer_asked_type` reads of the candidates: tokens, texts and sentences."""
+
+    def text(self, pid: int) -> str: ...
+    def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]: ...
+
+
 def asked_type(question: str) -> str | None:
     """ "number", "date", "person" or None (no recognisable answer type)."""
     lowered = question.casefold()
@@ -79,3 +86,31 @@ def best_sentence(source: Tokens, pid: int, query_ids: np.ndarray) -> int | None
     distinct = np.unique(sentence_of * span + tokens[positions]) // span
     counts = np.bincount(distinct, minlength=len(starts))
     return int(np.argmax(counts))
+
+
+def prefer_asked_type(
+    question: str,
+    question_words: set[str],
+    query_ids: np.ndarray,
+    pids: np.ndarray,
+    scores: np.ndarray,
+    source: TypedSource,
+    weight: float,
+) -> None:
+    """Raise, in place, the ``scores`` of the best few candidates whose best sentence holds what
+    the question asks for (a number for "how many", a date for "when", a name for "who"), by
+    ``weight`` times the best score."""
+    kind = asked_type(question)
+    if kind is None:
+        return
+    top = np.argsort(-scores, kind="stable")[:ANSWER_TYPE_DEPTH]
+    bonus = weight * float(scores[top[0]])
+    for row in top:
+        pid = int(pids[row])
+        number = best_sentence(source, pid, query_ids)
+        sentences = source.sentence_spans(pid)
+        if number is None or number >= len(sentences):
+            continue
+        start, end = sentences[number]
+        if holds_type(kind, source.text(pid)[start:end], question_words):
+            scores[row] += bonus

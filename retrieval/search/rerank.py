@@ -14,6 +14,7 @@ import bisect
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -57,6 +58,26 @@ class ContextSource(Protocol):
     def doc_lengths(self) -> np.ndarray: ...
 
 
+class CandidateSource(TokenSource, ContextSource, Protocol):
+    """What :func:`score_candidates` reads of one search's candidates: tokens, neighbours, texts."""
+
+    def text(self, pid: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionTerms:
+    """A question analyzed once for everything a search needs: known term ids with their weights
+    and stems (question order, the rarest kept), and every kept word with its stem."""
+
+    ids: np.ndarray
+    weights: np.ndarray
+    stems: list[str]
+    words: list[tuple[str, str]]
+
+    def stem_weights(self) -> dict[str, float]:
+        return dict(zip(self.stems, self.weights.tolist(), strict=True))
+
+
 @dataclass(frozen=True, slots=True)
 class RerankParams:
     """Feature weights of the second stage; ``depth`` first-stage candidates are rescored.
@@ -78,8 +99,9 @@ class RerankParams:
       asked (case aside), not just with the same stem: questions are often phrased with the
       answering passage's own word forms ("signed" rather than "signing"), which stemming
       throws away;
-    - ``answer_type``: applied by the searcher, not here: a bonus (relative to the best score) for
-      the best few candidates whose best sentence holds the asked type of answer.
+    - ``answer_type``: applied after the features' score, by
+      :func:`retrieval.search.answer_type.prefer_asked_type`: a bonus (relative to the best
+      score) for the best few candidates whose best sentence holds the asked type of answer.
 
     The defaults were tuned by coordinate ascent on half of the SQuAD questions and half of the
     SciFact claims of ../shared/eval (split by a hash of the question id) and checked on the other
@@ -106,6 +128,61 @@ class RerankParams:
     @property
     def needs_tokens(self) -> bool:
         return any((self.sentence, self.pair, self.coverage, self.proximity, self.local, self.bigram))
+
+
+def score_candidates(
+    source: CandidateSource,
+    pids: np.ndarray,
+    first_scores: np.ndarray,
+    query: QuestionTerms,
+    params: RerankParams,
+    *,
+    title_terms_of: Callable[[int], frozenset[str]],
+    k1: float,
+    b: float,
+) -> np.ndarray:
+    """Each candidate's rerank score: its :func:`candidate_features` weighted by ``params``.
+
+    ``title_terms_of(pid)``: the distinct stems of the passage's article title; ``k1`` and ``b``:
+    the snapshot's BM25 settings, which the ``context`` feature scores with.
+    """
+    stem_weights = query.stem_weights()
+    title = None
+    if params.title:
+        title = title_mass(pids, stem_weights, title_terms_of)
+    context = None
+    if params.context:
+        context = context_bm25(source, pids, query.ids, query.weights, k1=k1, b=b)
+    exact = None
+    if params.exact:
+        exact = exact_word_mass(
+            [source.text(pid) for pid in pids.tolist()], word_weights(query.words, stem_weights)
+        )
+    features = candidate_features(
+        source, pids, first_scores, query.ids, query.weights, params,
+        title_mass=title, context=context, exact_mass=exact,
+    )  # fmt: skip
+    return rerank_scores(features, params)
+
+
+def title_mass(
+    pids: np.ndarray, stem_weights: dict[str, float], title_terms_of: Callable[[int], frozenset[str]]
+) -> np.ndarray:
+    """Per candidate, the summed weight of the question's stems in its article title."""
+    mass = np.zeros(len(pids))
+    for row, pid in enumerate(pids.tolist()):
+        mass[row] = math.fsum(stem_weights.get(t, 0.0) for t in title_terms_of(pid))
+    return mass
+
+
+def word_weights(words: list[tuple[str, str]], stem_weights: dict[str, float]) -> dict[str, float]:
+    """The question's surface words with their stem's weight, shared among a stem's forms (what
+    :func:`exact_word_mass` weighs)."""
+    forms: dict[str, set[str]] = {}
+    for word, stem in words:
+        if stem in stem_weights:
+            forms.setdefault(stem, set()).add(word)
+    return {word: stem_weights[stem] / len(same) for stem, same in forms.items() for word in same}
 
 
 def candidate_features(

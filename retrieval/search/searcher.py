@@ -7,25 +7,18 @@ so asking again for a longer list (page 2, page 3) costs a slice, not a search.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.lru import LruCache
 from retrieval.search.answer_line import answer_line
-from retrieval.search.answer_type import ANSWER_TYPE_DEPTH, asked_type, best_sentence, holds_type
+from retrieval.search.answer_type import asked_type, holds_type, prefer_asked_type
 from retrieval.search.coverage import best_possible
 from retrieval.search.hit import Hit, Span
-from retrieval.search.rerank import (
-    RerankParams,
-    candidate_features,
-    context_bm25,
-    exact_word_mass,
-    rerank_scores,
-)
+from retrieval.search.rerank import QuestionTerms, RerankParams, score_candidates
 from retrieval.search.semantic import SemanticParams, SemanticStage, usable_vectors
 from retrieval.semantic.language import is_foreign
 
@@ -61,20 +54,6 @@ def bounded_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
     return question[:limit]
 
 
-@dataclass(frozen=True, slots=True)
-class _Query:
-    """A question analyzed once for everything a search needs: known term ids with their weights
-    and stems (question order, the rarest kept), and every kept word with its stem."""
-
-    ids: np.ndarray
-    weights: np.ndarray
-    stems: list[str]
-    words: list[tuple[str, str]]
-
-    def stem_weights(self) -> dict[str, float]:
-        return dict(zip(self.stems, self.weights.tolist(), strict=True))
-
-
 class Searcher:
     """Ranks a snapshot's passages for questions; cheap to construct, safe to share between threads."""
 
@@ -99,7 +78,7 @@ class Searcher:
         self._titles: LruCache[int, frozenset[str]] = LruCache(TITLE_CACHE)  # article -> title stems
         self._foreign: LruCache[str, bool] = LruCache(FOREIGN_CACHE)
 
-    def _query(self, question: str) -> _Query:
+    def _query(self, question: str) -> QuestionTerms:
         words = [(word, stem) for word, stem, _, _ in self.analyzer.words_with_terms(question)]
         counts = Counter(stem for _, stem in words)
         ids: list[int] = []
@@ -113,14 +92,14 @@ class Searcher:
                 freqs.append(count)
                 stems.append(term)
         if not ids:
-            return _Query(np.zeros(0, dtype=np.int64), np.zeros(0), [], words)
+            return QuestionTerms(np.zeros(0, dtype=np.int64), np.zeros(0), [], words)
         id_array = np.asarray(ids, dtype=np.int64)
         weights = self._idf[id_array] * np.asarray(freqs, dtype=np.float64)
         if len(ids) > MAX_QUERY_TERMS:
             keep = np.sort(np.argsort(-self._idf[id_array], kind="stable")[:MAX_QUERY_TERMS])
             id_array, weights = id_array[keep], weights[keep]
             stems = [stems[i] for i in keep.tolist()]
-        return _Query(id_array, weights, stems, words)
+        return QuestionTerms(id_array, weights, stems, words)
 
     def search(
         self, question: str, k: int = 10, *, per_article: int | None = None, min_coverage: float | None = None
@@ -230,7 +209,7 @@ class Searcher:
         return False
 
     def _lexical(
-        self, question: str, query: _Query, want: int
+        self, question: str, query: QuestionTerms, want: int
     ) -> tuple[np.ndarray, np.ndarray, _Prefetched | None]:
         """BM25 candidates re-scored by the rerank features: (passage ids, scores), unordered, and
         what was read of them."""
@@ -246,9 +225,13 @@ class Searcher:
         if len(pids) == 0:
             return empty
         source = _Prefetched(self.snapshot, pids)
-        final = rerank_scores(self._features(query, pids, first, source), self.rerank)
+        bm25 = self.snapshot.params
+        final = score_candidates(
+            source, pids, first, query, self.rerank, title_terms_of=self._title_terms, k1=bm25.k1, b=bm25.b
+        )
         if self.rerank.answer_type:
-            self._prefer_asked_type(question, query, pids, final, source)
+            words = {word for word, _ in query.words}
+            prefer_asked_type(question, words, query.ids, pids, final, source, self.rerank.answer_type)
         return pids, final, source
 
     def _select(self, pids: np.ndarray, final: np.ndarray, want: int, per_article: int | None) -> _Ranked:
@@ -268,61 +251,6 @@ class Searcher:
             if len(chosen) >= want:
                 break
         return chosen
-
-    def _prefer_asked_type(
-        self,
-        question: str,
-        query: _Query,
-        pids: np.ndarray,
-        final: np.ndarray,
-        source: _Prefetched,
-    ) -> None:
-        """Raise, in place, the best few candidates whose best sentence holds what the question
-        asks for (a number for "how many", a date for "when", a name for "who")."""
-        kind = asked_type(question)
-        if kind is None:
-            return
-        top = np.argsort(-final, kind="stable")[:ANSWER_TYPE_DEPTH]
-        bonus = self.rerank.answer_type * float(final[top[0]])
-        question_words = {word for word, _ in query.words}
-        for row in top:
-            pid = int(pids[row])
-            number = best_sentence(source, pid, query.ids)
-            sentences = self.snapshot.passages.sentence_spans(pid)
-            if number is None or number >= len(sentences):
-                continue
-            start, end = sentences[number]
-            if holds_type(kind, source.text(pid)[start:end], question_words):
-                final[row] += bonus
-
-    def _features(
-        self, query: _Query, pids: np.ndarray, first: np.ndarray, source: _Prefetched
-    ) -> np.ndarray:
-        stem_weights = query.stem_weights()
-        title_mass = None
-        if self.rerank.title:
-            title_mass = np.zeros(len(pids))
-            for row, pid in enumerate(pids.tolist()):
-                title_mass[row] = math.fsum(stem_weights.get(t, 0.0) for t in self._title_terms(pid))
-        context = None
-        if self.rerank.context:
-            params = self.snapshot.params
-            context = context_bm25(source, pids, query.ids, query.weights, k1=params.k1, b=params.b)
-        exact_mass = None
-        if self.rerank.exact:
-            word_weights = _word_weights(query.words, stem_weights)
-            exact_mass = exact_word_mass([source.text(pid) for pid in pids.tolist()], word_weights)
-        return candidate_features(
-            source,
-            pids,
-            first,
-            query.ids,
-            query.weights,
-            self.rerank,
-            title_mass=title_mass,
-            context=context,
-            exact_mass=exact_mass,
-        )
 
     def _title_terms(self, pid: int) -> frozenset[str]:
         """Distinct stems of the passage's article title, cached per article."""
@@ -347,15 +275,6 @@ class Searcher:
             start=passage.start,
             end=passage.end,
         )
-
-
-def _word_weights(words: list[tuple[str, str]], stem_weights: dict[str, float]) -> dict[str, float]:
-    """The question's surface words with their stem's weight, shared among a stem's forms."""
-    forms: dict[str, set[str]] = {}
-    for word, stem in words:
-        if stem in stem_weights:
-            forms.setdefault(stem, set()).add(word)
-    return {word: stem_weights[stem] / len(same) for stem, same in forms.items() for word in same}
 
 
 class _Prefetched:
@@ -388,6 +307,9 @@ class _Prefetched:
 
     def sentence_token_starts(self, pid: int) -> np.ndarray:
         return self._snapshot.tokens.sentence_token_starts(pid)
+
+    def sentence_spans(self, pid: int) -> tuple[tuple[int, int], ...]:
+        return self._snapshot.passages.sentence_spans(pid)
 
     def sentences_token_starts(self, pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._snapshot.tokens.sentences_token_starts(pids)
