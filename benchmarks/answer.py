@@ -175,7 +175,7 @@ def startup(runs: int) -> None:
     )
 
 
-def calibrate() -> None:
+def calibrate(limit: int | None = None) -> None:
     from bot.answer import MIN_COVERAGE, Answerer
     from retrieval.index.build import build_snapshot
     from retrieval.index.publish import load_snapshot
@@ -199,7 +199,7 @@ def calibrate() -> None:
         answerer = Answerer(snapshot, min_coverage=0.0)
         searcher = answerer._searcher_for(snapshot)
 
-        questions = [json.loads(line) for line in (squad / "questions.jsonl").open(encoding="utf-8")]
+        questions = [json.loads(line) for line in (squad / "questions.jsonl").open(encoding="utf-8")][:limit]
         coverage, answerable, lines = [], [], 0
         for q in questions:
             hits = searcher.search(q["question"], k=5)
@@ -209,7 +209,7 @@ def calibrate() -> None:
             answerable.append(any(contains_answer(h.text, q["answers"]) for h in hits[:3]))
         claims = [
             json.loads(line)["text"] for line in (EVAL / "scifact" / "queries.jsonl").open(encoding="utf-8")
-        ]
+        ][:limit]
         scifact = [answerer.answer(c).extra["coverage"] for c in claims]
         general = [answerer.answer(q).extra["coverage"] for q in UNRELATED if q.strip()]
 
@@ -236,19 +236,22 @@ def main() -> None:
     )
     sub = parser.add_subparsers(dest="what", required=True)
     p_speed = sub.add_parser("speed", help="answer time against bare search time")
-    p_speed.add_argument("--size", default="100k", choices=("10k", "100k", "1M"))
+    p_speed.add_argument("--size", default="100k", choices=tuple(search_benchmark.SIZES))
     p_speed.add_argument("--workdir", type=Path, default=Path("/tmp/wikiqa-bench"))
     p_speed.add_argument("--questions", type=int, default=1000)
     p_start = sub.add_parser("startup", help="fresh-process wikiqa ask wall time")
     p_start.add_argument("--runs", type=int, default=10)
-    sub.add_parser("calibrate", help="answer line and no-match threshold on ../shared/eval")
+    p_calibrate = sub.add_parser("calibrate", help="answer line and no-match threshold on ../shared/eval")
+    p_calibrate.add_argument(
+        "--questions", type=int, default=None, help="only the first N SQuAD questions and SciFact claims"
+    )
     options = parser.parse_args()
     if options.what == "speed":
         speed(options.size, options.workdir, options.questions)
     elif options.what == "startup":
         startup(options.runs)
     else:
-        calibrate()
+        calibrate(options.questions)
 
 
 if __name__ == "__main__":

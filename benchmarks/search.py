@@ -62,7 +62,7 @@ QUESTIONS = 300
 TOP = 100
 SEED = 2024
 CORES = os.cpu_count() or 1
-SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1M": 1_000_000}  # 1k: a smoke run (the tests)
 EVAL = ROOT.parent / "shared" / "eval"
 VECTOR_CHUNK = 65_536  # rows of random vectors generated at a time (128 MB of float32 at 512 wide)
 # Latin letters spelled in Cyrillic, so a synthetic question reads as a Russian one would.
@@ -767,7 +767,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k, 100k, 1M")
+    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 1k, 10k, 100k, 1M")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/wikiqa-bench"))
     parser.add_argument("--no-bm25s", action="store_true", help="skip the plain bm25s comparison")
     parser.add_argument("--no-semantic", action="store_true", help="skip the semantic stage")
