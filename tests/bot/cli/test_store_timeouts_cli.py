@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 from tests.retrieval.storage.test_store_timeouts import silent_port  # noqa: F401 (a fixture)
 
@@ -18,7 +17,7 @@ def test_reindex_on_a_silent_server_exits_1_with_one_line(silent_port: int) -> N
         "WIKIQA_DB_CONNECT_TIMEOUT": "1",
         "WIKIQA_DB_READ_TIMEOUT": "2",
     }
-    started = time.monotonic()
+    # The server never answers: only a timeout ends the command (else subprocess.run's own ends it).
     result = subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", "reindex"],
         capture_output=True,
@@ -26,10 +25,8 @@ def test_reindex_on_a_silent_server_exits_1_with_one_line(silent_port: int) -> N
         env=env,
         timeout=120,
     )
-    took = time.monotonic() - started
     assert result.returncode == 1, result.stderr
     assert result.stderr == (
         f"error: database mysql+pymysql://root:***@127.0.0.1:{silent_port}/test did not accept a "
         "connection within 1 s (WIKIQA_DB_CONNECT_TIMEOUT)\n"
     )
-    assert took < 30  # the interpreter's start included; a hang would be 120 s
