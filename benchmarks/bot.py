@@ -320,8 +320,9 @@ def collector_paused() -> Iterator[None]:
 
     The stand-in keeps every call and message (the tests read them), so this process's heap grows
     with every answer, and each full collection of it paused the stand-in for longer: 18, 48, 68,
-    138, then 182 ms over three rounds. Those pauses were the latency spikes of the rounds whose
-    p99 missed the target, charged to the bot while it sat idle waiting for updates.
+    138, then 182 ms over three rounds (on a 2-core x86_64 VM). Those pauses were the latency
+    spikes of the rounds whose p99 missed the target, charged to the bot while it sat idle
+    waiting for updates.
     """
     gc.collect()
     gc.disable()
@@ -356,7 +357,8 @@ async def run(args: argparse.Namespace) -> None:
         await load.open_loop(50, 3)  # warm-up: snapshot pages, connections, code paths
         load.reset()
         mode = "webhook" if args.webhook else "long polling"
-        print(f"{args.passages:,} passages, {USERS} users, {mode}, bot process pid {bot.pid}, 2 cores shared")
+        cores = os.cpu_count()
+        print(f"{args.passages:,} passages, {USERS} users, {mode}, bot process pid {bot.pid}, {cores} cores")
         yardstick = yardstick_ms()
         print(f"machine yardstick: {yardstick:.0f} ms for one fixed pure-Python loop (figures scale with it)")
         print(
