@@ -7,9 +7,9 @@ snapshot's files at once.
 Analysis speed matters at a million passages (about 120 million words): calling the analyzer
 word by word costs ~1 µs a word. So a batch's passages go through the analyzer's word pattern as
 one array of code points (:mod:`retrieval.text.wordscan`), and the analyzer is asked only about
-each distinct word once per process (a word's terms do not depend on its neighbours, which a
-sampled self-check and the test suite verify; a batch that fails the check is analyzed the slow
-way).
+each distinct word once per process: it maps each match of its word pattern on its own, so a
+word's terms do not depend on its neighbours (the tests hold every passage's tokens to the
+analyzer's own, on tricky and on random text of many scripts).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from retrieval.text.wordscan import PackedWordIds, find_words, pack_words
 _MARK = "\x00"
 _MARK_CODE = 0
 _SPACE_CODE = ord(" ")
-_IS_MARK = -2
 _NO_TERM = -1
 _MAX_TF = np.iinfo(np.uint16).max
 
@@ -152,8 +151,8 @@ class WordTable:
         starts = np.cumsum([0, *(len(word) + 1 for word in words[:-1])])
         kept = self.analyzer.words_with_terms(joined)
         owners = np.searchsorted(starts, [start for _, _, start, _ in kept], side="right") - 1
-        if len(set(owners.tolist())) != len(kept):
-            raise _NotWordLocal(joined[:80])
+        if len(set(owners.tolist())) != len(kept):  # the word scanner and the analyzer disagree
+            raise RuntimeError(f"the analyzer splits a word match further: {joined[:80]!r}")
         terms = [_NO_TERM] * len(words)
         surface_ids = [-1] * len(words)
         for (surface, stem, _, _), owner in zip(kept, owners.tolist(), strict=True):
@@ -175,10 +174,6 @@ class WordTable:
         terms_from, words_from = self._terms_sent, self._surfaces_sent
         self._terms_sent, self._surfaces_sent = len(self.terms), len(self.surfaces)
         return terms_from, self.terms[terms_from:], words_from, self.surfaces[words_from:]
-
-
-class _NotWordLocal(Exception):
-    """The analyzer splits a word match further: this batch must be analyzed passage by passage."""
 
 
 _TABLE: WordTable | None = None
@@ -215,7 +210,7 @@ def analyze_batch(articles: list[Row], table: WordTable) -> AnalyzedBatch:
     """Cut ``(article_id, title, body)`` rows into passages and analyze them into arrays."""
     cut = _cut_passages(articles, table)
     layout = cut.layout
-    analysis = _analyze(layout, table)
+    analysis = _analyze_codes(layout.joined(), table)
     tokens, token_counts, sentence_token_starts = _token_positions(analysis, layout.sentence_counts)
     bag_terms, bag_tfs, bag_nnz, bag_len = _bags(
         tokens, token_counts, cut.title_terms, cut.title_lengths, layout.meta[:, 0], len(table.terms)
@@ -270,7 +265,6 @@ def _cut_passages(articles: list[Row], table: WordTable) -> _Cut:
     sentences: list[tuple[int, int]] = []  # offsets into the article
     bodies = [body or "" for _, _, body in articles]
     codes, body_starts, passages = batch_passage_spans(bodies)
-    kept_bodies: list[str] = []  # of the articles that have passages
     code_starts: list[int] = []  # where each starts in ``codes``
     for (article_id, title, _), body, body_start, spans in zip(
         articles, bodies, body_starts.tolist(), passages, strict=True
@@ -281,7 +275,6 @@ def _cut_passages(articles: list[Row], table: WordTable) -> _Cut:
         article_ids.append(article_id)
         titles.append(title or "")
         title_terms.append([table.term_id(t) for t in analyzer.index_terms(title or "", "")])
-        kept_bodies.append(body)
         code_starts.append(body_start)
         for ordinal, (start, end, passage_sentences) in enumerate(spans):
             meta.append((local, ordinal, start, end))
@@ -300,21 +293,8 @@ def _cut_passages(articles: list[Row], table: WordTable) -> _Cut:
         title_lengths=np.fromiter(map(len, title_terms), np.int64, len(title_terms)),
         texts=texts,
         sentences=sentence_array,
-        layout=_Layout(
-            kept_bodies, codes, np.asarray(code_starts, np.int64), meta_array, counts, sentence_array[:, 0]
-        ),
+        layout=_Layout(codes, np.asarray(code_starts, np.int64), meta_array, counts, sentence_array[:, 0]),
     )
-
-
-def _analyze(layout: _Layout, table: WordTable) -> _Analysis:
-    """The fast analysis when it agrees with the analyzer on a sample, else the slow one."""
-    try:
-        analysis = _analyze_codes(layout.joined(), table)
-        if not len(layout.meta) or _agrees(table, layout, analysis):
-            return analysis
-    except _NotWordLocal:
-        pass
-    return _analyze_slowly(layout.segments(), table)
 
 
 def _token_positions(analysis: _Analysis, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -339,16 +319,15 @@ class _Layout:
     """A batch's passages as text segments: each passage is cut before each of its sentences, and
     every segment is analyzed on its own (followed by a mark in the joined text)."""
 
-    bodies: list[str]  # of the articles that have passages
     codes: np.ndarray  # code points of the batch's articles (all of them)
-    body_starts: np.ndarray  # where each of ``bodies`` starts in ``codes``
+    body_starts: np.ndarray  # where each article that has passages starts in ``codes``
     meta: np.ndarray  # (P, 4): local article, ordinal, start, end
     sentence_counts: np.ndarray  # (P,)
     sentence_starts: np.ndarray  # (S,) relative to the passage
 
     def joined(self) -> np.ndarray:
-        """Code points of every segment followed by a mark, passage after passage (what joining
-        :meth:`segments` with marks gives), with any mark character of the text blanked."""
+        """Code points of every segment followed by a mark, passage after passage, with any mark
+        character of the text blanked."""
         starts = self.body_starts[self.meta[:, 0]] + self.meta[:, 2]
         lengths = (self.meta[:, 3] - self.meta[:, 2]).astype(np.int64)
         offsets = np.cumsum(lengths) - lengths  # of each passage in the concatenated passages
@@ -358,22 +337,6 @@ class _Layout:
             (np.repeat(offsets, self.sentence_counts) + self.sentence_starts, offsets + lengths)
         )
         return np.insert(passages, cuts, _MARK_CODE)
-
-    def passage_text(self, index: int) -> str:
-        article, _, start, end = self.meta[index].tolist()
-        return self.bodies[article][start:end]
-
-    def segments(self) -> list[str]:
-        out: list[str] = []
-        first = 0
-        for index, count in enumerate(self.sentence_counts.tolist()):
-            text = self.passage_text(index)
-            if _MARK in text:
-                text = text.replace(_MARK, " ")
-            cuts = [0, *self.sentence_starts[first : first + count].tolist(), len(text)]
-            out.extend(text[a:b] for a, b in itertools.pairwise(cuts))
-            first += count
-        return out
 
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
@@ -458,31 +421,6 @@ def _texts(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[str]
     inside = np.repeat(offsets, lengths) + _ranks(lengths)
     gathered[inside] = codes[np.repeat(starts, lengths) + _ranks(lengths)]
     return gathered.tobytes().decode("utf-32-le", "surrogatepass").split(_MARK)
-
-
-def _agrees(table: WordTable, layout: _Layout, analysis: _Analysis) -> bool:
-    """Whether the fast path gave the first passage exactly the analyzer's own terms."""
-    expected = table.analyzer.terms(layout.passage_text(0).replace(_MARK, " "))
-    ids = analysis.terms[: analysis.words_before_mark[int(layout.sentence_counts[0])]]
-    return [table.terms[i] for i in ids[ids >= 0].tolist()] == expected
-
-
-def _analyze_slowly(segments: list[str], table: WordTable) -> _Analysis:
-    """The same outputs as :func:`_analyze_codes`, asking the analyzer segment by segment."""
-    analyzer = table.analyzer
-    flat: list[int] = []
-    surface_counts: dict[int, int] = {}
-    for segment in segments:
-        flat.extend(table.term_id(t) for t in analyzer.terms(segment))
-        flat.append(_IS_MARK)
-        for surface in analyzer.surface_words(segment):
-            index = table.surface_id(surface)
-            surface_counts[index] = surface_counts.get(index, 0) + 1
-    ids = np.fromiter(sorted(surface_counts), np.int32, len(surface_counts))
-    counts = np.fromiter((surface_counts[i] for i in ids.tolist()), np.int64, len(ids))
-    terms = np.asarray(flat, np.int64)
-    marks = np.flatnonzero(terms == _IS_MARK)
-    return _Analysis(terms[terms != _IS_MARK], marks - np.arange(len(marks)), ids, counts)
 
 
 def _bags(

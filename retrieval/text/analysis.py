@@ -14,8 +14,11 @@ from typing import Any
 import Stemmer
 
 # Unicode word characters, optionally joined by an inner apostrophe ("don't" is one token, so
-# its stem is not confused with the stop word "t"); a trailing "'s" is split off below.
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
+# its stem is not confused with the stop word "t"); a trailing "'s" is split off below. The index
+# build finds the same matches with numpy (``retrieval.text.wordscan.find_words``).
+APOSTROPHES = "'’"
+WORD_PATTERN = rf"\w+(?:[{APOSTROPHES}]\w+)*"
+_WORD = re.compile(WORD_PATTERN)
 
 # A general English stop-word list: function words only. Question words ("what", "who", "when")
 # are in it because every question has one and they carry no topic; negations ("not", "no") are

@@ -9,7 +9,6 @@ import numpy as np
 from retrieval.text import analysis
 from retrieval.text.wordscan import (
     PACKED_CHARS,
-    WORD_PATTERN,
     PackedWordIds,
     code_points,
     find_words,
@@ -22,10 +21,6 @@ ALPHABET = list("ab_Z09'’ .-\x00\n\té\u00dfЖǅ²٣\u0301\u00a0漢😀𝔘\ud
 
 def _random_text(rng: random.Random) -> str:
     return "".join(rng.choices(ALPHABET, k=rng.randint(0, 60)))
-
-
-def test_scanner_reproduces_the_analyzer_pattern() -> None:
-    assert analysis._WORD.pattern == WORD_PATTERN
 
 
 def test_words_are_the_regex_matches_on_random_text() -> None:
