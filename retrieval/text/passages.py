@@ -6,11 +6,13 @@ neighbours, and long paragraphs are split at sentence boundaries into pieces of 
 Every passage keeps its character offsets into the article and its sentence spans, so the
 answer line and highlighting never re-split the text.
 
-The index build cuts a whole batch of articles in one call (:func:`batch_passage_spans`): there
-the sentence-end rule runs over the batch's code points with numpy, a few array operations per
-batch instead of a regex match and Python checks per sentence (most of the cutting time at a
-million passages). :func:`sentence_spans` states the same rule for one text; tests hold the two
-to the same answers.
+Sentences end at terminal punctuation (``.!?…``), then any closing quotes or brackets, then
+whitespace and a word character (or an opening quote or bracket and one), unless a single full
+stop ends an abbreviation or an initial. The rule runs over code points with numpy
+(:func:`_paragraph_sentences`), a few array operations per batch of articles instead of a regex
+match and Python checks per sentence (most of the cutting time at a million passages); the index
+build cuts a whole batch in one call (:func:`batch_passage_spans`), :func:`sentence_spans` one
+range of one text. A test holds it to the rule written as a regex.
 """
 
 from __future__ import annotations
@@ -48,9 +50,8 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # (DOTALL ``.*`` rather than ``[\s\S]*``: the regex engine runs the former much faster.)
 _STRIPPED = re.compile(r"\S(?:.*\S)?", re.DOTALL)
 # End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace and
-# something that can start a sentence.
+# something that can start a sentence (the module docstring; :func:`_paragraph_sentences`).
 _SENTENCE_STOPS = ".!?…"
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])")
 _ABBREVIATION_TEXT = """
 mr mrs ms dr prof st jr sr vs etc e.g i.e cf al fig no vol gen col lt sgt capt gov sen rep
     rev hon inc ltd co corp dept est approx ca c jan feb mar apr jun jul aug sep sept oct nov dec
@@ -81,9 +82,9 @@ _NOT_IN_HEADING = frozenset({"is", "was", "are", "were", "has", "had", "have", "
 # What must follow an inline heading for it to be one: a sentence, not a few words.
 INLINE_HEADING_MIN_REST = 40
 
-# The sentence-end pattern's characters, for finding sentence ends in a whole batch of articles
-# with numpy (:func:`_paragraph_sentences`): stops by comparison, the other classes as bit flags
-# in a table of all code points. A test keeps them in step with the pattern.
+# The sentence-end rule's characters, for finding sentence ends with numpy
+# (:func:`_paragraph_sentences`): stops by comparison, the other classes as bit flags in a table
+# of all code points.
 _STOP_CODES = [ord(c) for c in _SENTENCE_STOPS]
 _CLOSER, _OPENER, _SPACE, _WORD, _ALNUM = 1, 2, 4, 8, 16
 _CLASS_CHARS = {_CLOSER: "\"'”’)]", _OPENER: "\"'“‘(["}
@@ -201,33 +202,15 @@ def _stripped(text: str, start: int, end: int) -> Span | None:
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans of ``text[start:end]`` as absolute offsets into ``text``, stripped.
-
-    Only the first and last spans can need stripping: the others start after the whitespace that
-    follows a sentence end and end with its punctuation.
-    """
+    """Sentence spans of ``text[start:end]`` as absolute offsets into ``text``, stripped (the
+    words before ``start`` still tell whether a full stop ends an abbreviation)."""
     end = len(text) if end is None else end
-    spans: list[Span] = []
-    begin = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        punct = match.start()
-        # A single full stop (the match always goes on past it) may end an abbreviation.
-        if text[punct] == "." and text[punct + 1] not in _SENTENCE_STOPS and _is_abbreviation(text, punct):
-            continue
-        stop = match.end()
-        spans.append((begin, stop))
-        # Whitespace follows, then a non-space character before ``end`` (the match's lookahead).
-        begin = stop + 1
-        while text[begin].isspace():
-            begin += 1
-    if spans:
-        first = _stripped(text, *spans[0])
-        assert first is not None  # it holds the sentence end's punctuation
-        spans[0] = first
-    last = _stripped(text, begin, end)
-    if last is not None:
-        spans.append(last)
-    return spans
+    span = _stripped(text, start, end)
+    if span is None:
+        return []
+    codes = code_points(text + _ARTICLE_SEPARATOR)
+    starts, ends, _ = _paragraph_sentences(codes, np.array(span[:1], np.int64), np.array(span[1:], np.int64))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _break_long_sentence(text: str, span: Span, limit: int) -> list[Span]:
@@ -310,23 +293,26 @@ def _paragraph_sentences(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What :func:`sentence_spans` gives for each range ``[starts[i], ends[i])`` of ``codes``, at once.
 
-    The ranges are stripped paragraphs, sorted, and ``codes`` ends with a character of no class,
-    as does every article: no stop run starts before a range, nor crosses an article boundary.
-    Returns the sentence starts and ends (sorted) and the number of sentences of each range.
+    The ranges are stripped, sorted and apart, and ``codes`` ends with a character of no class,
+    as does every article: no stop run crosses an article boundary. Returns the sentence starts
+    and ends (sorted) and the number of sentences of each range.
 
-    The regex, read as numpy: a match is a maximal run of stops (a run that fails also fails
-    from any later position inside it), then the maximal run of closers, then whitespace that
-    must reach a word character, or an opener and a word character, before the range ends.
+    Read as a regex: a match is a maximal run of stops within the range (a run that fails also
+    fails from any later position inside it), then the maximal run of closers, then whitespace
+    that must reach a word character, or an opener and a word character, before the range ends.
     """
     classes = _char_classes()
     stops = np.flatnonzero(functools.reduce(np.logical_or, [codes == c for c in _STOP_CODES]))
     gaps = np.flatnonzero(np.diff(stops) != 1)
     run_starts = stops[np.concatenate(([0], gaps + 1))] if stops.size else stops
     run_ends = stops[np.concatenate((gaps, [len(stops) - 1]))] + 1 if stops.size else stops
-    paragraph = np.searchsorted(starts, run_starts, side="right") - 1
+    # Each run belongs to the range holding its last stop; one that runs past its range's end
+    # could not end a sentence, as whitespace and a word must follow before the end.
+    paragraph = np.searchsorted(starts, run_ends - 1, side="right") - 1
     inside = paragraph >= 0
-    inside[inside] = run_starts[inside] < ends[paragraph[inside]]
+    inside[inside] = run_ends[inside] <= ends[paragraph[inside]]
     run_starts, run_ends, paragraph = run_starts[inside], run_ends[inside], paragraph[inside]
+    run_starts = np.maximum(run_starts, starts[paragraph])  # a range may start inside a run
     limit = ends[paragraph]
 
     match_ends = _advance(codes, run_ends, _CLOSER)

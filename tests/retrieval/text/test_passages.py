@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 
 import pytest
@@ -97,13 +98,19 @@ def test_offsets_hold_for_odd_whitespace() -> None:
     _check_offsets(article)
 
 
+# The sentence-end rule as a regex: terminal punctuation, optional closing quotes/brackets, then
+# whitespace and something that can start a sentence.
+SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])")
+
+
 def _reference_sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """The splitter's rules written the plain way: walk back over each stop's word, strip every span."""
-    from retrieval.text.passages import _ABBREVIATIONS, _SENTENCE_END
+    """The splitter's rules written the plain way: the regex, a walk back over each stop's word,
+    every span stripped."""
+    from retrieval.text.passages import _ABBREVIATIONS
 
     end = len(text) if end is None else end
     spans, begin = [], start
-    for match in _SENTENCE_END.finditer(text, start, end):
+    for match in SENTENCE_END.finditer(text, start, end):
         punct = match.start()
         if len(match.group().rstrip("\"'”’)]")) == 1 and text[punct] == ".":
             word_start = punct
@@ -149,11 +156,11 @@ def test_sentence_spans_follow_the_plain_rules_on_random_text() -> None:
         assert sentence_spans(text, start, end) == _reference_sentence_spans(text, start, end), text
 
 
-def test_batch_splitter_reads_the_sentence_end_pattern_it_was_written_for() -> None:
+def test_the_splitter_reads_the_characters_of_the_sentence_end_rule() -> None:
     from retrieval.text import passages
 
     # _paragraph_sentences encodes this pattern's classes and runs; change both together.
-    assert passages._SENTENCE_END.pattern == r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])"
+    assert SENTENCE_END.pattern == r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[\w])"
     assert passages._SENTENCE_STOPS == ".!?…"
     assert passages._CLASS_CHARS == {passages._CLOSER: "\"'”’)]", passages._OPENER: "\"'“‘(["}
 
