@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.index.format import damaged
+from retrieval.lru import LruCache
 from retrieval.semantic.encoders import encoder, installed
 from retrieval.semantic.vectors import SnapshotVectors, open_snapshot_vectors
 
@@ -85,19 +85,10 @@ class SemanticStage:
         self._passages = vectors.passages
         self._sentences = vectors.sentences
         self._sentence_offsets = vectors.sentence_offsets
-        self._questions: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._questions: LruCache[str, np.ndarray] = LruCache(_QUESTION_CACHE)
 
     def question_vector(self, question: str) -> np.ndarray:
-        with self._lock:
-            vector = self._questions.get(question)
-        if vector is None:
-            vector = encoder().queries([question])[0]
-            with self._lock:
-                self._questions[question] = vector
-                while len(self._questions) > _QUESTION_CACHE:
-                    self._questions.popitem(last=False)
-        return vector
+        return self._questions.lookup(question, lambda text: encoder().queries([text])[0])
 
     def contenders(self, pids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """The candidates :meth:`rescore` could rank first: the top ``english_depth`` and any tied

@@ -90,7 +90,7 @@ def _stage(params: semantic_stage.SemanticParams, sentences: list[float] | None 
         np.arange(5),
     )
     stage = semantic_stage.SemanticStage(vectors, params)
-    stage._questions["q"] = np.zeros(3, np.float32)
+    stage._questions.put("q", np.zeros(3, np.float32))
     return stage
 
 
