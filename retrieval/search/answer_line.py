@@ -101,9 +101,12 @@ def _candidates(hits: Sequence[Hit], wanted: set[str], analyzer: Analyzer) -> li
         title = frozenset(analyzer.terms(hit.title)) & wanted
         matches = matched_terms(hit, wanted, analyzer)
         previous: frozenset[str] = frozenset()
-        for start, end in _readable_pieces(hit.text, hit.sentences or ((0, len(hit.text)),)):
+        pieces = _readable_pieces(hit.text, hit.sentences or ((0, len(hit.text)),))
+        for start, end in pieces:
             text = hit.text[start:end].strip()
-            if not text or looks_like_heading(text):  # a section heading is never the answer
+            # A section heading is never the answer; it heads text, so a passage's last piece
+            # (or its only one: "Armenia signed the treaty") is read as a sentence.
+            if not text or (end < pieces[-1][1] and looks_like_heading(text)):
                 continue
             inside = [m for m in matches if start <= m[1] and m[2] <= end]
             bigrams = frozenset(
