@@ -137,7 +137,13 @@ SnapshotSource = Callable[[], "Snapshot"]
 
 class SearchLike(Protocol):
     def search(
-        self, question: str, k: int = 10, *, per_article: int | None = None, min_coverage: float | None = None
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        per_article: int | None = None,
+        min_coverage: float | None = None,
+        asked: str | None = None,
     ) -> list[Hit]: ...
     def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
 
@@ -279,7 +285,7 @@ class Answerer:
         own_alone = self._evidence(question, hits, snapshot)[0] if enough else 0.0
         best: tuple[float, str, list[Hit], float] | None = None
         for searched in _with_context(question, context, subject):
-            found = searcher.search(searched, k=wanted, min_coverage=self.min_coverage)
+            found = searcher.search(searched, k=wanted, min_coverage=self.min_coverage, asked=question)
             coverage, good = self._evidence(searched, found, snapshot)
             # The question's own words must be found too: the subject's alone would answer
             # "What is quantum chromodynamics?" with the last article quoted.

@@ -73,7 +73,7 @@ class Searcher:
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
         # (question, per_article, min_coverage) -> (length asked for, ranked list)
-        self._cache: LruCache[tuple[str, int | None, float | None], tuple[int, _Ranked]]
+        self._cache: LruCache[tuple[str, int | None, float | None, bool], tuple[int, _Ranked]]
         self._cache = LruCache(cache_size)
         self._titles: LruCache[int, frozenset[str]] = LruCache(TITLE_CACHE)  # article -> title stems
         self._foreign: LruCache[str, bool] = LruCache(FOREIGN_CACHE)
@@ -102,7 +102,13 @@ class Searcher:
         return QuestionTerms(id_array, weights, stems, words)
 
     def search(
-        self, question: str, k: int = 10, *, per_article: int | None = None, min_coverage: float | None = None
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        per_article: int | None = None,
+        min_coverage: float | None = None,
+        asked: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best passages for ``question``, no two quoting overlapping text.
 
@@ -110,17 +116,19 @@ class Searcher:
         hits one article may contribute. ``min_coverage`` is for a caller that refuses to answer
         when the first hit holds less of the question than that (``retrieval.search.coverage``):
         where no candidate could, the English semantic pass, which would only reorder hits no one
-        is shown, is skipped.
+        is shown, is skipped. ``asked`` is what the user typed where ``question`` adds to it (a
+        follow-up searched with its subject's English title): its language decides the path.
         """
         if k <= 0:
             return []
         question = bounded_question(question)
-        ranked = self._ranked(question, k, per_article, min_coverage)[:k]
+        foreign = self.is_cross_lingual(asked or question)
+        ranked = self._ranked(question, k, per_article, min_coverage, foreign)[:k]
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question))
         hits = [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked]
-        if self.is_cross_lingual(question):
+        if foreign:
             assert self.semantic is not None
             similarities = self.semantic.similarities(question, np.array([pid for pid, _ in ranked]))
             hits = [replace(hit, similarity=float(s)) for hit, s in zip(hits, similarities, strict=True)]
@@ -148,13 +156,15 @@ class Searcher:
             return self._closest_sentence(question, hits[0])
         return answer_line(question, hits, analyzer=self.analyzer)
 
-    def _ranked(self, question: str, k: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
-        key = (question, per_article, min_coverage)
+    def _ranked(
+        self, question: str, k: int, per_article: int | None, min_coverage: float | None, foreign: bool
+    ) -> _Ranked:
+        key = (question, per_article, min_coverage, foreign)
         cached = self._cache.get(key)
         if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
             return cached[1]  # as long as asked for, or all there is
         want = max(k, MIN_RANKED)
-        ranked = self._rank(question, want, per_article, min_coverage)
+        ranked = self._rank(question, want, per_article, min_coverage, foreign)
         self._cache.put(key, (want, ranked))
         return ranked
 
@@ -174,12 +184,14 @@ class Searcher:
             )
         return sentences[int(np.argmax(scores))]
 
-    def _rank(self, question: str, want: int, per_article: int | None, min_coverage: float | None) -> _Ranked:
+    def _rank(
+        self, question: str, want: int, per_article: int | None, min_coverage: float | None, foreign: bool
+    ) -> _Ranked:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
         pids, final, source = self._lexical(question, self._query(question), want)
-        if self.is_cross_lingual(question):
+        if foreign:
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question, pids, final)
         elif (

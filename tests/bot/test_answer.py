@@ -74,7 +74,7 @@ class FakeSearcher:
         self.calls = 0
         self.min_coverages: list[float | None] = []
 
-    def search(self, question, k=10, *, per_article=None, min_coverage=None):
+    def search(self, question, k=10, *, per_article=None, min_coverage=None, asked=None):
         self.calls += 1
         self.min_coverages.append(min_coverage)
         snap = self.snapshot

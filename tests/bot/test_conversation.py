@@ -13,6 +13,7 @@ from bot.corpus import open_snapshot
 from bot.settings import load_settings
 from retrieval.search.hit import Hit
 from retrieval.search.semantic import MIN_SIMILARITY
+from tests.conftest import MISSING_MODELS
 
 SCO = "What is the Shanghai Cooperation Organisation?"
 
@@ -149,7 +150,7 @@ def test_questions_naming_their_subject_do_not_point_back(question):
 class _CrossLingualSearcher:
     """Stands in for the multilingual stage: finds the SCO only when the question names it."""
 
-    def search(self, question, k=10, *, per_article=None, min_coverage=None):
+    def search(self, question, k=10, *, per_article=None, min_coverage=None, asked=None):
         if "Shanghai" in question:
             return [_hit("SCO", "Shanghai Cooperation Organisation", "It was founded in 2001.", 0.02)]
         return [_hit("Kyiv", "Kyiv", "The traditional founding date is 482.", 0.01)]
@@ -178,3 +179,25 @@ def test_an_unrelated_question_is_not_answered_with_the_old_subject(answerer):
     chat.ask("When was the Collective Security Treaty signed?")
     answer = chat.ask("What is quantum chromodynamics?")
     assert answer.no_match and answer.about is None
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up"),
+    [
+        ("Що таке Шанхайська організація співробітництва?", "Коли її засновано?"),
+        ("Что такое Шанхайская организация сотрудничества?", "Когда её основали?"),
+    ],
+    ids=["ukrainian", "russian"],
+)
+def test_a_ukrainian_or_russian_follow_up_stays_in_its_language_and_finds_the_subject(
+    semantic_snapshot, first: str, follow_up: str
+) -> None:
+    """The follow-up is searched with the subject's English title added, yet still as a question
+    in the reader's language (by the model's vectors), as the reader typed it."""
+    if MISSING_MODELS:
+        pytest.skip(f"the semantic model is not installed ({', '.join(MISSING_MODELS)})")
+    chat = Conversation(Answerer(semantic_snapshot))
+    assert chat.ask(first).quotes[0].title == "Shanghai Cooperation Organisation"
+    answer = chat.ask(follow_up)
+    assert answer.about == "Shanghai Cooperation Organisation"
+    assert answer.answer is not None and "2001" in answer.answer
