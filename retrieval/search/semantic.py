@@ -48,8 +48,12 @@ class SemanticParams:
     english_weight: float = 1.0  # of z(passage cosine) against z(lexical score), English questions
     english_depth: int = 50  # lexical candidates re-scored
     english_sentence_weight: float = 1.0  # of z(best sentence's cosine), English questions
-    dense_depth: int = 50  # passages the vectors contribute to a foreign question
-    passage_weight: float = 0.5  # foreign questions: of z(passage cosine),
+    # Foreign questions: the passages the vectors contribute, and the weights fusing them. 100
+    # passages and a passage weight of 0.3, against the 50 and 0.5 first tried: XQuAD-ru
+    # answer@1/@5 0.662/0.869 against 0.641/0.866, UA-SQuAD 0.617/0.846 against 0.597/0.839
+    # (shared halves); 0.7 lost on both. The best sentence says most: a passage's vector dilutes it.
+    dense_depth: int = 100
+    passage_weight: float = 0.3  # of z(passage cosine),
     sentence_weight: float = 1.0  # of z(best sentence cosine)
     lexical_weight: float = 0.6  # and of z(BM25)
 
