@@ -30,11 +30,17 @@ QUOTES_PER_PAGE = 3
 # Beyond this page there is nothing new worth reading; it also bounds the work a "More" costs.
 MAX_PAGE = 10
 # IDF-weighted share of the question's terms the best passage must hold (its title included) for
-# an answer to be shown. Calibrated with ``benchmarks/answer.py calibrate`` on a snapshot of
-# ../shared/eval/squad: at 0.45, 5.1% of the SQuAD questions are refused (3.1% that had the
-# answer in the top 3 quotes) while 92% of SciFact claims, unrelated to that corpus, are refused;
-# 0.5 would refuse 97% of the claims but 8.9% of the real questions.
+# an answer to be shown, on a lexical-only snapshot. Calibrated with ``benchmarks/answer.py
+# calibrate`` on a snapshot of ../shared/eval/squad: at 0.45, 5.1% of the SQuAD questions are
+# refused while 92% of SciFact claims, unrelated to that corpus, are refused.
 MIN_COVERAGE = 0.45
+# With the semantic stage an English question is refused only when its best passage holds less
+# than SEMANTIC_MIN_COVERAGE of it and no sentence of the passages nearest it means what it asks
+# (best cosine under MIN_SUPPORT). Shared SQuAD questions refused: 4.6% with the SQuAD corpus,
+# 88.4% asked of the SciFact abstracts alone (coverage 0.45 alone: 5.8% and 84.7%); SciFact's
+# claims asked of the SQuAD corpus: 82% (coverage alone: 92%; at 0.86, 3.1%, 87.3% and 69%).
+SEMANTIC_MIN_COVERAGE = 0.5
+MIN_SUPPORT = 0.87
 # Questions that load everything answering needs before the first real one: the snapshot, and
 # with the semantic stage both models (an English question loads one, a Russian one the other).
 WARM_UP_QUESTIONS = ("warm up", "разогрев")
@@ -142,9 +148,9 @@ class SearchLike(Protocol):
         k: int = 10,
         *,
         per_article: int | None = None,
-        min_coverage: float | None = None,
         asked: str | None = None,
     ) -> list[Hit]: ...
+    def semantic_support(self, question: str) -> float | None: ...
     def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
 
 
@@ -218,7 +224,7 @@ class Answerer:
         version = str(snapshot.info.version)
         wanted = max(per_page * page + 1, CANDIDATE_PASSAGES)
         searcher = self._searcher_for(snapshot)
-        hits = searcher.search(question, k=wanted, min_coverage=self.min_coverage) if question else []
+        hits = searcher.search(question, k=wanted) if question else []
         coverage, enough = self._evidence(question, hits, snapshot)
         searched, about = question, None
         if context is not None and question and not context.expired():
@@ -285,7 +291,7 @@ class Answerer:
         own_alone = self._evidence(question, hits, snapshot)[0] if enough else 0.0
         best: tuple[float, str, list[Hit], float] | None = None
         for searched in _with_context(question, context, subject):
-            found = searcher.search(searched, k=wanted, min_coverage=self.min_coverage, asked=question)
+            found = searcher.search(searched, k=wanted, asked=question)
             coverage, good = self._evidence(searched, found, snapshot)
             # The question's own words must be found too: the subject's alone would answer
             # "What is quantum chromodynamics?" with the last article quoted.
@@ -370,7 +376,7 @@ class Answerer:
     def _answerable(self, question: str, snapshot: Snapshot) -> bool:
         """Whether ``question`` would get a real answer: a correction that still finds nothing
         ("how do I lake a chocolate lake") is noise, not help."""
-        hits = self._searcher_for(snapshot).search(question, k=1, min_coverage=self.min_coverage)
+        hits = self._searcher_for(snapshot).search(question, k=1)
         return self._evidence(question, hits, snapshot)[1]
 
     def refuses(self, question: str, hits: list[Hit]) -> bool:
@@ -381,14 +387,22 @@ class Answerer:
     def _evidence(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[float, bool]:
         """How well the best hit answers, and whether that is a good match: its similarity to a
         question asked in another language (whose words the corpus does not share) against
-        ``MIN_SIMILARITY``, else the share of the question's terms it holds against ``min_coverage``."""
+        ``MIN_SIMILARITY``; else the share of the question's terms it holds against
+        ``min_coverage``, or with the semantic stage against ``SEMANTIC_MIN_COVERAGE`` unless a
+        sentence of the corpus means what the question asks (``MIN_SUPPORT``)."""
         if not hits:
             return 0.0, False
         top = hits[0]
         if top.similarity is not None:
             return top.similarity, top.similarity >= MIN_SIMILARITY
         coverage = passage_coverage(question, top, snapshot)
-        return coverage, coverage >= self.min_coverage
+        searcher = self._searcher_for(snapshot)
+        if coverage >= max(self.min_coverage, SEMANTIC_MIN_COVERAGE):
+            return coverage, True
+        support = searcher.semantic_support(question)
+        if support is None:
+            return coverage, coverage >= self.min_coverage
+        return coverage, support >= MIN_SUPPORT
 
 
 def _with_context(question: str, context: Context, subject: str) -> list[str]:

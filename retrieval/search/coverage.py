@@ -4,23 +4,18 @@ A passage answers only when it holds a large enough share of the question's term
 by its IDF. Terms the index has never seen weigh as much as its rarest term: a question about
 something absent from the corpus must not look answered because its one common word matched.
 
-The share is judged on the hit that ranks first. Which hit that is can take a semantic pass to
-find (a few milliseconds a question), yet when no candidate that pass could lift to the top
-holds enough of the question, the answer is refused whatever it decides, and the pass is
-skipped: :func:`best_possible` bounds the share each candidate can reach.
+The share is judged on the hit that ranks first (``bot.answer`` decides what is refused; with
+the semantic stage, a question holding too little is still answered when some sentence of the
+corpus means what it asks).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from retrieval.search.answer_line import matched_terms
 from retrieval.search.hit import Hit
-from retrieval.search.rerank import among
 
 if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
@@ -48,32 +43,3 @@ def coverage(question: str, hit: Hit, snapshot: Snapshot) -> float:
     present = {stem for stem, _, _ in matched_terms(hit, wanted, analyzer)}
     present |= wanted.intersection(analyzer.terms(hit.title))
     return math.fsum(weights[t] for t in present) / total
-
-
-def best_possible(
-    question: str,
-    pids: np.ndarray,
-    snapshot: Snapshot,
-    joined_tokens: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    title_terms_of: Callable[[int], frozenset[str]],
-) -> float:
-    """The largest :func:`coverage` any of ``pids`` could have, read from the index's tokens.
-
-    A hit's matched words are words of its passage, whose stems are the passage's tokens, so a
-    term absent from a passage's tokens and from its title cannot count for it.
-    """
-    weights = question_idfs(question, snapshot)
-    total = math.fsum(weights.values())
-    if total <= 0 or len(pids) == 0:
-        return 0.0
-    vocab = snapshot.index.vocab
-    stems = {int(vocab[term]): term for term in weights if term in vocab}
-    wanted = frozenset(weights)
-    held = [set(wanted.intersection(title_terms_of(pid))) for pid in pids.tolist()]
-    if stems:
-        joined, counts = joined_tokens(pids)
-        found = among(joined, np.fromiter(stems, np.int64, len(stems)))
-        rows = np.repeat(np.arange(len(pids)), counts)[found]
-        for row, term_id in set(zip(rows.tolist(), joined[found].tolist(), strict=True)):
-            held[row].add(stems[term_id])
-    return max(math.fsum(weights[t] for t in terms) for terms in held) / total

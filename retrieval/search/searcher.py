@@ -16,7 +16,6 @@ import numpy as np
 from retrieval.lru import LruCache
 from retrieval.search.answer_line import answer_line
 from retrieval.search.answer_type import asked_type, holds_type, prefer_asked_type
-from retrieval.search.coverage import best_possible
 from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import QuestionTerms, RerankParams, score_candidates
 from retrieval.search.semantic import SemanticParams, SemanticStage, usable_vectors
@@ -72,8 +71,8 @@ class Searcher:
         self.analyzer = snapshot.analyzer
         self.rerank = rerank
         self._idf = np.asarray(snapshot.index.idf)
-        # (question, per_article, min_coverage) -> (length asked for, ranked list)
-        self._cache: LruCache[tuple[str, int | None, float | None, bool], tuple[int, _Ranked]]
+        # (question, per_article, foreign) -> (length asked for, ranked list)
+        self._cache: LruCache[tuple[str, int | None, bool], tuple[int, _Ranked]]
         self._cache = LruCache(cache_size)
         self._titles: LruCache[int, frozenset[str]] = LruCache(TITLE_CACHE)  # article -> title stems
         self._foreign: LruCache[str, bool] = LruCache(FOREIGN_CACHE)
@@ -107,23 +106,19 @@ class Searcher:
         k: int = 10,
         *,
         per_article: int | None = None,
-        min_coverage: float | None = None,
         asked: str | None = None,
     ) -> list[Hit]:
         """The ``k`` best passages for ``question``, no two quoting overlapping text.
 
         An empty, stop-word-only or unmatched question gives ``[]``. ``per_article`` caps how many
-        hits one article may contribute. ``min_coverage`` is for a caller that refuses to answer
-        when the first hit holds less of the question than that (``retrieval.search.coverage``):
-        where no candidate could, the English semantic pass, which would only reorder hits no one
-        is shown, is skipped. ``asked`` is what the user typed where ``question`` adds to it (a
+        hits one article may contribute. ``asked`` is what the user typed where ``question`` adds to it (a
         follow-up searched with its subject's English title): its language decides the path.
         """
         if k <= 0:
             return []
         question = bounded_question(question)
         foreign = self.is_cross_lingual(asked or question)
-        ranked = self._ranked(question, k, per_article, min_coverage, foreign)[:k]
+        ranked = self._ranked(question, k, per_article, foreign)[:k]
         if not ranked:
             return []
         stems = frozenset(self.analyzer.terms(question))
@@ -142,6 +137,14 @@ class Searcher:
         # Asked by the search, its hits and the answer line: told once.
         return self._foreign.lookup(bounded_question(question), self._tell_foreign)
 
+    def semantic_support(self, question: str) -> float | None:
+        """How well some sentence of the corpus means what ``question`` asks: the best cosine of
+        its vector with the sentences of the passages nearest it (None without the semantic
+        stage). A question that shares few words with its answer can still be answered on it."""
+        if self.semantic is None:
+            return None
+        return self.semantic.support(bounded_question(question))
+
     def _tell_foreign(self, question: str) -> bool:
         return is_foreign(question, self.analyzer.terms(question), self.snapshot.index.vocab.__contains__)
 
@@ -156,15 +159,13 @@ class Searcher:
             return self._closest_sentence(question, hits[0])
         return answer_line(question, hits, analyzer=self.analyzer)
 
-    def _ranked(
-        self, question: str, k: int, per_article: int | None, min_coverage: float | None, foreign: bool
-    ) -> _Ranked:
-        key = (question, per_article, min_coverage, foreign)
+    def _ranked(self, question: str, k: int, per_article: int | None, foreign: bool) -> _Ranked:
+        key = (question, per_article, foreign)
         cached = self._cache.get(key)
         if cached is not None and (cached[0] >= k or len(cached[1]) < cached[0]):
             return cached[1]  # as long as asked for, or all there is
         want = max(k, MIN_RANKED)
-        ranked = self._rank(question, want, per_article, min_coverage, foreign)
+        ranked = self._rank(question, want, per_article, foreign)
         self._cache.put(key, (want, ranked))
         return ranked
 
@@ -184,9 +185,7 @@ class Searcher:
             )
         return sentences[int(np.argmax(scores))]
 
-    def _rank(
-        self, question: str, want: int, per_article: int | None, min_coverage: float | None, foreign: bool
-    ) -> _Ranked:
+    def _rank(self, question: str, want: int, per_article: int | None, foreign: bool) -> _Ranked:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
@@ -194,31 +193,11 @@ class Searcher:
         if foreign:
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question, pids, final)
-        elif (
-            self.semantic is not None
-            and source is not None
-            and (min_coverage is None or self._could_be_answered(question, pids, final, source, min_coverage))
-        ):
+        elif self.semantic is not None and source is not None:
             final = self.semantic.rescore(question, pids, final)
         if len(pids) == 0:
             return []
         return self._select(pids, final, want, per_article)
-
-    def _could_be_answered(
-        self, question: str, pids: np.ndarray, scores: np.ndarray, source: _Prefetched, min_coverage: float
-    ) -> bool:
-        """Whether a candidate the English rescoring could rank first might hold ``min_coverage``.
-
-        The lexical leader is one of them, and on most answerable questions it alone holds
-        enough, which settles the matter at the cost of one passage instead of the rescored depth.
-        """
-        assert self.semantic is not None
-        top = int(np.argmax(scores))
-        for group in (pids[top : top + 1], self.semantic.contenders(pids, scores)):
-            bound = best_possible(question, group, self.snapshot, source.joined_tokens, self._title_terms)
-            if bound >= min_coverage:
-                return True
-        return False
 
     def _lexical(
         self, question: str, query: QuestionTerms, want: int

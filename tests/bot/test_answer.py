@@ -72,11 +72,10 @@ class FakeSearcher:
     def __init__(self, snapshot: FakeSnapshot):
         self.snapshot = snapshot
         self.calls = 0
-        self.min_coverages: list[float | None] = []
+        self.supports: list[str] = []
 
-    def search(self, question, k=10, *, per_article=None, min_coverage=None, asked=None):
+    def search(self, question, k=10, *, per_article=None, asked=None):
         self.calls += 1
-        self.min_coverages.append(min_coverage)
         snap = self.snapshot
         wanted = set(snap.analyzer.terms(question))
         scored = []
@@ -110,18 +109,28 @@ class FakeSearcher:
     def answer_line(self, question, hits):
         return answer_line(question, hits, analyzer=self.snapshot.analyzer)
 
+    def semantic_support(self, question):
+        """A lexical-only searcher has none; asking is recorded."""
+        self.supports.append(question)
+        return None
+
 
 def answerer(snapshot=None, **options) -> Answerer:
     return Answerer(snapshot or FakeSnapshot(), make_searcher=FakeSearcher, **options)
 
 
-def test_the_searcher_is_told_the_coverage_below_which_an_answer_is_refused():
-    """So that it may skip the semantic pass for a question no candidate could answer."""
-    service = answerer(min_coverage=0.3)
+def test_semantic_support_is_asked_only_of_a_question_its_best_passage_holds_too_little_of(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """It costs the question's vector and a nearest-neighbour search; a well-held question is
+    answered without it, a poorly held one is judged on it (lexically: the coverage rule)."""
+    service = answerer()
+    monkeypatch.setattr(service, "_nearby_questions", lambda *args: ())  # reads real passages
     service.answer("When was the Collective Security Treaty signed?")
-    service.answer("When was the Colective Securty Treaty signed?")  # a correction is checked too
     searcher = service._searcher_for(service.snapshot())
-    assert len(searcher.min_coverages) > 2 and set(searcher.min_coverages) == {0.3}
+    assert searcher.supports == []
+    refused = service.answer("Which treaty did the penguins of Antarctica sign?")
+    assert refused.no_match and searcher.supports == ["Which treaty did the penguins of Antarctica sign?"]
 
 
 def test_answers_with_the_sentence_and_quotes_with_links_and_marked_terms():

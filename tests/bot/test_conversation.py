@@ -150,13 +150,16 @@ def test_questions_naming_their_subject_do_not_point_back(question):
 class _CrossLingualSearcher:
     """Stands in for the multilingual stage: finds the SCO only when the question names it."""
 
-    def search(self, question, k=10, *, per_article=None, min_coverage=None, asked=None):
+    def search(self, question, k=10, *, per_article=None, asked=None):
         if "Shanghai" in question:
             return [_hit("SCO", "Shanghai Cooperation Organisation", "It was founded in 2001.", 0.02)]
         return [_hit("Kyiv", "Kyiv", "The traditional founding date is 482.", 0.01)]
 
     def answer_line(self, question, hits):
         return hits[0].text if hits else None
+
+    def semantic_support(self, question):
+        return None
 
 
 def _hit(article_id: str, title: str, text: str, above: float) -> Hit:
