@@ -36,6 +36,17 @@ def terminal_text(text: str, *, one_line: bool = True) -> str:
     return (_CONTROL if one_line else _CONTROL_IN_TEXT).sub(_picture, text)
 
 
+def quote_body(text: str, headings: tuple[tuple[int, int], ...]) -> str:
+    """A quote's text with each section heading in it on a line of its own (the source may have
+    run one into the next sentence: "History of the organization On May 15 ..."): the space after
+    it becomes a line break, so highlight offsets stay where they were."""
+    chars = list(terminal_text(text, one_line=False))
+    for _, end in headings:
+        if end < len(chars) and chars[end] == " ":
+            chars[end] = "\n"
+    return "".join(chars)
+
+
 def readable_link(link: str) -> str:
     """The link as a person reads it: percent-escapes decoded (``Організація_договору`` rather
     than three lines of ``%D0%9E%D1%80...``), except those of control characters, which stay
@@ -71,7 +82,7 @@ def render_plain(answer: Answer, *, more_hint: str | None = None) -> str:
     for number, quote in enumerate(answer.quotes, start=first):
         lines.append("")
         lines.append(f"[{number}] {terminal_text(quote.title)}")
-        lines.append(terminal_text(quote.text, one_line=False))
+        lines.append(quote_body(quote.text, quote.headings))
         lines.append(readable_link(quote.link))
     if not answer.no_match and not answer.quotes:
         lines.append("No further quotes.")
@@ -103,7 +114,9 @@ def _print_rich(answer: Answer, file: TextIO, more_hint: str | None) -> None:
     for number, quote in enumerate(answer.quotes, start=first):
         console.print()
         console.print(Text.assemble((f"[{number}] ", "dim"), (terminal_text(quote.title), "bold")))
-        body = Text(terminal_text(quote.text, one_line=False))
+        body = Text(quote_body(quote.text, quote.headings))
+        for start, end in quote.headings:
+            body.stylize("italic", start, end)
         for start, end in quote.spans:
             body.stylize("bold yellow", start, end)
         console.print(Padding(body, (0, 0, 0, 4)))

@@ -119,3 +119,15 @@ def test_source_links_are_shown_decoded_and_kept_exact_in_json():
     assert "https://uk.wikipedia.org/wiki/Організація\n" in render_plain(answer)
     assert link not in render_plain(answer)
     assert answer.to_json()["quotes"][0]["link"] == link
+
+
+def test_a_heading_run_into_its_paragraph_is_shown_on_a_line_of_its_own():
+    text = "History of the organization On May 15, 1992, six states signed the treaty."
+    link = "https://uk.wikipedia.org/wiki/CSTO"
+    quote = Quote(text, "CSTO", "CSTO", link, 1.0, ((48, 54),), headings=((0, 27),))
+    answer = Answer(question="q", answer=None, quotes=(quote,), no_match=False)
+    assert "History of the organization\nOn May 15, 1992, six states" in render_plain(answer)
+    out = FakeTTY()
+    print_answer(answer, file=out)
+    heading, _, rest = out.getvalue().partition("\x1b[3mHistory of the organization\x1b[0m")  # in italics
+    assert heading and rest.split("\n", 1)[1].lstrip().startswith("On May 15")
