@@ -22,6 +22,7 @@ from typing import Any
 from bot.answer import Answer, Answerer
 from bot.conversation import Conversation
 from retrieval.errors import SourceError
+from retrieval.search.evaluate import latency_figures
 
 # INSCIT's follow-up rule's pronouns (../shared/eval/inscit/README.md), to report the follow-ups
 # that plainly need the conversation on their own.
@@ -176,11 +177,7 @@ def summarize(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, A
     summary["no_match"] = sum(r["no_match"] for r in rows)
     summary["no_match_answerable"] = sum(r["no_match"] for r in answerable)
     summary["with_context"] = sum(r["about"] is not None for r in rows)
-    ordered = sorted(latencies)
-    summary["latency_ms"] = {
-        "p50": round(ordered[len(ordered) // 2], 3) if ordered else 0.0,
-        "p99": round(ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))], 3) if ordered else 0.0,
-    }
+    summary["latency_ms"] = latency_figures(latencies)
     return summary
 
 

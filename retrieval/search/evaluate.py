@@ -174,7 +174,7 @@ def _timed(searcher: SearchFn, question: str, k: int, per_article: int | None) -
     return hits, (time.perf_counter() - started) * 1000
 
 
-def _latency(latencies: list[float]) -> dict[str, float]:
+def latency_figures(latencies: list[float]) -> dict[str, float]:
     """p50 and p99 in milliseconds (0 for no questions)."""
     return {name: round(percentile(latencies, q) or 0.0, 3) for name, q in (("p50", 0.50), ("p99", 0.99))}
 
@@ -239,7 +239,7 @@ def evaluate_squad(
     if refuses is not None:
         summary["refused"] = round(sum(row["refused"] for row in rows) / n, 4)
     summary["by_language"] = _by_language(rows)
-    summary["latency_ms"] = _latency(latencies)
+    summary["latency_ms"] = latency_figures(latencies)
     return Report(summary, rows)
 
 
@@ -311,6 +311,6 @@ def evaluate_beir(
         "ndcg@10": round(total_ndcg / n, 4),
         "recall@100": round(total_recall / n, 4),
         "questions": len(judged),
-        "latency_ms": _latency(latencies),
+        "latency_ms": latency_figures(latencies),
     }
     return Report(summary, rows)
