@@ -200,7 +200,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
     services.journal.record_question(
         QuestionRecord(
             ref=ref,
-            chat_id=chat.id,
+            conversation_id=chat.id,
             user_id=user.id,
             question=question,
             snapshot_version=answer.snapshot_version,

@@ -54,7 +54,9 @@ class AskedQuestion(JournalBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ref: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # The conversation the question was asked in, as the front end numbers it (the bot: a
+    # Telegram chat). Its column keeps the name journals were first written with.
+    conversation_id: Mapped[int] = mapped_column("chat_id", BigInteger, nullable=False)
     user_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     question: Mapped[str] = mapped_column(Text, nullable=False)
     snapshot_version: Mapped[str] = mapped_column(String(MAX_VERSION_CHARS), nullable=False)
@@ -87,7 +89,7 @@ FEEDBACK = Feedback.__table__
 @dataclass(frozen=True, slots=True)
 class QuestionRecord:
     ref: str
-    chat_id: int
+    conversation_id: int
     user_id: int
     question: str
     snapshot_version: str
@@ -177,7 +179,7 @@ class JournalTables:
             {
                 "ref": q.ref,
                 "asked_at": q.asked_at,
-                "chat_id": q.chat_id,
+                "chat_id": q.conversation_id,
                 "user_id": q.user_id,
                 "question": q.question[:MAX_STORED_QUESTION],
                 "snapshot_version": q.snapshot_version[:MAX_VERSION_CHARS],

@@ -20,7 +20,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def _question(ref: str, question: str, *, days_ago: float, no_match: bool, latency: float, title: str | None):
     return QuestionRecord(
         ref=ref,
-        chat_id=1,
+        conversation_id=1,
         user_id=1,
         question=question,
         snapshot_version="v",

@@ -12,7 +12,7 @@ from tests.bot.telegram.votes import stored_votes
 def record(ref: str, latency: float, asked_at: datetime) -> QuestionRecord:
     return QuestionRecord(
         ref=ref,
-        chat_id=-1001234567890123,
+        conversation_id=-1001234567890123,
         user_id=7_000_000_000,
         question="Wann? ' \" <x> & ✓",
         snapshot_version="v1",
