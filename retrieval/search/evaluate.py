@@ -1,9 +1,10 @@
-"""Quality figures of exactly what a user is shown, on SQuAD-style or BEIR-style question files.
+"""Quality figures of the quotes a user is shown, on SQuAD-style or BEIR-style question files.
 
 SQuAD-style lines (``question``, ``answers``, ``article_id``) are scored by whether a gold answer
-occurs in the quotes the searcher returns, overall and by the question's language; where the
-caller says which answers a user is refused ("no good match"), the refused share is reported
-too, since that is what the user then sees. BEIR-style queries (``_id``, ``text``) with a qrels
+occurs in the quotes the searcher returns, overall and by the question's language: the quotes a
+user is shown unless the answer is refused. Where the caller says which answers are refused ("no
+good match"), that share is reported beside them (answer@k does not count a refused question as
+missed, so that a change of the ranking and one of the refusal rule are seen apart). BEIR-style queries (``_id``, ``text``) with a qrels
 file are scored over articles, each article ranked by its best passage. Latency is measured
 around the search call itself.
 """
