@@ -4,9 +4,9 @@ SQuAD-style lines (``question``, ``answers``, ``article_id``) are scored by whet
 occurs in the quotes the searcher returns, overall and by the question's language: the quotes a
 user is shown unless the answer is refused. Where the caller says which answers are refused ("no
 good match"), that share is reported beside them (answer@k does not count a refused question as
-missed, so that a change of the ranking and one of the refusal rule are seen apart). BEIR-style queries (``_id``, ``text``) with a qrels
-file are scored over articles, each article ranked by its best passage. Latency is measured
-around the search call itself.
+missed, so that a change of the ranking and one of the refusal rule are seen apart).
+BEIR-style queries (``_id``, ``text``) with a qrels file are scored over articles, each article
+ranked by its best passage. Latency is measured around the search call itself.
 """
 
 from __future__ import annotations
