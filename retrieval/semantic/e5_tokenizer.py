@@ -9,7 +9,7 @@ The segmentation has two implementations giving the same pieces: one in Python, 
 and 2.9 ms for a 630-character passage; and the ``tokenizers`` library's unigram model (Rust),
 0.4 ms for that passage but 1.3 s to build from 250k pieces. A process starts on the first, so
 a fresh ``wikiqa ask`` never waits for the second, and switches once it has segmented enough
-texts for the build to pay (a reindex).
+text for the build to pay (a reindex).
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ _SPACES = re.compile(" {2,}")
 # The engine reads a C string, which ends at the first NUL; here a NUL is dropped like the other
 # control characters the normalisation map removes, and the text after it still counts.
 _NUL = {0: ""}
-# Texts segmented in Python before the native model is built: about where its build time is won
-# back (1.3 s / (2.9 - 0.4) ms a passage).
-_NATIVE_AFTER = 500
+# Characters segmented in Python before the native model is built: about where its build time is
+# won back (1.3 s / (2.9 - 0.4) ms a 630-character passage, some 330,000 characters). A reindex,
+# whose calls are 100,000 characters each, switches within its first few; a bot's questions, a
+# line each and 0.2 ms in Python, would take weeks, so its answers never wait for the build.
+_NATIVE_AFTER_CHARS = 330_000
 _UNKNOWN_PENALTY = 10.0  # an unknown character scores this far below the rarest piece, as in e5.c
 
 
@@ -63,8 +65,8 @@ class E5Tokenizer:
     def ids(self, texts: list[str]) -> list[np.ndarray]:
         """Each text's piece ids as int64, in order."""
         normalised = [self.normalise(text) for text in texts]
-        self._segmented += len(texts)
-        if self._native is None and self._segmented > _NATIVE_AFTER:
+        self._segmented += sum(map(len, normalised))
+        if self._native is None and self._segmented > _NATIVE_AFTER_CHARS:
             self._native = self._build_native()
         if self._native is None:
             return [np.asarray(self._viterbi(text), dtype=np.int64) for text in normalised]

@@ -207,3 +207,19 @@ def test_the_manifest_names_model_version_width_and_quantization() -> None:
         "dimensions": 384,
         "quantization": "q4_0",
     }
+
+
+def test_questions_never_wait_for_the_native_segmenter_but_a_reindex_switches_to_it() -> None:
+    """Building it takes over a second: a bot's short questions stay on the Python one, a
+    reindex's calls of a hundred thousand characters pay for it at once."""
+    from retrieval.semantic import e5_weights
+    from retrieval.semantic.e5_tokenizer import E5Tokenizer
+
+    fresh = E5Tokenizer(e5_weights.load().vocabulary)
+    for _ in range(2000):
+        fresh.ids(["query: When was the Collective Security Treaty signed?"])
+    assert fresh._native is None
+    calls = [["passage: The treaty was signed in Tashkent on May 15, 1992."] * 2000] * 4
+    for call in calls:
+        fresh.ids(call)
+    assert fresh._native is not None
