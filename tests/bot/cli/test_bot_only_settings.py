@@ -3,14 +3,13 @@ commands; ``wikiqa serve`` refuses a bad one with one sentence naming the variab
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.bot.telegram.test_serve_cli import free_port
+from tests.cli import run_wikiqa
 
 QUESTION = "When was the Collective Security Treaty signed?"
 BAD = {
@@ -26,14 +25,7 @@ BAD = {
 
 
 def wikiqa(home: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WIKIQA_HOME": str(home), **variables}
-    return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return run_wikiqa(*args, WIKIQA_HOME=str(home), **variables)
 
 
 @pytest.mark.parametrize("variable", BAD)

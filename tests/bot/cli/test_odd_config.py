@@ -5,26 +5,18 @@ snapshot without the store, as it does with a bad store URL)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import run_wikiqa
 
 QUESTION = "When was the Collective Security Treaty signed?"
 
 
 def wikiqa(cwd: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **variables}
-    return subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
+    return run_wikiqa(*args, cwd=cwd, **variables)
 
 
 @pytest.mark.parametrize("inside", [False, True], ids=["the-file", "a-folder-in-it"])

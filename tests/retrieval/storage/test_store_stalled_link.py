@@ -8,10 +8,7 @@ sends, and the server's first 40 KB, then keeps reading the server and passes no
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
@@ -23,6 +20,7 @@ from retrieval.errors import StoreError
 from retrieval.storage.articles import ArticleStore
 from retrieval.storage.records import ArticleRecord
 from retrieval.storage.timeouts import Timeouts
+from tests.cli import run_wikiqa
 
 pytestmark = pytest.mark.server
 
@@ -146,13 +144,6 @@ def test_wikiqa_reindex_through_a_stalled_link_exits_1_with_one_line(
 ) -> None:
     _, url = relay
     fill(postgres_url, articles(200))
-    env = {**os.environ, "WIKIQA_DATABASE_URL": url, "WIKIQA_DB_READ_TIMEOUT": "2"}
-    result = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; main()", "reindex"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_wikiqa("reindex", WIKIQA_DATABASE_URL=url, WIKIQA_DB_READ_TIMEOUT="2")
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"error: database {url} did not answer within 2 s (WIKIQA_DB_READ_TIMEOUT)\n"
