@@ -94,6 +94,8 @@ class SemanticStage:
         self._sentences = vectors.sentences
         self._sentence_offsets = vectors.sentence_offsets
         self._questions: LruCache[str, np.ndarray] = LruCache(_QUESTION_CACHE)
+        # An answer asks it again for its follow-up check and its spelling suggestions.
+        self._supports: LruCache[str, float] = LruCache(_QUESTION_CACHE)
 
     def question_vector(self, question: str) -> np.ndarray:
         return self._questions.lookup(question, lambda text: encoder().queries([text])[0])
@@ -101,6 +103,9 @@ class SemanticStage:
     def support(self, question: str) -> float:
         """The best cosine of ``question`` with a sentence of the ``SUPPORT_DEPTH`` passages
         nearest it: how well the corpus holds what it asks, whatever words it uses."""
+        return self._supports.lookup(question, self._support)
+
+    def _support(self, question: str) -> float:
         vector = self.question_vector(question)
         nearest, _ = self._passages.nearest(vector, SUPPORT_DEPTH)
         return float(self._best_sentences(nearest, vector).max(initial=-1.0))
