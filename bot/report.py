@@ -16,27 +16,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from retrieval.search.evaluate import percentile
+from retrieval.semantic.language import language
 from retrieval.storage.journal import AskedRow
 
 # Questions listed among the most refused, and answers among those rated 👎.
 TOP_LISTED = 10
-# Letters only one of the two Cyrillic languages asked in has.
-_UKRAINIAN_ONLY = re.compile(r"[іїєґІЇЄҐ]")
-_RUSSIAN_ONLY = re.compile(r"[ыэъёЫЭЪЁ]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _DURATION = re.compile(r"^(\d+)([dhw])$")
 
 
 def question_language(question: str) -> str:
-    """``"en"``, ``"uk"``, ``"ru"``, ``"uk/ru"`` (Cyrillic with neither's own letters) or ``"other"``."""
-    if _CYRILLIC.search(question):
-        if _UKRAINIAN_ONLY.search(question):
-            return "uk"
-        if _RUSSIAN_ONLY.search(question):
-            return "ru"
-        return "uk/ru"
-    return "en" if _LATIN.search(question) else "other"
+    """The language ``wikiqa eval`` reports too (``retrieval.semantic.language``: ``"en"``,
+    ``"uk"``, ``"ru"``, ``"cyrillic"``), or ``"other"`` for a message without letters."""
+    return language(question) if any(c.isalpha() for c in question) else "other"
 
 
 def parse_since(text: str, now: datetime) -> datetime:
