@@ -11,7 +11,6 @@ paragraph (``article.split("\\n\\n")[paragraph_index]`` of the corpus file); a r
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ from typing import Any
 from bot.answer import Answer, Answerer
 from bot.conversation import Conversation
 from retrieval.errors import SourceError
-from retrieval.search.evaluate import latency_figures
+from retrieval.search.evaluate import latency_figures, read_jsonl
 
 # INSCIT's follow-up rule's pronouns (../shared/eval/inscit/README.md), to report the follow-ups
 # that plainly need the conversation on their own.
@@ -53,58 +52,49 @@ class Dialog:
 
 
 def is_dialogs_file(path: Path) -> bool:
-    """Whether ``path``'s first object is a conversation (has ``turns``)."""
-    with Path(path).open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
-                    first = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(first, dict) and isinstance(first.get("turns"), list)
+    """Whether ``path``'s first object is a conversation (has ``turns``); a file that is no JSONL
+    is left to the questions reader, which names what is wrong with it."""
+    try:
+        for _, first in read_jsonl(path):
+            return isinstance(first.get("turns"), list)
+    except SourceError:
+        return False
     return False
 
 
 def load_dialogs(path: Path) -> list[Dialog]:
+    """The dialogs of ``path``; a line that is not one is named in one sentence."""
     dialogs: list[Dialog] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-                turns = tuple(
-                    Turn(
-                        int(t["turn"]),
-                        str(t["question"]),
-                        bool(t.get("answerable", bool(t.get("gold")))),
-                        tuple((str(g["article_id"]), int(g["paragraph_index"])) for g in t.get("gold") or ()),
-                    )
-                    for t in raw["turns"]
+    for number, raw in read_jsonl(path):
+        try:
+            turns = tuple(
+                Turn(
+                    int(t["turn"]),
+                    str(t["question"]),
+                    bool(t.get("answerable", bool(t.get("gold")))),
+                    tuple((str(g["article_id"]), int(g["paragraph_index"])) for g in t.get("gold") or ()),
                 )
-                dialogs.append(Dialog(str(raw["dialog_id"]), turns))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise SourceError(f"{path}, line {number}: not a dialog ({err})") from None
+                for t in raw["turns"]
+            )
+            dialogs.append(Dialog(str(raw["dialog_id"]), turns))
+        except (KeyError, TypeError, ValueError) as err:
+            raise SourceError(str(path), f"not a dialog ({err})", number) from None
     if not dialogs:
-        raise SourceError(f"{path} holds no dialogs")
+        raise SourceError(str(path), "holds no dialogs")
     return dialogs
 
 
 def paragraph_bounds(articles: Path) -> dict[str, list[tuple[int, int]]]:
     """Each article's paragraphs as character ranges of its text (``\\n\\n`` between them)."""
     bounds: dict[str, list[tuple[int, int]]] = {}
-    with Path(articles).open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            text = raw.get("article") or raw.get("text") or ""
-            spans: list[tuple[int, int]] = []
-            start = 0
-            for paragraph in text.split(_PARAGRAPH_BREAK):
-                spans.append((start, start + len(paragraph)))
-                start += len(paragraph) + len(_PARAGRAPH_BREAK)
-            bounds[str(raw.get("article_id") or raw.get("_id"))] = spans
+    for _, raw in read_jsonl(articles):
+        text = raw.get("article") or raw.get("text") or ""
+        spans: list[tuple[int, int]] = []
+        start = 0
+        for paragraph in text.split(_PARAGRAPH_BREAK):
+            spans.append((start, start + len(paragraph)))
+            start += len(paragraph) + len(_PARAGRAPH_BREAK)
+        bounds[str(raw.get("article_id") or raw.get("_id"))] = spans
     return bounds
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from bot.answer import Answerer
 from bot.cli import cli
 from bot.dialog_eval import evaluate_dialogs, is_dialogs_file, load_dialogs, paragraph_bounds
+from retrieval.errors import SourceError
 from retrieval.index.build import build_snapshot
 from retrieval.index.publish import load_snapshot
 from retrieval.storage.articles import ArticleStore
@@ -141,3 +142,10 @@ def test_inscit_dialogs_are_answered_better_as_conversations(eval_dir: Path, tmp
         if a["answerable"] and a["rank"] is not None and a["rank"] <= 5 and not (c["rank"] and c["rank"] <= 5)
     ]
     assert lost == []
+
+
+def test_a_line_that_is_not_a_dialog_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "dialogs.jsonl"
+    path.write_text('{"dialog_id": "a", "turns": []}\n{"dialog_id": "b", "turns": [{"turn": 1}]}\n')
+    with pytest.raises(SourceError, match=r"dialogs\.jsonl, line 2: not a dialog \('question'\)"):
+        load_dialogs(path)
