@@ -228,7 +228,8 @@ class Answerer:
         coverage, enough = self._evidence(question, hits, snapshot)
         searched, about = question, None
         if context is not None and question and not context.expired():
-            resolved = self._follow_up(question, hits, enough, context, wanted, snapshot, searcher)
+            alone = (coverage, enough)
+            resolved = self._follow_up(question, alone, context, wanted, snapshot, searcher)
             if resolved is not None:
                 searched, hits, coverage, about = resolved
                 enough = True
@@ -263,8 +264,7 @@ class Answerer:
     def _follow_up(
         self,
         question: str,
-        hits: list[Hit],
-        enough: bool,
+        alone: tuple[float, bool],
         context: Context,
         wanted: int,
         snapshot: Snapshot,
@@ -277,8 +277,10 @@ class Answerer:
         it is refused on its own. It is then searched again with the subject (the title of the
         article last quoted first) added, an elliptic one ("and in 1995?") also with the previous
         question, and the best of these is kept when it is a good match that holds about as much
-        of the question's own terms as the search without it.
+        of the question's own terms as the search without it. ``alone`` is the evidence of the
+        search without it, and whether that was enough.
         """
+        own_evidence, enough = alone
         subject = context.subject
         if subject is None:
             return None
@@ -288,7 +290,7 @@ class Answerer:
         analyzer = snapshot.analyzer
         if set(analyzer.terms(subject)) <= set(analyzer.terms(question)):
             return None  # it names the subject itself: "Who was MVP of Super Bowl 50, and what did he ..."
-        own_alone = self._evidence(question, hits, snapshot)[0] if enough else 0.0
+        own_alone = own_evidence if enough else 0.0
         best: tuple[float, str, list[Hit], float] | None = None
         for searched in _with_context(question, context, subject):
             found = searcher.search(searched, k=wanted, asked=question)

@@ -45,6 +45,7 @@ _RUSSIAN_REFERENCES = """он она оно они его её ее ему ей 
     этот эта это эти этого этой этом этим этих этому тот та те того той тем тех там тогда"""
 _UKRAINIAN_REFERENCES = """він вона воно вони його її йому їй їм їх нього неї ньому ній нею ними них
     цей ця це ці цього цієї цьому цим цих цією той та ті того тієї тим тих там тоді"""
+ENGLISH_REFERENCE_WORDS = frozenset(_ENGLISH_REFERENCES.split())
 REFERENCE_WORDS = frozenset((_ENGLISH_REFERENCES + _RUSSIAN_REFERENCES + _UKRAINIAN_REFERENCES).split())
 # How an elliptic follow-up opens: "and in 1995?", "what about Belarus?", "а в 1995?", "а як щодо ...".
 _ELLIPTIC_START = re.compile(

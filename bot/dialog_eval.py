@@ -19,15 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import Answer, Answerer
-from bot.conversation import Conversation
+from bot.conversation import ENGLISH_REFERENCE_WORDS, Conversation
 from retrieval.errors import SourceError
 from retrieval.search.evaluate import latency_figures, read_jsonl
 
-# INSCIT's follow-up rule's pronouns (../shared/eval/inscit/README.md), to report the follow-ups
-# that plainly need the conversation on their own.
-_PRONOUN_TEXT = """he her hers herself him himself his it its itself she their theirs them themselves
-    these they this those"""
-PRONOUNS = frozenset(_PRONOUN_TEXT.split())
+# INSCIT's follow-up rule's pronouns (../shared/eval/inscit/README.md), the English words the
+# conversation takes as pointing back: the follow-ups that plainly need the conversation.
+PRONOUNS = ENGLISH_REFERENCE_WORDS
 DIALOG_KS = (1, 5)
 _WORDS = re.compile(r"[a-z0-9]+")
 _PARAGRAPH_BREAK = "\n\n"
