@@ -57,9 +57,7 @@ def natural_question(title: str, first_sentence: str) -> str:
 def question_about(snapshot: Snapshot, pid: int) -> str | None:
     """A natural question about the article of passage ``pid``, from the article's opening."""
     passages = snapshot.passages
-    article = passages.article_index(pid)
-    while pid > 0 and passages.article_index(pid - 1) == article:
-        pid -= 1
+    pid = passages.article_opening(pid)
     title = (passages.title(pid) or "").strip()
     if not title or len(title) > MAX_TITLE_CHARS:
         return None

@@ -281,6 +281,11 @@ class PassageTable:
         """Dense article number of a passage (for capping hits per article without decoding ids)."""
         return int(self._meta[pid, 0])
 
+    def article_opening(self, pid: int) -> int:
+        """The first passage of passage ``pid``'s article (an article's passages are stored
+        together, in order, each with its ordinal)."""
+        return pid - int(self._meta[pid, 1])
+
     def article_indexes(self, pids: np.ndarray) -> np.ndarray:
         """:meth:`article_index` of each of ``pids``."""
         return np.asarray(self._meta[:, 0][np.asarray(pids, dtype=np.int64)], dtype=np.int64)

@@ -57,6 +57,15 @@ def test_title_and_article_indexes_agree_with_the_whole_passage(snapshot: Snapsh
     assert len(set(indexes.tolist())) == 40
 
 
+def test_an_articles_opening_is_its_first_passage(snapshot: Snapshot) -> None:
+    passages = snapshot.passages
+    for pid in range(len(snapshot)):
+        opening = passages.article_opening(pid)
+        assert passages.article_index(opening) == passages.article_index(pid)
+        assert opening == 0 or passages.article_index(opening - 1) != passages.article_index(pid)
+        assert passages.get(opening).start == 0
+
+
 def test_passage_bounds_agree_with_the_whole_passage(snapshot: Snapshot) -> None:
     pids = np.array([7, 0, len(snapshot) - 1, 7])
     bounds = snapshot.passages.bounds(pids).tolist()
