@@ -260,9 +260,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verdict is not Verdict.ALLOW:
         await query.answer("You're asking very fast; please wait a moment before the next page.")
         return
-    answer = await _answer(
-        services, question, page=press.page, context=services.contexts.get(("more", press.ref))
-    )
+    conversation = services.contexts.get(("more", press.ref))
+    answer = await services.answers.answer(question, page=press.page, context=conversation)
     parts = render_answer(answer)
     keyboard = services.codec.answer_keyboard(press.ref, press.page, has_more=answer.has_more)
     await query.answer()
@@ -372,14 +371,6 @@ async def _within_rate_limit(services: BotServices, message: Message, user_id: i
     return False
 
 
-async def _answer(services: BotServices, question: str, *, page: int, context: Context | None) -> Answer:
-    """The answer, with the conversation's context only for a follow-up (an ``Answers`` that knows
-    no conversations still serves the rest)."""
-    if context is None:
-        return await services.answers.answer(question, page=page)
-    return await services.answers.answer(question, page=page, context=context)
-
-
 async def _answer_with_typing(
     services: BotServices, chat: Chat, question: str, *, page: int, context: Context | None = None
 ) -> Answer:
@@ -391,7 +382,7 @@ async def _answer_with_typing(
     loop = asyncio.get_running_loop()
     timer = loop.call_later(TYPING_AFTER_SECONDS, _start_typing, chat)
     try:
-        return await _answer(services, question, page=page, context=context)
+        return await services.answers.answer(question, page=page, context=context)
     finally:
         timer.cancel()
 

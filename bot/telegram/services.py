@@ -36,7 +36,9 @@ INLINE_QUOTES = 10
 
 
 class AnswererLike(Protocol):
-    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer: ...
+    def answer(
+        self, question: str, *, page: int = 1, k: int | None = None, context: Context | None = None
+    ) -> Answer: ...
 
 
 class Answers(Protocol):
@@ -75,11 +77,9 @@ class LocalAnswers:
         self, question: str, *, page: int = 1, inline: bool = False, context: Context | None = None
     ) -> Answer:
         k = INLINE_QUOTES if inline else None
-        # Only a follow-up passes a context on, so an answerer without conversations still serves.
-        extra = {"context": context} if context is not None else {}
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            self._executor, lambda: self.answerer.answer(question, page=page, k=k, **extra)
+            self._executor, lambda: self.answerer.answer(question, page=page, k=k, context=context)
         )
 
     async def warm_up(self) -> None:

@@ -224,7 +224,7 @@ class GatedAnswerer:
         self.gate = threading.Event()
         self.waiting = False  # whether a question is held at the gate
 
-    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None, context=None) -> Answer:
         self.waiting = True
         assert self.gate.wait(30), "the test never opened the gate"
         return self.real.answer(question, page=page, k=k)

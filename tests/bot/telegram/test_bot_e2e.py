@@ -309,7 +309,7 @@ class LongPassageAnswerer:
         sentence = 'The river <Dnieper> & its "dams" carry water to the Black Sea. '
         self.text = (sentence * 200)[:10_000]
 
-    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None, context=None) -> Answer:
         quote = Quote(
             self.text, "Dnieper", "Dnieper", "https://uk.wikipedia.org/wiki/Dnieper", 9.0, ((4, 9),)
         )
@@ -342,7 +342,7 @@ async def test_rate_limit_sends_one_friendly_notice_then_stays_quiet(make_bot: A
 
 
 class BrokenAnswerer:
-    def answer(self, question: str, *, page: int = 1, k: int | None = None) -> Answer:
+    def answer(self, question: str, *, page: int = 1, k: int | None = None, context=None) -> Answer:
         raise RuntimeError("index exploded")
 
 

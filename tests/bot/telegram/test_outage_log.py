@@ -105,7 +105,7 @@ async def test_a_bug_in_a_handler_keeps_its_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     class Broken:
-        def answer(self, question: str, *, page: int = 1, k: int | None = None):
+        def answer(self, question: str, *, page: int = 1, k: int | None = None, context=None):
             raise RuntimeError("a bug")
 
     caplog.set_level(logging.INFO)
