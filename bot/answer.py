@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.conversation import Context, is_elliptic, refers_back
 from bot.examples import question_about
-from retrieval.search.answer_line import CANDIDATE_PASSAGES, answer_line
+from retrieval.search.answer_line import CANDIDATE_PASSAGES
 from retrieval.search.coverage import coverage as passage_coverage
 from retrieval.search.hit import Hit, Span
 from retrieval.search.searcher import MAX_QUESTION_CHARS, bounded_question
@@ -151,7 +151,7 @@ class SearchLike(Protocol):
         asked: str | None = None,
     ) -> list[Hit]: ...
     def semantic_support(self, question: str) -> float | None: ...
-    def answer_line(self, question: str, hits: list[Hit]) -> str | None: ...
+    def answer_line(self, question: str, hits: list[Hit], *, type_bonus: float = ...) -> str | None: ...
 
 
 def _as_source(snapshots: Any) -> SnapshotSource:
@@ -242,7 +242,7 @@ class Answerer:
         if no_match:
             line, shown, has_more = None, (), False
         else:
-            line = self._answer_line(searcher, snapshot, searched, hits, context if about else None)
+            line = self._answer_line(searcher, searched, hits, context if about else None)
             shown = tuple(_quote(h) for h in hits[(page - 1) * per_page : page * per_page])
             has_more = len(hits) > page * per_page and page < MAX_PAGE
         return Answer(
@@ -310,7 +310,6 @@ class Answerer:
     def _answer_line(
         self,
         searcher: SearchLike,
-        snapshot: Snapshot,
         searched: str,
         hits: list[Hit],
         context: Context | None,
@@ -323,9 +322,7 @@ class Answerer:
         about_subject = [hit for hit in hits[:CANDIDATE_PASSAGES] if hit.article_id == subject_id]
         if not about_subject:
             return searcher.answer_line(searched, hits)
-        return answer_line(
-            searched, about_subject, analyzer=snapshot.analyzer, type_bonus=FOLLOW_UP_TYPE_BONUS
-        )
+        return searcher.answer_line(searched, about_subject, type_bonus=FOLLOW_UP_TYPE_BONUS)
 
     def _nearby_questions(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[str, ...]:
         """For a refused question with no misspelling: natural questions about the articles of the

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.lru import LruCache
-from retrieval.search.answer_line import answer_line
+from retrieval.search.answer_line import ANSWER_TYPE_BONUS, answer_line
 from retrieval.search.answer_type import asked_type, holds_type, prefer_asked_type
 from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import QuestionTerms, RerankParams, score_candidates
@@ -148,8 +148,11 @@ class Searcher:
     def _tell_foreign(self, question: str) -> bool:
         return is_foreign(question, self.analyzer.terms(question), self.snapshot.index.vocab.__contains__)
 
-    def answer_line(self, question: str, hits: list[Hit]) -> str | None:
-        """The one sentence of ``hits`` (best first) that best answers ``question``, or None.
+    def answer_line(
+        self, question: str, hits: list[Hit], *, type_bonus: float = ANSWER_TYPE_BONUS
+    ) -> str | None:
+        """The one sentence of ``hits`` (best first) that best answers ``question``, or None;
+        ``type_bonus`` is what holding the asked type of answer adds to a sentence.
 
         For a question in another language, whose words the passages do not share, it is the
         top passage's sentence closest to the question in the multilingual embedding space.
@@ -157,7 +160,7 @@ class Searcher:
         question = bounded_question(question)
         if hits and self.is_cross_lingual(question):
             return self._closest_sentence(question, hits[0])
-        return answer_line(question, hits, analyzer=self.analyzer)
+        return answer_line(question, hits, analyzer=self.analyzer, type_bonus=type_bonus)
 
     def _ranked(self, question: str, k: int, per_article: int | None, foreign: bool) -> _Ranked:
         key = (question, per_article, foreign)

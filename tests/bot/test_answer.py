@@ -18,7 +18,7 @@ import pytest
 
 from bot.answer import MAX_PAGE, Answer, Answerer
 from retrieval.index.spelling import SpellingIndex, write_spelling_index
-from retrieval.search.answer_line import answer_line
+from retrieval.search.answer_line import ANSWER_TYPE_BONUS, answer_line
 from retrieval.search.hit import Hit
 from retrieval.text.analysis import Analyzer
 from retrieval.text.passages import sentence_spans
@@ -106,8 +106,8 @@ class FakeSearcher:
             )
         return hits
 
-    def answer_line(self, question, hits):
-        return answer_line(question, hits, analyzer=self.snapshot.analyzer)
+    def answer_line(self, question, hits, *, type_bonus=ANSWER_TYPE_BONUS):
+        return answer_line(question, hits, analyzer=self.snapshot.analyzer, type_bonus=type_bonus)
 
     def semantic_support(self, question):
         """A lexical-only searcher has none; asking is recorded."""
