@@ -83,7 +83,13 @@ async def test_question_gets_an_html_answer_with_quote_link_and_buttons(bot: Har
     assert all(len(data.encode()) <= 64 for data in buttons.values())
     assert [c["command"] for c in bot.standin.commands] == ["ask", "help", "about", "start", "new"]
 
-    stats = await asyncio.to_thread(bot.services.journal.stats)
+    # The handler journals the question once its reply is sent, which may be just after this test
+    # sees the reply: wait (boundedly) for it to be queued.
+    for _ in range(200):
+        stats = await asyncio.to_thread(bot.services.journal.stats)
+        if stats.questions_total:
+            break
+        await asyncio.sleep(0.05)
     assert stats.questions_total == 1
 
 
