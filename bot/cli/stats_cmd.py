@@ -31,7 +31,6 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
     from bot.age import built_at
     from bot.cli._common import open_store, settings
     from retrieval.errors import WikiqaError
-    from retrieval.index.format import verify
     from retrieval.index.lock import is_locked
     from retrieval.index.publish import LOCK_FILE, load_snapshot
     from retrieval.semantic.encoders import describe, installed
@@ -66,7 +65,7 @@ def collect(database_url: str | None = None, now: datetime | None = None) -> tup
         problems.append(f"snapshot: {err}")
         return figures, problems
     info = snapshot.info
-    damaged = verify(snapshot.folder, snapshot.manifest)
+    damaged = snapshot.manifest.verify(snapshot.folder)
     if damaged:
         problems.append(
             f"snapshot: the index snapshot {info.version} is damaged ({', '.join(damaged)} "

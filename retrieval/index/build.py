@@ -69,7 +69,8 @@ class BuildStage(Protocol):
     it is handed in by whoever starts the build."""
 
     def run(self, folder: Path, snapshots_dir: Path, earlier: tuple[Path, ...]) -> dict[str, Any]:
-        """Add files to the build in ``folder``; the entries the manifest records of them.
+        """Add files to the build in ``folder``; the :class:`~retrieval.index.format.Manifest`
+        fields that record them (an embedding stage's ``semantic``, ``sentence_vectors``, ``ann``).
         ``earlier``: the snapshots kept, newest first, whose work may be reused (their files
         linked, not copied)."""
         ...

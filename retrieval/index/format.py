@@ -7,7 +7,7 @@ build's settings and counts and lists every other file with its size and a BLAKE
 Loading compares each file's size with the manifest (one ``stat`` a file, so a truncated, grown
 or missing file is caught whatever its size) and checks the checksums of the small files; reading
 every byte of a big snapshot at each load would cost more than the question it serves, so
-:func:`verify` checks all checksums when asked (``wikiqa stats``, after a build).
+:meth:`Manifest.verify` checks all checksums when asked (``wikiqa stats``, after a build).
 
 A file hard-linked from an earlier snapshot (a reindex links the vectors of an unchanged store)
 is listed with the checksum that snapshot recorded rather than hashed again: at a million
@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,28 +59,6 @@ FILES = {
     "embed_keys": "passages.embed_keys.u64",  # a hash of what was embedded for each passage
     "sentence_embed_keys": "sentences.embed_keys.u64",  # and for each sentence
 }
-# The optional manifest entry of a snapshot with passage embeddings: role -> {"model", "version",
-# "dimensions"}, each role's vectors in ``vectors_file(role)``; and of their nearest-neighbour
-# indexes, for large corpora: role -> {"kind", "cells", "nprobe"}, in ``ann_file(role)``.
-SEMANTIC = "semantic"
-ANN = "ann"
-# Roles whose every sentence has a vector too (``sentence_vectors_file``): role -> model, as above.
-SENTENCE_VECTORS = "sentence_vectors"
-# What a manifest must hold for a snapshot to be read at all.
-MANIFEST_KEYS = (
-    "format",
-    "version",
-    "built_at",
-    "source_url",
-    "fingerprint",
-    "analyzer",
-    "bm25",
-    "articles",
-    "passages",
-    "vocabulary",
-    "avgdl",
-    "files",
-)
 # Files up to this size have their checksum checked at every load: together they are a few MB at a
 # million passages, where hashing them costs well under the time a question takes.
 CHECKED_AT_LOAD_BYTES = 1 << 20
@@ -126,17 +105,17 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def inventory(folder: Path, earlier: Iterable[Path] = ()) -> dict[str, dict[str, Any]]:
+def inventory(folder: Path, earlier: Iterable[Path] = ()) -> dict[str, FileRecord]:
     """Every file of ``folder`` but the manifest, by relative path, with its size and checksum:
     that recorded by one of the ``earlier`` snapshots for a file linked from it, else computed."""
     recorded = _recorded_checksums(earlier)
-    files: dict[str, dict[str, Any]] = {}
+    files: dict[str, FileRecord] = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if path.is_file() and name != MANIFEST:
             stat = path.stat()
             known = recorded.get((stat.st_dev, stat.st_ino, stat.st_size))
-            files[name] = {"bytes": stat.st_size, "blake2b": known or checksum(path)}
+            files[name] = FileRecord(stat.st_size, known or checksum(path))
     return files
 
 
@@ -146,114 +125,163 @@ def _recorded_checksums(folders: Iterable[Path]) -> dict[tuple[int, int, int], s
     A file whose size is no longer the recorded one is damaged, and left out."""
     found: dict[tuple[int, int, int], str] = {}
     for folder in folders:
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            if manifest["format"] != SNAPSHOT_FORMAT:
-                continue
-            records = [(name, int(r["bytes"]), str(r["blake2b"])) for name, r in manifest["files"].items()]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            continue
-        for name, size, recorded in records:
+        manifest = Manifest.read_if_any(folder)
+        for name, record in manifest.files.items() if manifest is not None else ():
             try:
                 stat = (folder / name).stat()
             except OSError:
                 continue
-            if stat.st_size == size:
-                found[(stat.st_dev, stat.st_ino, size)] = recorded
+            if stat.st_size == record.size:
+                found[(stat.st_dev, stat.st_ino, record.size)] = record.blake2b
     return found
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any], earlier: Iterable[Path] = ()) -> None:
-    """Write ``manifest`` with the inventory of the folder as it is now, durably; written last, it
-    is what makes a folder a snapshot. ``earlier``: snapshots some of its files may be linked from."""
-    complete = {**manifest, "format": SNAPSHOT_FORMAT, "files": inventory(folder, earlier)}
-    with open(folder / MANIFEST, "w", encoding="utf-8") as file:
-        json.dump(complete, file, ensure_ascii=False, indent=1)
-        file.flush()
-        os.fsync(file.fileno())
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """One listed file of a snapshot: its size and the checksum of what was written."""
 
+    size: int
+    blake2b: str
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of the snapshot in ``folder``, checked for the keys every reader needs."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise damaged(folder, f"{MANIFEST} is missing") from None
-    except (OSError, ValueError) as err:
-        raise damaged(folder, f"{MANIFEST} cannot be read: {err}") from None
-    if not isinstance(manifest, dict):
-        raise damaged(folder, f"{MANIFEST} is not a JSON object")
-    if manifest.get("format") != SNAPSHOT_FORMAT:
-        raise SnapshotError(
-            f"the index snapshot {folder.name} was built by another version of wikiqa; "
-            "run wikiqa reindex to rebuild it"
-        )
-    missing = [key for key in MANIFEST_KEYS if key not in manifest]
-    if missing:
-        raise damaged(folder, f"{MANIFEST} lacks {', '.join(missing)}")
-    return manifest
-
-
-def read_manifest_if_any(folder: Path) -> dict[str, Any] | None:
-    """The manifest of ``folder`` if it is a readable one of this format, else None: what a
-    reindex asks of the snapshots it may take earlier work from, where anything unreadable is
-    simply not taken."""
-    try:
-        return read_manifest(folder)
-    except SnapshotError:
+    def damage(self, path: Path) -> str | None:
+        """What is wrong with the file at ``path``, as the end of a sentence naming it; None if
+        nothing that a load checks (the size; the checksum of a small file)."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return "is missing"
+        except OSError as err:
+            return f"cannot be read: {err.strerror or err}"
+        if size != self.size:
+            return f"holds {size:,} bytes, {self.size:,} were written"
+        if size <= CHECKED_AT_LOAD_BYTES and checksum(path) != self.blake2b:
+            return "does not hold what was written"
         return None
 
-
-def check_files(folder: Path, manifest: dict[str, Any]) -> None:
-    """Raise :func:`damaged` unless every listed file has its recorded size, and every small one
-    its recorded checksum."""
-    for name, record in manifest["files"].items():
-        problem = _file_damage(folder / name, record)
-        if problem is not None:
-            raise damaged(folder, f"{name} {problem}")
-
-
-def intact(folder: Path, manifest: dict[str, Any], names: Iterable[str]) -> bool:
-    """Whether each of these files of the snapshot in ``folder`` is listed and passes the check
-    a load makes (size; checksum if small): what a reindex asks of a file before it takes
-    vectors or keys from it, so that a damaged one is computed again rather than carried on."""
-    files = manifest.get("files")
-    try:
-        return all(_file_damage(folder / name, files[name]) is None for name in names)
-    except (KeyError, TypeError):  # not listed, or a manifest not written by this format
-        return False
-
-
-def _file_damage(path: Path, record: dict[str, Any]) -> str | None:
-    """What is wrong with one listed file, as the end of a sentence naming it; None if nothing
-    that a load checks."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        return "is missing"
-    except OSError as err:
-        return f"cannot be read: {err.strerror or err}"
-    if size != record["bytes"]:
-        return f"holds {size:,} bytes, {record['bytes']:,} were written"
-    if size <= CHECKED_AT_LOAD_BYTES and checksum(path) != record["blake2b"]:
-        return "does not hold what was written"
-    return None
-
-
-def verify(folder: Path, manifest: dict[str, Any], names: Iterable[str] | None = None) -> list[str]:
-    """The listed files (or those of ``names``) whose size or checksum differs from the
-    manifest's, each read in full; a name the manifest does not list counts as damaged."""
-    files = manifest.get("files") or {}
-    bad = []
-    for name in files if names is None else names:
-        record = files.get(name)
-        path = folder / name
-        if record is None:
-            bad.append(name)
-            continue
+    def holds_what_was_written(self, path: Path) -> bool:
+        """Whether every byte of the file is as written (read in full, whatever its size)."""
         try:
-            if path.stat().st_size != record["bytes"] or checksum(path) != record["blake2b"]:
-                bad.append(name)
+            return path.stat().st_size == self.size and checksum(path) == self.blake2b
         except OSError:
-            bad.append(name)
-    return bad
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a snapshot records of itself: the build's settings and counts, the entries its stages
+    added, and every other file with its size and checksum. The only reader and writer of
+    ``manifest.json``.
+
+    ``semantic``, ``sentence_vectors`` and ``ann`` are the entries of an embedding stage, each
+    role -> record (``{"model", "version", "dimensions", ...}`` for the first two, ``{"kind",
+    "cells", "nprobe"}`` for the index); empty for a lexical snapshot. Keys of older versions
+    (``engine``) are read past.
+    """
+
+    version: str
+    built_at: str
+    source_url: str
+    fingerprint: str
+    analyzer: dict[str, Any]
+    bm25: dict[str, Any]
+    articles: int
+    passages: int
+    vocabulary: int
+    avgdl: float
+    sentences: int = 0
+    tokens: int = 0
+    semantic: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sentence_vectors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ann: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        """The manifest of the snapshot in ``folder``; :class:`SnapshotError` if there is none of
+        this format, or it lacks what every reader needs."""
+        try:
+            data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise damaged(folder, f"{MANIFEST} is missing") from None
+        except (OSError, ValueError) as err:
+            raise damaged(folder, f"{MANIFEST} cannot be read: {err}") from None
+        if not isinstance(data, dict):
+            raise damaged(folder, f"{MANIFEST} is not a JSON object")
+        if data.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(
+                f"the index snapshot {folder.name} was built by another version of wikiqa; "
+                "run wikiqa reindex to rebuild it"
+            )
+        missing = [key for key in _REQUIRED if key not in data]
+        if missing:
+            raise damaged(folder, f"{MANIFEST} lacks {', '.join(missing)}")
+        try:
+            files = {
+                str(name): FileRecord(int(r["bytes"]), str(r["blake2b"])) for name, r in data["files"].items()
+            }
+            entries = [data.get(key, {}) for key in _ENTRIES]
+            if not all(isinstance(record, dict) for entry in entries for record in entry.values()):
+                raise TypeError("a stage's entry is not a record by role")
+            return cls(**{key: data[key] for key in _KEYS if key in data and key != "files"}, files=files)
+        except (AttributeError, KeyError, TypeError, ValueError) as err:
+            raise damaged(folder, f"{MANIFEST} cannot be read: {err}") from None
+
+    @classmethod
+    def read_if_any(cls, folder: Path) -> Manifest | None:
+        """The manifest of ``folder`` if it is a readable one of this format, else None: what a
+        reindex asks of the snapshots it may take earlier work from, where anything unreadable is
+        simply not taken."""
+        try:
+            return cls.read(folder)
+        except SnapshotError:
+            return None
+
+    def write(self, folder: Path, earlier: Iterable[Path] = ()) -> Manifest:
+        """Write this manifest with the inventory of the folder as it is now, durably; written
+        last, it is what makes a folder a snapshot. ``earlier``: snapshots some of its files may be
+        linked from. Returns the manifest as written."""
+        written = replace(self, files=inventory(folder, earlier))
+        data = {"format": SNAPSHOT_FORMAT, **asdict(written)}
+        data["files"] = {name: {"bytes": r.size, "blake2b": r.blake2b} for name, r in written.files.items()}
+        with open(folder / MANIFEST, "w", encoding="utf-8") as file:
+            json.dump(data, file, ensure_ascii=False, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        return written
+
+    @property
+    def size_bytes(self) -> int:
+        """The size of every listed file together."""
+        return sum(record.size for record in self.files.values())
+
+    def check_files(self, folder: Path) -> None:
+        """Raise :func:`damaged` unless every listed file has its recorded size, and every small
+        one its recorded checksum: what a load checks."""
+        for name, record in self.files.items():
+            problem = record.damage(folder / name)
+            if problem is not None:
+                raise damaged(folder, f"{name} {problem}")
+
+    def intact(self, folder: Path, names: Iterable[str]) -> bool:
+        """Whether each of these files is listed and passes the check a load makes: what a
+        reindex asks of a file before it takes vectors or keys from it, so that a damaged one is
+        computed again rather than carried on."""
+        return all(name in self.files and self.files[name].damage(folder / name) is None for name in names)
+
+    def verify(self, folder: Path, names: Iterable[str] | None = None) -> list[str]:
+        """The listed files (or those of ``names``) whose size or checksum differs from what was
+        written, each read in full; a name not listed counts as damaged."""
+        return [
+            name
+            for name in (self.files if names is None else names)
+            if name not in self.files or not self.files[name].holds_what_was_written(folder / name)
+        ]
+
+
+_KEYS = tuple(f.name for f in fields(Manifest))
+_ENTRIES = ("semantic", "sentence_vectors", "ann")
+# What a manifest must hold for a snapshot to be read at all.
+_REQUIRED = (
+    *(f.name for f in fields(Manifest) if f.default is MISSING and f.default_factory is MISSING),
+    "files",
+)

@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.index.arrays import OFFSET_DTYPE, BlobReader, StringTable, map_array
 from retrieval.index.bm25 import Bm25Index, BM25Params
-from retrieval.index.format import FILES, SEMANTIC, check_files, damaged, read_manifest
+from retrieval.index.format import FILES, Manifest, damaged
 from retrieval.index.spelling import SpellingIndex
 from retrieval.lru import LruCache
 from retrieval.text.analysis import Analyzer
@@ -57,13 +57,6 @@ class StoredPassage:
     end: int
     ordinal: int
     sentences: tuple[tuple[int, int], ...]
-
-
-def _models(entry: object) -> tuple[str, ...]:
-    """The names of the models a manifest's ``semantic`` entry (role -> model) records."""
-    if not isinstance(entry, dict):
-        return ()
-    return tuple(str(model.get("model", role)) for role, model in entry.items() if isinstance(model, dict))
 
 
 def article_link(source_url: str, article_id: str) -> str:
@@ -308,27 +301,27 @@ class Snapshot:
     """
 
     def __init__(self, folder: Path) -> None:
-        manifest = read_manifest(folder)
-        check_files(folder, manifest)
+        manifest = Manifest.read(folder)
+        manifest.check_files(folder)
         self.manifest = manifest
         self.folder = folder
         try:
-            self.analyzer = Analyzer.from_dict(manifest["analyzer"])
-            self.params = BM25Params.from_dict(manifest["bm25"])
+            self.analyzer = Analyzer.from_dict(manifest.analyzer)
+            self.params = BM25Params.from_dict(manifest.bm25)
         except (KeyError, TypeError, ValueError) as err:
             raise damaged(folder, f"its settings cannot be read: {err}") from None
-        self.source_url: str = manifest["source_url"]
-        self.avgdl: float = manifest["avgdl"]
+        self.source_url = manifest.source_url
+        self.avgdl = manifest.avgdl
         self.info = SnapshotInfo(
-            version=manifest["version"],
+            version=manifest.version,
             path=folder,
-            built_at=manifest["built_at"],
-            articles=manifest["articles"],
-            passages=manifest["passages"],
-            vocabulary=manifest["vocabulary"],
-            size_bytes=sum(record["bytes"] for record in manifest["files"].values()),
-            fingerprint=manifest["fingerprint"],
-            semantic=_models(manifest.get(SEMANTIC)),
+            built_at=manifest.built_at,
+            articles=manifest.articles,
+            passages=manifest.passages,
+            vocabulary=manifest.vocabulary,
+            size_bytes=manifest.size_bytes,
+            fingerprint=manifest.fingerprint,
+            semantic=tuple(str(model.get("model", role)) for role, model in manifest.semantic.items()),
         )
         try:
             sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)

@@ -11,13 +11,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from retrieval.index.analyze import AnalyzedBatch
 from retrieval.index.arrays import ArrayWriter, StringTableWriter, fsync_dir
 from retrieval.index.bm25 import BM25Params, assemble_csc, save_bm25s
-from retrieval.index.format import FILES, write_manifest
+from retrieval.index.format import FILES, Manifest
 from retrieval.index.spelling import write_spelling_index
 
 
@@ -86,29 +87,29 @@ class SnapshotWriter:
         self.articles += len(batch.article_ids)
         self.passages += batch.passages
 
-    def finish(self, params: BM25Params, manifest: dict, linked_from: tuple[Path, ...] = ()) -> BuildCounts:
+    def finish(
+        self, params: BM25Params, settings: dict[str, Any], linked_from: tuple[Path, ...] = ()
+    ) -> BuildCounts:
         """Write the BM25 matrix, vocabulary, spelling index and manifest; make everything durable.
-        ``linked_from``: earlier snapshots whose files may be hard-linked into this one (their
-        recorded checksums are taken rather than computed again)."""
+        ``settings``: the manifest's fields the build decided (version, source, analyzer, the
+        stages' entries), to which the counts are added. ``linked_from``: earlier snapshots whose
+        files may be hard-linked into this one (their recorded checksums are taken rather than
+        computed again)."""
         self.close_columns()
         doc_len = self._write_bm25(params)
         self._write_terms()
         words = self._words
         write_spelling_index(zip(words, self._word_counts[: len(words)].tolist(), strict=True), self.folder)
         counts = BuildCounts(self.articles, self.passages, len(self.vocab))
-        write_manifest(
-            self.folder,
-            {
-                **manifest,
-                "articles": counts.articles,
-                "passages": counts.passages,
-                "vocabulary": counts.vocabulary,
-                "avgdl": float(np.mean(doc_len, dtype=np.float64)) if len(doc_len) else 0.0,
-                "sentences": self._sentences.count // 2,
-                "tokens": self._tokens.count,
-            },
-            linked_from,
-        )
+        Manifest(
+            **settings,
+            articles=counts.articles,
+            passages=counts.passages,
+            vocabulary=counts.vocabulary,
+            avgdl=float(np.mean(doc_len, dtype=np.float64)) if len(doc_len) else 0.0,
+            sentences=self._sentences.count // 2,
+            tokens=self._tokens.count,
+        ).write(self.folder, linked_from)
         _fsync_tree(self.folder)
         return counts
 

@@ -16,24 +16,13 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval.index.format import (
-    ANN,
-    FILES,
-    SEMANTIC,
-    SENTENCE_VECTORS,
-    ann_file,
-    intact,
-    read_manifest_if_any,
-    scales_file,
-    sentence_vectors_file,
-    vectors_file,
-    verify,
-)
+from retrieval.index.format import FILES, Manifest, ann_file, scales_file, sentence_vectors_file, vectors_file
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
 from retrieval.semantic.encoders import ROLE, bulk_encoder, describe
 from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
@@ -58,19 +47,30 @@ Warn = Callable[[str], None]
 TextsOf = Callable[[np.ndarray], list[str]]
 
 
+class PassageEncoder(Protocol):
+    """What the stage embeds with (``bulk_encoder()``'s ``E5`` by default)."""
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 rows of the model's width, one per text."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class _Table:
     """Where one kind of vector lives in a snapshot: passages, or sentences."""
 
     label: str  # names the segments folder and the progress
-    manifest_key: str
+    models: Callable[[Manifest], dict[str, dict[str, Any]]]  # its manifest entry: role -> model
     keys_file: str
     vectors_file: str
 
 
-_PASSAGES = _Table(ROLE, SEMANTIC, FILES["embed_keys"], vectors_file(ROLE))
+_PASSAGES = _Table(ROLE, attrgetter("semantic"), FILES["embed_keys"], vectors_file(ROLE))
 _SENTENCES = _Table(
-    f"{ROLE}-sentences", SENTENCE_VECTORS, FILES["sentence_embed_keys"], sentence_vectors_file(ROLE)
+    f"{ROLE}-sentences",
+    attrgetter("sentence_vectors"),
+    FILES["sentence_embed_keys"],
+    sentence_vectors_file(ROLE),
 )
 
 
@@ -79,12 +79,22 @@ class EmbeddingStage:
     that the new snapshot holds a vector for every passage and every sentence.
 
     ``on_progress`` hears of each call's texts as they are embedded; ``warn`` of earlier vectors
-    that fail their checksum and are embedded again instead of being carried on.
+    that fail their checksum and are embedded again instead of being carried on. ``encoder``, where
+    given, embeds in place of the model, whose name the manifest records all the same (a benchmark's
+    stand-in vectors are then searched with the model's question vectors); by default the model is
+    loaded once some text needs embedding.
     """
 
-    def __init__(self, *, on_progress: EmbedProgress | None = None, warn: Warn = log.warning) -> None:
+    def __init__(
+        self,
+        *,
+        on_progress: EmbedProgress | None = None,
+        warn: Warn = log.warning,
+        encoder: PassageEncoder | None = None,
+    ) -> None:
         self.on_progress = on_progress
         self.warn = warn
+        self.encoder = encoder
 
     def run(self, folder: Path, snapshots_dir: Path, earlier: tuple[Path, ...]) -> dict[str, Any]:
         """Embed the snapshot being built in ``folder``, reusing the vectors of the ``earlier``
@@ -94,7 +104,7 @@ class EmbeddingStage:
         trained on short texts, and a passage's one answering sentence is diluted in the
         passage's vector.
         """
-        plan = _Plan(_whole(earlier, self.warn), snapshots_dir / WORK_FOLDER, self.on_progress)
+        plan = _Plan(_whole(earlier, self.warn), snapshots_dir / WORK_FOLDER, self.on_progress, self.encoder)
         texts = SnapshotTexts(folder)
         keys = passage_keys(texts)
         known = sentence_keys(texts, keys, plan.reuse_from)
@@ -103,9 +113,9 @@ class EmbeddingStage:
         model = describe()
         rows, same = _embed_table(folder, _PASSAGES, model, keys, texts.passage_inputs, plan)
         _embed_table(folder, _SENTENCES, model, known, texts.sentence_texts, plan)
-        entries: dict[str, Any] = {SEMANTIC: {ROLE: model}, SENTENCE_VECTORS: {ROLE: model}}
+        entries: dict[str, Any] = {"semantic": {ROLE: model}, "sentence_vectors": {ROLE: model}}
         if len(keys) >= ANN_FROM_PASSAGES:
-            entries[ANN] = {ROLE: _index(folder, rows, same)}
+            entries["ann"] = {ROLE: _index(folder, rows, same)}
         return entries
 
     def published(self, snapshots_dir: Path) -> None:
@@ -120,6 +130,7 @@ class _Plan:
     reuse_from: tuple[Path, ...]  # whole snapshot folders whose vectors may be reused
     work_dir: Path
     on_progress: EmbedProgress | None
+    encoder: PassageEncoder | None  # None: the model's bulk encoder, loaded when first needed
 
 
 # What an earlier snapshot's vectors and keys must match in full before they are reused: a
@@ -140,11 +151,10 @@ def _whole(earlier: tuple[Path, ...], warn: Warn) -> tuple[Path, ...]:
     user is told, and their passages are embedded again."""
     whole = []
     for folder in earlier:
-        manifest = read_manifest_if_any(folder)
+        manifest = Manifest.read_if_any(folder)
         if manifest is None:
             continue
-        listed = [name for name in _REUSED if name in manifest.get("files", {})]
-        bad = verify(folder, manifest, listed)
+        bad = manifest.verify(folder, [name for name in _REUSED if name in manifest.files])
         if bad:
             warn(
                 f"the vectors of snapshot {folder.name} are damaged ({', '.join(bad)}); "
@@ -186,9 +196,9 @@ def _index(folder: Path, rows: VectorTable, same: Path | None) -> dict[str, Any]
     """The nearest-neighbour index of ``rows``: that of ``same``, the earlier snapshot holding
     these passages' vectors, where it has one; else built anew."""
     if same is not None:
-        manifest = read_manifest_if_any(same)
-        entry = ((manifest or {}).get(ANN) or {}).get(ROLE)
-        if manifest is not None and entry is not None and not verify(same, manifest, (ann_file(ROLE),)):
+        manifest = Manifest.read_if_any(same)
+        entry = manifest.ann.get(ROLE) if manifest is not None else None
+        if manifest is not None and entry is not None and not manifest.verify(same, (ann_file(ROLE),)):
             _link_or_copy(same / ann_file(ROLE), folder / ann_file(ROLE))
             return entry
     return build_ivf(rows, folder / ann_file(ROLE))
@@ -202,10 +212,10 @@ def _earlier_tables(
     found = []
     for folder in earlier:
         try:
-            manifest = read_manifest_if_any(folder)
-            if manifest is None or (manifest.get(table.manifest_key) or {}).get(ROLE) != model:
+            manifest = Manifest.read_if_any(folder)
+            if manifest is None or table.models(manifest).get(ROLE) != model:
                 continue
-            if not intact(folder, manifest, (table.keys_file, *table_files(folder, table.vectors_file))):
+            if not manifest.intact(folder, (table.keys_file, *table_files(folder, table.vectors_file))):
                 continue
             keys = np.fromfile(folder / table.keys_file, dtype=np.uint64)
             vectors = open_table(folder, table.vectors_file, len(keys), int(model["dimensions"]))
@@ -238,7 +248,7 @@ def _embed_missing(
     if not len(where):
         return
     codes, scales = rows
-    encoder = bulk_encoder()
+    encoder = plan.encoder if plan.encoder is not None else bulk_encoder()
     for start in range(0, len(where), SEGMENT):
         stop = min(start + SEGMENT, len(where))
         texts = texts_of(where[start:stop])
@@ -317,5 +327,3 @@ class _Known:
             file.flush()
             os.fsync(file.fileno())
         os.rename(partial, final)
-
-

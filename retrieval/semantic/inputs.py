@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index.arrays import OFFSET_DTYPE, StringTable, map_array
-from retrieval.index.format import FILES, intact, read_manifest_if_any
+from retrieval.index.format import FILES, Manifest
 from retrieval.semantic.encoders import passage_input
 
 KEY_DTYPE = np.dtype("<u8")
@@ -130,8 +130,8 @@ def _earlier_sentences(folder: Path) -> _EarlierSentences | None:
     files fails the check a load makes, or they disagree on how many passages and sentences
     there are (then nothing is taken from it)."""
     try:
-        manifest = read_manifest_if_any(folder)
-        if manifest is None or not intact(folder, manifest, (FILES[name] for name in _SENTENCE_FILES)):
+        manifest = Manifest.read_if_any(folder)
+        if manifest is None or not manifest.intact(folder, (FILES[name] for name in _SENTENCE_FILES)):
             return None
         keys = np.fromfile(folder / FILES["embed_keys"], dtype=KEY_DTYPE)
         sentence_keys = np.fromfile(folder / FILES["sentence_embed_keys"], dtype=KEY_DTYPE)

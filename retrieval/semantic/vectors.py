@@ -26,10 +26,8 @@ import numpy as np
 
 from retrieval.index.arrays import map_array
 from retrieval.index.format import (
-    ANN,
     FILES,
-    SEMANTIC,
-    SENTENCE_VECTORS,
+    Manifest,
     ann_file,
     legacy_vectors_file,
     scales_file,
@@ -175,18 +173,16 @@ class SnapshotVectors:
     sentence_offsets: np.ndarray
 
 
-def open_snapshot_vectors(folder: Path, manifest: dict[str, Any]) -> SnapshotVectors | None:
+def open_snapshot_vectors(folder: Path, manifest: Manifest) -> SnapshotVectors | None:
     """The vectors of the snapshot in ``folder`` if the installed model made them, else None (a
     lexical-only snapshot, or one an older wikiqa embedded with other models)."""
     model = describe()
-    if (manifest.get(SEMANTIC) or {}).get(ROLE) != model:
-        return None
-    if (manifest.get(SENTENCE_VECTORS) or {}).get(ROLE) != model:
+    if manifest.semantic.get(ROLE) != model or manifest.sentence_vectors.get(ROLE) != model:
         return None
     width = int(model["dimensions"])
-    ann = (manifest.get(ANN) or {}).get(ROLE)
+    ann = manifest.ann.get(ROLE)
     index = IvfIndex(folder / ann_file(ROLE), int(ann["nprobe"])) if ann else None
-    passages = open_table(folder, vectors_file(ROLE), int(manifest["passages"]), width, index)
-    sentences = open_table(folder, sentence_vectors_file(ROLE), int(manifest["sentences"]), width)
+    passages = open_table(folder, vectors_file(ROLE), manifest.passages, width, index)
+    sentences = open_table(folder, sentence_vectors_file(ROLE), manifest.sentences, width)
     offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
     return SnapshotVectors(passages, sentences, offsets)

@@ -16,7 +16,7 @@ from retrieval.errors import SnapshotError
 from retrieval.index import format as snapshot_format
 from retrieval.index import lock
 from retrieval.index.build import build_snapshot
-from retrieval.index.format import MANIFEST, scales_file, sentence_vectors_file, vectors_file, verify
+from retrieval.index.format import MANIFEST, Manifest, scales_file, sentence_vectors_file, vectors_file
 from retrieval.index.publish import BUILD_PREFIX, CURRENT, current_version, load_snapshot
 from retrieval.semantic.embed import EmbeddingStage
 from retrieval.semantic.encoders import ROLE, encoder, installed
@@ -122,7 +122,7 @@ def test_a_changed_byte_is_caught_at_load_in_a_small_file_and_by_verify_in_any(
     # The same file past the size that is hashed at every load: only a full check sees it.
     monkeypatch.setattr(snapshot_format, "CHECKED_AT_LOAD_BYTES", 0)
     snapshot = load_snapshot(snapshots)
-    assert verify(snapshot.folder, snapshot.manifest) == ["passages.text.bin"]
+    assert snapshot.manifest.verify(snapshot.folder) == ["passages.text.bin"]
 
 
 def _reindexed(
@@ -161,7 +161,7 @@ def _same_file(first: Path, second: Path, name: str) -> bool:
 
 
 def _verify(folder: Path) -> list[str]:
-    return verify(folder, json.loads((folder / MANIFEST).read_text()))
+    return Manifest.read(folder).verify(folder)
 
 
 def test_a_file_linked_from_the_previous_snapshot_keeps_its_recorded_checksum(

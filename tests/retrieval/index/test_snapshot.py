@@ -14,7 +14,7 @@ import pytest
 
 from retrieval.errors import SnapshotError
 from retrieval.index.build import BuildOptions, build_snapshot
-from retrieval.index.format import MANIFEST, write_manifest
+from retrieval.index.format import MANIFEST, SNAPSHOT_FORMAT, inventory
 from retrieval.index.live import LiveSnapshot
 from retrieval.index.lock import BuildLock, is_locked
 from retrieval.index.publish import CURRENT, LOCK_FILE, current_version, load_snapshot
@@ -148,10 +148,11 @@ def test_a_snapshot_built_for_the_old_rank_bm25_engine_is_served_by_bm25s(tmp_pa
     # What ``reindex --engine rank-bm25`` wrote before the option went: the engine's name in the
     # manifest and the passages' bags beside the BM25 matrix, all listed with their checksums.
     manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
-    del manifest["format"], manifest["files"]
     for name in ("bags.terms.i32", "bags.tf.u16", "bags.nnz.npy"):
         (info.path / name).write_bytes(b"\x01" * 64)
-    write_manifest(info.path, {**manifest, "engine": "rank-bm25"})
+    files = {name: {"bytes": r.size, "blake2b": r.blake2b} for name, r in inventory(info.path).items()}
+    old = {**manifest, "format": SNAPSHOT_FORMAT, "engine": "rank-bm25", "files": files}
+    (info.path / MANIFEST).write_text(json.dumps(old), encoding="utf-8")
     assert load_snapshot(tmp_path / "snapshots").info.version == info.version
     assert _answers(tmp_path / "snapshots", "river") == expected
 

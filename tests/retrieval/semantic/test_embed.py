@@ -15,11 +15,11 @@ import pytest
 from retrieval.index.build import build_snapshot
 from retrieval.index.format import (
     MANIFEST,
+    Manifest,
     legacy_vectors_file,
     scales_file,
     sentence_vectors_file,
     vectors_file,
-    write_manifest,
 )
 from retrieval.index.publish import current_version, load_snapshot
 from retrieval.index.reader import Snapshot
@@ -59,8 +59,8 @@ def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_pat
     build(store, tmp_path / "snapshots")
     store.close()
     snapshot = load_snapshot(tmp_path / "snapshots")
-    assert snapshot.manifest["semantic"] == {ROLE: describe()}
-    assert vectors_file(ROLE) in snapshot.manifest["files"]
+    assert snapshot.manifest.semantic == {ROLE: describe()}
+    assert vectors_file(ROLE) in snapshot.manifest.files
     assert snapshot.info.semantic == ("multilingual-e5-small",)
     pids = np.arange(len(snapshot))
     inputs = [passage_input(snapshot.passages.title(p), snapshot.passages.text(p)) for p in pids.tolist()]
@@ -68,7 +68,7 @@ def test_each_passage_and_sentence_is_embedded_and_the_model_is_recorded(tmp_pat
     table = vectors_of(snapshot).passages
     for pid in pids.tolist():  # each stored row is its passage's vector (int8 precision)
         assert table.cosines(np.array([pid]), expected[pid])[0] == pytest.approx(1.0, abs=2e-3)
-    assert snapshot.manifest["sentence_vectors"] == {ROLE: describe()}
+    assert snapshot.manifest.sentence_vectors == {ROLE: describe()}
     sentences = [
         snapshot.passages.text(p)[s:e] for p in pids.tolist() for s, e in snapshot.passages.sentence_spans(p)
     ]
@@ -86,7 +86,7 @@ def test_the_shared_snapshot_holds_every_sentence_embedded_as_a_reindex_embeds_i
     passages = semantic_snapshot.passages
     pids = range(len(semantic_snapshot))
     sentences = [passages.text(p)[s:e] for p in pids for s, e in passages.sentence_spans(p)]
-    assert semantic_snapshot.manifest["sentence_vectors"] == {ROLE: describe()}
+    assert semantic_snapshot.manifest.sentence_vectors == {ROLE: describe()}
     stored = vectors_of(semantic_snapshot).sentences
     assert len(stored) == len(sentences)
     rows = list(range(0, len(sentences), 7))  # a sample: embedding them all again costs seconds
@@ -190,14 +190,14 @@ def test_a_reindex_of_an_unchanged_store_neither_makes_nor_hashes_a_text_again(
 
 def _as_older_snapshot(folder: Path) -> None:
     """Store ``folder``'s vectors as snapshots did before int8 codes: one float16 file a table."""
-    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest = Manifest.read(folder)
     width = describe()["dimensions"]
-    tables = {vectors_file(ROLE): manifest["passages"], sentence_vectors_file(ROLE): manifest["sentences"]}
+    tables = {vectors_file(ROLE): manifest.passages, sentence_vectors_file(ROLE): manifest.sentences}
     for name, rows in tables.items():
         open_table(folder, name, rows, width)[:].astype(np.float16).tofile(folder / legacy_vectors_file(name))
         for stored in (name, scales_file(name)):
             (folder / stored).unlink()
-    write_manifest(folder, {key: value for key, value in manifest.items() if key != "files"})
+    manifest.write(folder)
 
 
 def test_a_snapshot_from_before_int8_codes_still_answers_and_its_vectors_are_reused(
@@ -218,7 +218,7 @@ def test_a_snapshot_from_before_int8_codes_still_answers_and_its_vectors_are_reu
     store.close()
     assert embedded == [] and new != old
     rebuilt = load_snapshot(tmp_path / "snapshots", warn=pytest.fail)
-    assert vectors_file(ROLE) in rebuilt.manifest["files"]
+    assert vectors_file(ROLE) in rebuilt.manifest.files
     for pid, vector in enumerate(expected):
         assert vectors_of(rebuilt).passages.cosines(np.array([pid]), vector)[0] == pytest.approx(
             1.0, abs=2e-3
@@ -300,3 +300,34 @@ def test_encode_calls_take_consecutive_slices_of_about_call_chars(monkeypatch: p
     texts = ["a" * 4] * 5 + ["b" * 30, "c"]
     assert list(embed.call_slices(texts)) == [(0, 3), (3, 6), (6, 7)]
     assert list(embed.call_slices([])) == []
+
+
+class _SameRow:
+    """A stand-in encoder: one unit row for every text, and a count of the texts it was given."""
+
+    def __init__(self, width: int) -> None:
+        self.row = np.eye(width, dtype=np.float32)[0]
+        self.texts = 0
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        self.texts += len(texts)
+        return np.tile(self.row, (len(texts), 1))
+
+
+def test_a_stage_given_an_encoder_embeds_with_it_and_never_loads_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How benchmarks/search.py builds large snapshots in minutes: stand-in vectors, recorded as
+    the model's, so that questions embedded by the model are searched against them."""
+    monkeypatch.setattr(embed, "bulk_encoder", lambda: pytest.fail("the model was loaded"))
+    stand_in = _SameRow(describe()["dimensions"])
+    store = fill_store(f"sqlite:///{tmp_path / 's.db'}", make_records(3))
+    build_snapshot(store, tmp_path / "snapshots", source_url="", stages=(EmbeddingStage(encoder=stand_in),))
+    store.close()
+    snapshot = load_snapshot(tmp_path / "snapshots")
+    passages, sentences = _texts(snapshot)
+    assert stand_in.texts == len(passages) + len(sentences)
+    assert snapshot.info.semantic == ("multilingual-e5-small",)
+    vectors = vectors_of(snapshot)
+    for table, rows in ((vectors.passages, len(passages)), (vectors.sentences, len(sentences))):
+        assert table.cosines(np.arange(rows), stand_in.row) == pytest.approx(1.0, abs=2e-3)

@@ -3,7 +3,6 @@ taken from an earlier snapshot only where its passage is there unchanged (no mod
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from retrieval.index.build import build_snapshot
-from retrieval.index.format import FILES, MANIFEST, write_manifest
+from retrieval.index.format import FILES, Manifest
 from retrieval.index.publish import load_snapshot
 from retrieval.semantic import inputs
 from retrieval.semantic.encoders import passage_input
@@ -63,7 +62,7 @@ def _with_earlier_keys(folder: Path, into: Path, change: Callable[[Path], None])
     passage_keys(texts).tofile(into / FILES["embed_keys"])
     (SENTINEL + np.arange(texts.sentences, dtype=np.uint64)).tofile(into / FILES["sentence_embed_keys"])
     change(into)
-    write_manifest(into, json.loads((into / MANIFEST).read_text()))
+    Manifest.read(into).write(into)
     return into
 
 
@@ -189,7 +188,7 @@ def test_after_a_store_change_the_keys_are_those_hashing_everything_gives(
     old_keys = passage_keys(old)
     old_keys.tofile(before / FILES["embed_keys"])
     sentence_keys(old, old_keys, earlier=()).tofile(before / FILES["sentence_embed_keys"])
-    write_manifest(before, json.loads((before / MANIFEST).read_text()))
+    Manifest.read(before).write(before)
     changed = ArticleRecord(records[2].article_id, records[2].title, "A changed body. Short.", None)
     after = _snapshot(tmp_path / "after", [*ODD_RECORDS, *records[:2], changed, *records[3:]])
     texts = SnapshotTexts(after)
