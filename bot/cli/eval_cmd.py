@@ -20,6 +20,8 @@ _ORDER = (
     "ndcg@10",
     "recall@100",
     "refused",
+    "shown@1",
+    "shown@5",
 )
 
 
@@ -101,8 +103,10 @@ def eval_(
 
     SQuAD-style lines (question, answers, article_id) give answer@1/3/5 (a normalized gold
     answer occurs in one of the k best quotes), article@1, MRR@10, the mean quote length, the
-    answer line's hit rate and search latency. BEIR queries with --qrels give nDCG@10 and
-    recall@100 over articles, each article ranked by its best passage. Dialogs (INSCIT-style
+    answer line's hit rate and search latency; the share refused ("no good match") and
+    shown@1/@5, answer@k of what the user is shown (a refused question counts as missed). BEIR
+    queries with --qrels give nDCG@10 and recall@100 over articles, each article ranked by its
+    best passage. Dialogs (INSCIT-style
     lines with "turns") are replayed turn by turn through the chat's conversation code, scoring
     what the user is shown (a refused question shows no quotes): hit@1 and hit@5 (a quote
     overlapping a gold paragraph) over answerable turns, and over follow-ups with a pronoun.
@@ -144,7 +148,11 @@ def eval_(
             report = evaluate_beir(searcher, items, load_qrels(qrels), on_question=advance)  # type: ignore[arg-type]
         else:
             report = evaluate_squad(
-                searcher, items, quotes=quotes, on_question=advance, refuses=answerer.refuses  # type: ignore[arg-type]
+                searcher,
+                items,
+                quotes=quotes,
+                on_question=advance,
+                refuses=answerer.refuses,  # type: ignore[arg-type]
             )
     if out is not None:
         with out.open("w", encoding="utf-8") as handle:

@@ -1,10 +1,11 @@
 """Quality figures of the quotes a user is shown, on SQuAD-style or BEIR-style question files.
 
 SQuAD-style lines (``question``, ``answers``, ``article_id``) are scored by whether a gold answer
-occurs in the quotes the searcher returns, overall and by the question's language: the quotes a
-user is shown unless the answer is refused. Where the caller says which answers are refused ("no
-good match"), that share is reported beside them (answer@k does not count a refused question as
-missed, so that a change of the ranking and one of the refusal rule are seen apart).
+occurs in the quotes the searcher returns, overall and by the question's language (answer@k: the
+ranking's figure). Where the caller says which questions are refused ("no good match", which shows
+no quotes), the share refused is reported, and shown@k scores exactly what the user is shown: a
+refused question counts as missed. Both are kept so that a change of the ranking and one of the
+refusal rule are seen apart.
 BEIR-style queries (``_id``, ``text``) with a qrels file are scored over articles, each article
 ranked by its best passage. Latency is measured around the search call itself.
 """
@@ -26,6 +27,7 @@ from retrieval.search.hit import Hit
 from retrieval.semantic.language import language
 
 SQUAD_KS = (1, 3, 5)
+SHOWN_KS = (1, 5)
 MRR_DEPTH = 10
 NDCG_DEPTH = 10
 RECALL_DEPTH = 100
@@ -147,9 +149,7 @@ def load_qrels(path: Path) -> dict[str, dict[str, int]]:
         if not line.strip() or (number == 1 and parts[0] == "query-id"):
             continue
         if len(parts) != 3:
-            raise SourceError(
-                str(path), "expected query-id, corpus-id and score separated by tabs", number
-            )
+            raise SourceError(str(path), "expected query-id, corpus-id and score separated by tabs", number)
         try:
             grade = int(float(parts[2]))
         except ValueError:
@@ -190,7 +190,7 @@ def evaluate_squad(
 ) -> Report:
     """answer@1/3/5, article@1, MRR@10, mean quote length over the top ``quotes``, the answer
     line's hit rate and latency; answer@1 and @5 by language; with ``refuses``, the share of
-    questions refused."""
+    questions refused and shown@1/@5 (answer@k with refused questions missed)."""
     depth = max(MRR_DEPTH, quotes, *SQUAD_KS)
     found = dict.fromkeys(SQUAD_KS, 0)
     article_hits = 0
@@ -238,7 +238,7 @@ def evaluate_squad(
     summary["answer_line"] = round(line_hits / n, 4)
     summary["questions"] = len(questions)
     if refuses is not None:
-        summary["refused"] = round(sum(row["refused"] for row in rows) / n, 4)
+        summary.update(_refusal_figures(rows))
     summary["by_language"] = _by_language(rows)
     summary["latency_ms"] = latency_figures(latencies)
     return Report(summary, rows)
@@ -256,9 +256,20 @@ def _by_language(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for k in (1, 5):
             figures[f"answer@{k}"] = round(sum(1 for r in ranks if r is not None and r <= k) / len(group), 4)
         if "refused" in group[0]:
-            figures["refused"] = round(sum(row["refused"] for row in group) / len(group), 4)
+            figures.update(_refusal_figures(group))
         out[name] = figures
     return out
+
+
+def _refusal_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The share of ``rows`` refused, and shown@1/@5: answer@k where a refused question, which
+    shows no quotes, counts as missed."""
+    n = len(rows)
+    shown = [row["answer_rank"] for row in rows if not row["refused"] and row["answer_rank"] is not None]
+    figures = {"refused": round(sum(row["refused"] for row in rows) / n, 4)}
+    for k in SHOWN_KS:
+        figures[f"shown@{k}"] = round(sum(rank <= k for rank in shown) / n, 4)
+    return figures
 
 
 def ndcg(ranked: list[str], relevant: dict[str, int], depth: int = NDCG_DEPTH) -> float:

@@ -142,7 +142,7 @@ def test_qrels_with_header_and_bad_rows(tmp_path: Path) -> None:
         ev.load_qrels(path)
 
 
-def test_answers_are_scored_by_language_and_the_refused_share_is_what_users_were_refused() -> None:
+def test_answers_are_scored_by_language_and_a_refused_question_is_missed_in_what_users_were_shown() -> None:
     questions = [
         ev.SquadQuestion("1", "Where is Kyiv?", ("Kyiv",), "Ukraine"),
         ev.SquadQuestion("2", "Де розташований Київ?", ("Kyiv",), "Ukraine"),
@@ -151,14 +151,35 @@ def test_answers_are_scored_by_language_and_the_refused_share_is_what_users_were
     ]
     found = [_hit("Kyiv is the capital.", "Ukraine")]
     searcher = FakeSearcher({q.question: found for q in questions})
-    refused = lambda question, hits: question.startswith("Коли")  # noqa: E731
+    refused = lambda question, hits: question.startswith("Где")  # noqa: E731
     report = ev.evaluate_squad(searcher, questions, refuses=refused)
     s = report.summary
-    assert s["refused"] == 0.25
+    assert (s["answer@1"], s["refused"], s["shown@1"], s["shown@5"]) == (0.75, 0.25, 0.5, 0.5)
     assert s["by_language"] == {
-        "en": {"questions": 1, "answer@1": 1.0, "answer@5": 1.0, "refused": 0.0},
-        "ru": {"questions": 1, "answer@1": 1.0, "answer@5": 1.0, "refused": 0.0},
-        "uk": {"questions": 2, "answer@1": 0.5, "answer@5": 0.5, "refused": 0.5},
+        "en": {
+            "questions": 1,
+            "answer@1": 1.0,
+            "answer@5": 1.0,
+            "refused": 0.0,
+            "shown@1": 1.0,
+            "shown@5": 1.0,
+        },
+        "ru": {
+            "questions": 1,
+            "answer@1": 1.0,
+            "answer@5": 1.0,
+            "refused": 1.0,
+            "shown@1": 0.0,
+            "shown@5": 0.0,
+        },
+        "uk": {
+            "questions": 2,
+            "answer@1": 0.5,
+            "answer@5": 0.5,
+            "refused": 0.0,
+            "shown@1": 0.5,
+            "shown@5": 0.5,
+        },
     }
 
 
