@@ -29,8 +29,8 @@ from typing import Any
 
 from bot.answer import WARM_UP_QUESTIONS, Answer
 from bot.conversation import Context
-from bot.telegram.long_lived import freeze_long_lived
 from bot.telegram.services import INLINE_QUOTES
+from retrieval.long_lived import freeze_long_lived
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from bot.telegram.api_request import BotApiRequest
 from bot.telegram.api_retry import RetryingRateLimiter, RetryPolicy
 from bot.telegram.inline import inline_query
 from bot.telegram.log_redaction import hide_in_logs
-from bot.telegram.long_lived import freeze_long_lived
 from bot.telegram.services import SERVICES_KEY, BotServices
+from retrieval.long_lived import freeze_long_lived
 
 log = logging.getLogger(__name__)
 
