@@ -674,11 +674,16 @@ class StandIn:
         self.messages[(chat["id"], message["message_id"])] = message
         return message
 
-    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _own_message(self, params: dict[str, Any]) -> tuple[tuple[int, int], dict[str, Any]]:
+        """The bot's own message an edit names, with its key; Telegram's error if there is none."""
         key = (params["chat_id"], params["message_id"])
         old = self.messages.get(key)
         if old is None or old["from"]["id"] != BOT_USER["id"]:
             raise ApiError(400, "Bad Request: message to edit not found")
+        return key, old
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        key, old = self._own_message(params)
         markup = params.get("reply_markup")
         self._check_markup(markup)
         if markup == old.get("reply_markup"):
@@ -691,10 +696,7 @@ class StandIn:
         return message
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
-        key = (params["chat_id"], params["message_id"])
-        old = self.messages.get(key)
-        if old is None or old["from"]["id"] != BOT_USER["id"]:
-            raise ApiError(400, "Bad Request: message to edit not found")
+        key, old = self._own_message(params)
         text, entities = self._text(params)
         self._check_markup(params.get("reply_markup"))
         markup = params.get("reply_markup")
