@@ -38,7 +38,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import search as search_benchmark  # noqa: E402  (its seeded corpus generator)
+from benchmarks.lib.latency import percentiles  # noqa: E402
+from benchmarks.lib.search_corpus import SIZES, make_corpus, make_questions  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 QUESTION = "When was the Collective Security Treaty signed?"
@@ -90,10 +91,6 @@ What is the longest river in Africa?
 """.splitlines()
 
 
-def _p(samples: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(samples), q))
-
-
 def speed(size: str, workdir: Path, questions: int) -> None:
     from bot.answer import Answerer
     from retrieval.index.build import build_snapshot
@@ -102,12 +99,11 @@ def speed(size: str, workdir: Path, questions: int) -> None:
     from retrieval.search.searcher import Searcher
     from retrieval.storage.articles import ArticleStore
 
-    bench = search_benchmark
     workdir.mkdir(parents=True, exist_ok=True)
     store_path = workdir / f"corpus-{size}.db"
     if not store_path.exists():
         print(f"generating the {size} corpus in {store_path} ...", file=sys.stderr, flush=True)
-        bench.make_corpus(bench.SIZES[size], store_path)
+        make_corpus(SIZES[size], store_path)
     snapshots = workdir / f"answer-snapshots-{size}"
     if current_version(snapshots) is None:
         print("building the snapshot ...", file=sys.stderr, flush=True)
@@ -115,7 +111,7 @@ def speed(size: str, workdir: Path, questions: int) -> None:
         build_snapshot(store, snapshots, source_url="https://example.org/{article_id}")
         store.close()
     snapshot = load_snapshot(snapshots)
-    asked = bench.make_questions(questions)
+    asked = make_questions(questions)
     k = max(3 + 1, CANDIDATE_PASSAGES)  # what Answerer.answer asks the searcher for on page 1
 
     warm = Searcher(snapshot)  # a throwaway pass, so both runs find the snapshot's pages in memory
@@ -131,16 +127,16 @@ def speed(size: str, workdir: Path, questions: int) -> None:
         started = time.perf_counter()
         answerer.answer(asked[0])  # builds its searcher; the timed answers then find it ready
         print(f"{label}: first answer took {time.perf_counter() - started:.2f} s")
-    bare: list[float] = []
+    bare: list[float] = []  # seconds, as is took
     took: dict[str, list[float]] = {label: [] for label in answerers}
     refused: dict[str, int] = dict.fromkeys(answerers, 0)
     for question in asked:
         started = time.perf_counter()
         searcher.search(question, k=k)
-        bare.append((time.perf_counter() - started) * 1000)
+        bare.append(time.perf_counter() - started)
         for label, answerer in answerers.items():
             answer = answerer.answer(question)
-            took[label].append(answer.took_ms)
+            took[label].append(answer.took_ms / 1000)
             refused[label] += answer.no_match
     rows = [("bare Searcher.search", bare, None)]
     rows += [(label, took[label], refused[label] / len(asked)) for label in answerers]
@@ -148,11 +144,11 @@ def speed(size: str, workdir: Path, questions: int) -> None:
     print(f"{snapshot.info.passages:,} passages, {len(asked)} questions, search k={k}, one thread")
     print("| what | p50 ms | p99 ms | p50 / bare p50 | no match |")
     print("|---|---|---|---|---|")
-    base = _p(bare, 50)
+    base = percentiles(bare)["p50_ms"]
     for label, samples, refused in rows:
         share = "" if refused is None else f"{refused:.0%}"
-        p50, p99 = _p(samples, 50), _p(samples, 99)
-        print(f"| {label} | {p50:.3f} | {p99:.3f} | {p50 / base:.2f} | {share} |")
+        p = percentiles(samples)
+        print(f"| {label} | {p['p50_ms']:.3f} | {p['p99_ms']:.3f} | {p['p50_ms'] / base:.2f} | {share} |")
 
 
 def startup(runs: int) -> None:
@@ -236,7 +232,7 @@ def main() -> None:
     )
     sub = parser.add_subparsers(dest="what", required=True)
     p_speed = sub.add_parser("speed", help="answer time against bare search time")
-    p_speed.add_argument("--size", default="100k", choices=tuple(search_benchmark.SIZES))
+    p_speed.add_argument("--size", default="100k", choices=tuple(SIZES))
     p_speed.add_argument("--workdir", type=Path, default=Path("/tmp/wikiqa-bench"))
     p_speed.add_argument("--questions", type=int, default=1000)
     p_start = sub.add_parser("startup", help="fresh-process wikiqa ask wall time")

@@ -52,12 +52,11 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import search as search_benchmark  # noqa: E402  (its seeded corpus generator)
+from benchmarks.lib.latency import percentiles  # noqa: E402
+from benchmarks.lib.search_corpus import make_corpus, make_questions  # noqa: E402
 
 TOKEN = "700000001:AAF-benchmark-token-not-secret"
 ADMIN_ID = 1
@@ -75,12 +74,11 @@ def prepare(workdir: Path, passages: int, snapshots: Path | None = None) -> tupl
     from retrieval.index.publish import current_version
     from retrieval.storage.articles import ArticleStore
 
-    bench = search_benchmark
     workdir.mkdir(parents=True, exist_ok=True)
     corpus = workdir / f"corpus-{passages}.db"
     if not corpus.exists():
         print(f"generating a corpus of {passages:,} passages ...", file=sys.stderr, flush=True)
-        bench.make_corpus(passages, corpus)
+        make_corpus(passages, corpus)
     store = workdir / f"bot-store-{passages}.db"
     # a home of its own per source: one built from a given folder is never served as the lexical one
     home = workdir / (f"bot-home-{passages}" if snapshots is None else f"bot-home-{snapshots.name}")
@@ -280,15 +278,13 @@ class CpuMeter:
 
 
 def summary(label: str, load: Load, seconds: float, cpu: CpuMeter) -> dict:
-    ms = np.asarray(load.latencies) * 1000
     row = {
         "phase": label,
         "asked": load.sent,
         "answered": len(load.latencies),
         "failed": load.failed + load.lost,
         "answers_per_s": round(len(load.latencies) / seconds, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 1) if len(ms) else None,
-        "p99_ms": round(float(np.percentile(ms, 99)), 1) if len(ms) else None,
+        **percentiles(load.latencies, digits=1),
         "seconds": round(seconds, 1),
         "cpu": cpu.lap(seconds, len(load.latencies)),
         "requests_per_answer": {
@@ -336,7 +332,7 @@ async def run(args: argparse.Namespace) -> None:
     from testing.bot_api_standin import StandIn
 
     store, home = prepare(args.workdir, args.passages, args.snapshots)
-    questions = search_benchmark.make_questions(2000)
+    questions = make_questions(2000)
     standin = await StandIn(TOKEN).start()
     env = {
         **os.environ,
