@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import random
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.lib.processes import report, run_child  # noqa: E402
 
 # Plain words, plus rarer ones that need escaping or are not ASCII; the mix gives about 5 escapes
 # per KB, as in the SQuAD dump of real Wikipedia text.
@@ -104,37 +106,20 @@ def _sql_bytes(dump: Path) -> int:
 
 
 def child(dump: Path, database: Path) -> None:
-    """Run one ingest and print its figures as JSON (this runs in its own process)."""
+    """Run one ingest and report its figures (this runs in its own process)."""
     from retrieval.storage.articles import ArticleStore
     from retrieval.storage.ingest import ingest_paths
 
     store = ArticleStore(f"sqlite:///{database}")
     started, cpu_started = time.perf_counter(), time.process_time()
-    report = ingest_paths(store, [dump])
+    ingested = ingest_paths(store, [dump])
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     store.close()
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "summary": report.summary(),
-                "seconds": seconds,
-                "cpu": cpu,
-                "articles": report.counts.total,
-                "peak_mb": peak_kib / 1024,
-            }
-        )
-    )
+    report({"summary": ingested.summary(), "seconds": seconds, "cpu": cpu, "articles": ingested.counts.total})
 
 
 def run(dump: Path, database: Path) -> dict:
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", str(dump), str(database)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return run_child(__file__, "--child", str(dump), str(database))
 
 
 def main() -> None:
@@ -165,7 +150,7 @@ def main() -> None:
         seconds = figures["seconds"]
         print(
             f"{label:9}: {figures['articles'] / seconds:9,.0f} articles/s  {size_mb / seconds:6.1f} MB/s  "
-            f"peak RSS {figures['peak_mb']:5.0f} MB  "
+            f"peak RSS {figures['self_peak_rss_mb']:5.0f} MB  "
             f"(CPU {size_mb / figures['cpu']:5.1f} MB/s; {figures['summary']})",
             flush=True,
         )
