@@ -20,11 +20,17 @@ MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 POSTGRES_ADMIN = "postgresql+psycopg://root@127.0.0.1:5432/test"
 
 
+# The tests' own cache of files derived from the model's wheel (its ONNX graphs), kept between
+# runs: writing them costs seconds every run, and each is checked against its recorded size and
+# digest when first opened, so a stale or damaged one is written again, never trusted.
+TEST_CACHE = Path.home() / ".cache" / "wikiqa-tests"
+
+
 @pytest.fixture(scope="session", autouse=True)
-def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The models' unpacked weights go to a folder of this run, not the user's cache (an autouse
-    session fixture: it is in place before any other fixture loads a model)."""
-    folder = tmp_path_factory.mktemp("cache")
+def model_cache() -> Iterator[Path]:
+    """The models' derived files go to the tests' own cache, not the user's (an autouse session
+    fixture: it is in place before any other fixture loads a model)."""
+    folder = TEST_CACHE
     before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(folder)
     yield folder
