@@ -9,7 +9,8 @@ SQLite stores; each step then runs in its own child process, so peak memory is t
   latency (top 100, numpy and numba) and full ``Searcher.search`` latency (top 5), serving RSS;
 - plain bm25s (its tokenizer, English stop words and stemming): build, size, peak RSS, then load
   with mmap and first-stage latency (top 100) with its numpy and numba backends;
-- rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at 10k only;
+- rank-bm25 ``BM25Okapi``: build and ``get_scores`` + top 100 latency, at the smallest size only
+  (it holds every passage's tokens in Python lists);
 - the semantic stage (unless --no-semantic), in a second table. Embedding a million passages
   takes hours on a small machine, so the snapshot is built as a reindex builds it but with
   seeded random unit vectors in place of the model's, which a search reads exactly as it reads
@@ -99,9 +100,10 @@ def main() -> None:
     options = parser.parse_args()
     options.workdir.mkdir(parents=True, exist_ok=True)
     labels = [s.strip() for s in options.sizes.split(",") if s.strip()]
-    semantic = not options.no_semantic
+    semantic, bm25s = not options.no_semantic, not options.no_bm25s
+    smallest = min(labels, key=SIZES.__getitem__)
     results = [
-        measure(label, options.workdir, options.questions, not options.no_bm25s, label == "10k", semantic)
+        measure(label, options.workdir, options.questions, bm25s, bm25s and label == smallest, semantic)
         for label in labels
     ]
     if options.out:

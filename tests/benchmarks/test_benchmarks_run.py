@@ -24,7 +24,7 @@ LIBRARY = BENCHMARKS / "lib"
 TINY_RUNS: dict[str, list[str]] = {
     "ingest.py": ["-n 200 --workdir {workdir}"],
     "search.py": [
-        "--no-semantic --sizes 1k --questions 20 --no-bm25s --workdir {workdir}",
+        "--no-semantic --sizes 1k --questions 20 --workdir {workdir}",  # with the bm25s and rank-bm25 peers
         "--sizes 1k --questions 20 --no-bm25s --workdir {workdir}",  # with the semantic half
     ],
     "embedding.py": ["--passages 2 --sentences 2 --questions 2 --engines wikiqa-int8 --repeat 1 --threads 1"],
