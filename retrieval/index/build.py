@@ -180,7 +180,9 @@ def _write_passages(build_dir: Path, articles: Iterable[StoredArticle], plan: _P
     writer = SnapshotWriter(build_dir)
     digest = hashlib.blake2b(digest_size=16)
     options = plan.options
-    for batch, consumed in _analyzed(_rows(articles, digest, options.warn), options.analyzer, plan.workers):
+    for batch, consumed in _analyzed(
+        _rows(articles, digest.update, options.warn), options.analyzer, plan.workers
+    ):
         writer.add(batch)
         if options.on_progress is not None:
             options.on_progress(consumed, plan.articles)
@@ -215,11 +217,14 @@ def _complete(build_dir: Path, snapshots_dir: Path, written: _Written, plan: _Pl
     return version
 
 
-def _rows(articles: Iterable[StoredArticle], digest: hashlib._Hash, warn: Warn) -> Iterator[Row]:
-    """(article_id, title, body) of every article; the fingerprint covers ids and content hashes."""
+def _rows(
+    articles: Iterable[StoredArticle], fingerprint: Callable[[bytes], None], warn: Warn
+) -> Iterator[Row]:
+    """(article_id, title, body) of every article; ``fingerprint`` is fed each one's id and content
+    hash."""
     for article in articles:
-        digest.update(article.article_id.encode("utf-8", "surrogatepass") + b"\x00")
-        digest.update(article.content_hash.encode() + b"\x00")
+        fingerprint(article.article_id.encode("utf-8", "surrogatepass") + b"\x00")
+        fingerprint(article.content_hash.encode() + b"\x00")
         body = article.article or ""
         if len(body) > MAX_ARTICLE_CHARS:
             body = bounded_body(body)
