@@ -112,9 +112,9 @@ def open_table(
     file an older snapshot stored in its place."""
     files = table_files(folder, name)
     if len(files) == 1:
-        return VectorTable(_mapped(folder / files[0], LEGACY_DTYPE, (rows, dimensions)), None, ann)
-    codes = _mapped(folder / files[0], CODE_DTYPE, (rows, dimensions))
-    return VectorTable(codes, _mapped(folder / files[1], SCALE_DTYPE, (rows,)), ann)
+        return VectorTable(map_array(folder / files[0], LEGACY_DTYPE).reshape(rows, dimensions), None, ann)
+    codes = map_array(folder / files[0], CODE_DTYPE).reshape(rows, dimensions)
+    return VectorTable(codes, map_array(folder / files[1], SCALE_DTYPE).reshape(rows), ann)
 
 
 @contextlib.contextmanager
@@ -156,11 +156,6 @@ def table_files(folder: Path, name: str) -> tuple[str, ...]:
     if (folder / name).exists() or not (folder / legacy_vectors_file(name)).exists():
         return name, scales_file(name)
     return (legacy_vectors_file(name),)
-
-
-def _mapped(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
-    # A plain array over the mapping: indexing an ``np.memmap`` runs Python code on every call.
-    return np.asarray(np.memmap(path, dtype=dtype, mode="r", shape=shape))
 
 
 @dataclass(frozen=True, slots=True)
