@@ -14,11 +14,12 @@ SQLite stores; each step then runs in its own child process, so peak memory is t
 - the semantic stage (unless --no-semantic), in a second table. Embedding a million passages
   takes hours on a small machine, so the snapshot is built as a reindex builds it but with
   seeded random unit vectors in place of the model's, which a search reads exactly as it reads
-  real ones: build time (the lexical build included) and size; load time of the snapshot and of
-  the model; question embedding time; search latency for the English questions (cosine
-  rescoring) and for the same questions spelled in Cyrillic (dense retrieval fused with BM25);
-  serving RSS; and a reindex of the unchanged store (nothing embedded), each beside the lexical
-  snapshot's figure. Embedding throughput on real text is ``benchmarks/embedding.py``'s.
+  real ones: build time (the lexical build included) and size; load time of the snapshot, the
+  numba kernel (as the bot loads it, where installed) and the model; question embedding time;
+  search latency for the English questions (cosine rescoring) and for the same questions spelled
+  in Cyrillic (dense retrieval fused with BM25); serving RSS; and a reindex of the unchanged
+  store (nothing embedded), each beside the lexical snapshot's figure. Embedding throughput on
+  real text is ``benchmarks/embedding.py``'s.
 
 Usage::
 

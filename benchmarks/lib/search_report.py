@@ -110,7 +110,8 @@ def _semantic_rows(r: dict) -> list[str]:
             f"{peer_build['size_mb']} MB ({peer_build['tree_peak_rss_mb']} MB)",
         ),
         figure(
-            "fresh-process load + models' load", f"{serve['load_s']} s + {serve['models_s']} s",
+            "fresh-process load + numba kernel + model's load",
+            f"{serve['load_s']} s + {serve['accelerate_s']} s + {serve['models_s']} s",
             f"{peer['load_s']} s",
         ),
         figure("serving RSS, private + file-backed (peak)", _rss(serve), _rss(peer)),
