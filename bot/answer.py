@@ -42,7 +42,8 @@ MIN_COVERAGE = 0.45
 SEMANTIC_MIN_COVERAGE = 0.5
 MIN_SUPPORT = 0.87
 # Questions that load everything answering needs before the first real one: the snapshot, and
-# with the semantic stage both models (an English question loads one, a Russian one the other).
+# with the semantic stage the model and what each path reads (an English question rescores its
+# candidates' vectors, a Russian one searches the nearest-neighbour index).
 WARM_UP_QUESTIONS = ("warm up", "разогрев")
 # In a conversation, a question that points back ("when was it founded?") is searched again with
 # the conversation's subject added, and the result is kept unless its best passage holds this much

@@ -111,7 +111,7 @@ def eval_(
     what the user is shown (a refused question shows no quotes): hit@1 and hit@5 (a quote
     overlapping a gold paragraph) over answerable turns, and over follow-ups with a pronoun.
     """
-    from bot.answer import Answerer
+    from bot.answer import WARM_UP_QUESTIONS, Answerer
     from bot.dialog_eval import is_dialogs_file
 
     if is_dialogs_file(questions):
@@ -142,6 +142,8 @@ def eval_(
     snapshot = load_snapshot(settings().snapshots_dir)
     searcher = Searcher(snapshot, semantic=DEFAULT_SEMANTIC if semantic else None)
     answerer = Answerer(snapshot, make_searcher=lambda _: searcher)
+    for question in WARM_UP_QUESTIONS:  # as the bot does before its first question: latency is search's
+        searcher.search(question, 1)
     with progress("Evaluating", len(items), unit="questions") as advance:
         if is_beir:
             assert qrels is not None
