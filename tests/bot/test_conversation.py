@@ -57,19 +57,19 @@ def test_a_question_that_stands_alone_is_answered_exactly_as_alone(answerer, que
     assert _shown(followed) == _shown(answerer.answer(question))
 
 
-def test_a_new_topic_replaces_the_subject(answerer):
+@pytest.mark.parametrize(
+    ("earlier", "follow_up"),
+    [
+        ([SCO, "When was the Warsaw Pact signed?"], "When was it dissolved?"),
+        (["When was the Warsaw Pact signed?"], "and when was it dissolved?"),
+    ],
+    ids=["a_new_topic_replaces_the_subject", "an_elliptic_follow_up"],
+)
+def test_a_follow_up_takes_the_latest_subject(answerer, earlier: list[str], follow_up: str):
     chat = Conversation(answerer)
-    chat.ask(SCO)
-    chat.ask("When was the Warsaw Pact signed?")
-    answer = chat.ask("When was it dissolved?")
-    assert answer.about == "Warsaw Pact"
-    assert "1991" in answer.answer
-
-
-def test_an_elliptic_follow_up_takes_the_subject(answerer):
-    chat = Conversation(answerer)
-    chat.ask("When was the Warsaw Pact signed?")
-    answer = chat.ask("and when was it dissolved?")
+    for question in earlier:
+        chat.ask(question)
+    answer = chat.ask(follow_up)
     assert answer.about == "Warsaw Pact"
     assert "1991" in answer.answer
 
