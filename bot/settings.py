@@ -28,10 +28,10 @@ VARIABLES = {
     "WIKIQA_SOURCE_URL": "source link template (default https://uk.wikipedia.org/wiki/{article_id})",
     "WIKIQA_DB_CONNECT_TIMEOUT": "seconds for the store to accept a connection (default 10)",
     "WIKIQA_DB_READ_TIMEOUT": "seconds for the store to answer one request (default 120)",
-    "WIKIQA_SEMANTIC": "auto, on or off: semantic search (default auto: on when its models are installed)",
+    "WIKIQA_SEMANTIC": "auto, on or off: semantic search (default auto: on when its model is installed)",
     "TELEGRAM_BOT_TOKEN": "the bot's token from @BotFather (wikiqa serve)",
     "TELEGRAM_API_BASE_URL": "Bot API server root (default https://api.telegram.org)",
-    "WIKIQA_ADMIN_IDS": "Telegram user ids allowed /reindex and /stats, comma-separated",
+    "WIKIQA_ADMIN_IDS": "Telegram user ids allowed /reindex, /stats and /report, comma-separated",
     "WIKIQA_RATE_LIMIT": f"questions per user per minute, 0 for no limit (default {DEFAULT_RATE_LIMIT})",
 }
 
@@ -51,7 +51,7 @@ class Settings:
     database_url: str
     source_url: str = DEFAULT_SOURCE_URL
     timeouts: Timeouts = field(default_factory=Timeouts)
-    semantic: bool | None = None  # embed passages at reindex; None: when the models are installed
+    semantic: bool | None = None  # embed passages at reindex; None: when the model is installed
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)

@@ -148,7 +148,7 @@ class AnswerPool:
             return await self._submit((question, page, inline, context))
 
     async def warm_up(self) -> None:
-        """Start every worker and load the snapshot (and the models) in each before the first question."""
+        """Start every worker and load the snapshot (and the model) in each before the first question."""
         rounds = range(self.workers * IN_FLIGHT_PER_WORKER)
         await asyncio.gather(*(self.answer(question) for question in WARM_UP_QUESTIONS for _ in rounds))
 

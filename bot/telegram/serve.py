@@ -48,8 +48,7 @@ def services_from_settings(
     workers = (os.cpu_count() or 1) if answer_workers is None else answer_workers
     # With worker processes, this process only reads snapshot facts (/about, /help): it needs no
     # compiled search kernel, whose loading held the GIL for a third of a second (on a 2-core
-    # x86_64 VM) and stalled
-    # every reply when the snapshot was first read after a reindex.
+    # x86_64 VM) and stalled every reply when the snapshot was first read after a reindex.
     snapshots = LiveSnapshot(settings.snapshots_dir, accelerate=workers == 0)
     answers: Answers
     if workers > 0:

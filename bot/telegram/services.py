@@ -83,7 +83,7 @@ class LocalAnswers:
         )
 
     async def warm_up(self) -> None:
-        """Load the snapshot (and the models) before the first question arrives."""
+        """Load the snapshot (and the model) before the first question arrives."""
         for question in WARM_UP_QUESTIONS:
             await self.answer(question)
 
