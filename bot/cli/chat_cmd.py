@@ -30,7 +30,6 @@ PROMPT = "? "
 QUIT_WORDS = frozenset({"quit", "exit", ":q"})
 MORE_WORDS = frozenset({"more", "m", "next"})
 NEW_WORDS = frozenset({"new", "clear", "reset", "/new"})
-EXAMPLES_SHOWN = 2
 HISTORY_LENGTH = 1000
 
 
@@ -72,7 +71,7 @@ def chat(quotes: int, database_url: str | None) -> None:
     from bot.corpus import open_snapshot
     from bot.examples import example_questions
     from bot.render_terminal import print_answer
-    from bot.smalltalk import recognise, reply_text
+    from bot.smalltalk import EXAMPLES_SHOWN, recognise, reply_text
 
     config = settings(database_url)
     interactive = sys.stdin.isatty()
