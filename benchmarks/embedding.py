@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.lib.processes import report, run_child  # noqa: E402
+
 SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "articles.jsonl"
 PASSAGE_CHARS = 750
 BATCH = 64  # passages per call, as a reindex hands them over
@@ -114,7 +115,7 @@ def main() -> None:
     corpus = _corpus(args.passages, args.sentences, args.questions)
     if args.child:
         engine, threads = args.child.rsplit(":", 1)
-        print(json.dumps(_child(engine, int(threads), corpus, args.repeat)))
+        report(_child(engine, int(threads), corpus, args.repeat))
         return
     engines = args.engines.split(",")
     print(f"{len(corpus['passages'])} passages, {len(corpus['sentences'])} sentences, "
@@ -125,10 +126,7 @@ def main() -> None:
     print("-" * len(header))
     for engine in engines:
         for threads in map(int, args.threads.split(",")):
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-            command = [sys.executable, __file__, *sys.argv[1:], "--child", f"{engine}:{threads}"]
-            child = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-            out = json.loads(child.stdout)
+            out = run_child(__file__, *sys.argv[1:], "--child", f"{engine}:{threads}", threads=threads)
             question = f"{out['question_cpu_ms']:11.1f}" if "question_cpu_ms" in out else f"{'':11}"
             print(f"{engine:14} {threads:3d} {out['passages_cpu_ms']:10.1f} {out['passages_per_s']:10.1f} "
                   f"{out['sentences_cpu_ms']:11.1f} {out['sentences_per_s']:11.1f} {question}")
