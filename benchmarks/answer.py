@@ -127,7 +127,7 @@ def speed(size: str, workdir: Path, questions: int) -> None:
         started = time.perf_counter()
         answerer.answer(asked[0])  # builds its searcher; the timed answers then find it ready
         print(f"{label}: first answer took {time.perf_counter() - started:.2f} s")
-    bare: list[float] = []  # seconds, as is took
+    bare: list[float] = []  # seconds, as ``took`` holds them
     took: dict[str, list[float]] = {label: [] for label in answerers}
     refused: dict[str, int] = dict.fromkeys(answerers, 0)
     for question in asked:

@@ -19,7 +19,7 @@ the rebuild of the 100k-passage snapshot takes):
 
 Each phase also reports the CPU milliseconds spent per answer by the bot process, its answer
 workers and this process, and the Bot API calls the bot made per answer. CPU per answer stays
-comparable when other work shares the two cores; answers/s and latency do not.
+comparable when other work shares the cores; answers/s and latency do not.
 
 Usage::
 
@@ -30,7 +30,7 @@ Usage::
     .venv/bin/python benchmarks/bot.py --webhook            # updates POSTed to the bot, not polled
     .venv/bin/python benchmarks/bot.py --snapshots /tmp/wikiqa-bench/semantic-100k --phases open,closed
 
-The synthetic corpus comes from benchmarks/search.py's generator and is cached in --workdir.
+The synthetic corpus is benchmarks/search.py's (benchmarks/lib/search_corpus.py), cached in --workdir.
 """
 
 from __future__ import annotations

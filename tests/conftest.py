@@ -28,7 +28,7 @@ TEST_CACHE = Path.home() / ".cache" / "wikiqa-tests"
 
 @pytest.fixture(scope="session", autouse=True)
 def model_cache() -> Iterator[Path]:
-    """The models' derived files go to the tests' own cache, not the user's (an autouse session
+    """The model's derived files go to the tests' own cache, not the user's (an autouse session
     fixture: it is in place before any other fixture loads a model)."""
     folder = TEST_CACHE
     before = os.environ.get("XDG_CACHE_HOME")
@@ -57,7 +57,7 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 @pytest.fixture
 def semantic_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reindexes embed passages, as they do by default for a user with the models installed."""
+    """Reindexes embed passages, as they do by default for a user with the model installed."""
     monkeypatch.setenv("WIKIQA_SEMANTIC", "auto")
 
 

@@ -111,7 +111,7 @@ def _semantic_rows(r: dict) -> list[str]:
         ),
         figure(
             "fresh-process load + numba kernel + model's load",
-            f"{serve['load_s']} s + {serve['accelerate_s']} s + {serve['models_s']} s",
+            f"{serve['load_s']} s + {serve['accelerate_s']} s + {serve['model_s']} s",
             f"{peer['load_s']} s",
         ),
         figure("serving RSS, private + file-backed (peak)", _rss(serve), _rss(peer)),

@@ -241,7 +241,7 @@ def task_semantic_serve(semantic_dir: str, questions: str) -> dict:
         "import_s": round(imported - started, 3),
         "load_s": round(loaded - imported, 4),
         "accelerate_s": round(accelerated - loaded, 2),
-        "models_s": round(warmed - accelerated, 2),
+        "model_s": round(warmed - accelerated, 2),
         "question_embedding": percentiles(timings(lambda q: model.queries([q]), english + foreign)),
         "search": _search_latency(searcher, english),
         "search_foreign": _search_latency(searcher, foreign),

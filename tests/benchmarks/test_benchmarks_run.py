@@ -36,7 +36,7 @@ TINY_RUNS: dict[str, list[str]] = {
     "bot.py": ["--passages 1000 --phases open --seconds 1 --rate 20 --workdir {workdir}"],
     "bot_http.py": ["--requests 50 --in-flight 4 --rounds 1"],
 }
-NEEDS_MODELS = {"embedding.py"}  # and every run of search.py without --no-semantic
+NEEDS_MODEL = {"embedding.py"}  # and every run of search.py without --no-semantic
 NEEDS_EVAL = {("answer.py", "calibrate")}
 
 
@@ -50,8 +50,8 @@ def test_the_shared_benchmark_modules_hold_no_script() -> None:
     assert modules and not [path.name for path in modules if "__main__" in path.read_text()]
 
 
-def needs_models(script: str, options: str) -> bool:
-    return script in NEEDS_MODELS or (script == "search.py" and "--no-semantic" not in options.split())
+def needs_model(script: str, options: str) -> bool:
+    return script in NEEDS_MODEL or (script == "search.py" and "--no-semantic" not in options.split())
 
 
 @pytest.mark.slow
@@ -61,7 +61,7 @@ def needs_models(script: str, options: str) -> bool:
     ids=lambda value: value.split()[0],
 )
 def test_the_benchmark_runs_at_its_smallest_size(script: str, options: str, tmp_path: Path) -> None:
-    if needs_models(script, options) and MISSING_MODELS:
+    if needs_model(script, options) and MISSING_MODELS:
         pytest.skip(f"the semantic model is not installed ({', '.join(MISSING_MODELS)})")
     if (script, options.split()[0]) in NEEDS_EVAL and not EVAL.is_dir():
         pytest.skip(f"{EVAL} is absent")
