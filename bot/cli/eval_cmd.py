@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli._common import print_json, progress, settings
+
+if TYPE_CHECKING:
+    from retrieval.index.reader import Snapshot
+    from retrieval.search.searcher import Searcher
 
 _ORDER = (
     "answer@1",
@@ -106,12 +112,12 @@ def eval_(
     answer line's hit rate and search latency; the share refused ("no good match") and
     shown@1/@5, answer@k of what the user is shown (a refused question counts as missed). BEIR
     queries with --qrels give nDCG@10 and recall@100 over articles, each article ranked by its
-    best passage. Dialogs (INSCIT-style
-    lines with "turns") are replayed turn by turn through the chat's conversation code, scoring
-    what the user is shown (a refused question shows no quotes): hit@1 and hit@5 (a quote
-    overlapping a gold paragraph) over answerable turns, and over follow-ups with a pronoun.
+    best passage. Dialogs (INSCIT-style lines with "turns") are replayed turn by turn through
+    the chat's conversation code, scoring what the user is shown (a refused question shows no
+    quotes): hit@1 and hit@5 (a quote overlapping a gold paragraph) over answerable turns, and
+    over follow-ups with a pronoun.
     """
-    from bot.answer import WARM_UP_QUESTIONS, Answerer
+    from bot.answer import Answerer
     from bot.dialog_eval import is_dialogs_file
 
     if is_dialogs_file(questions):
@@ -127,23 +133,16 @@ def eval_(
         )
         return
     from retrieval.errors import WikiqaError
-    from retrieval.index.publish import load_snapshot
     from retrieval.search.evaluate import BeirQuery, evaluate_beir, evaluate_squad, load_qrels, load_questions
-    from retrieval.search.searcher import DEFAULT_SEMANTIC, Searcher
 
-    items = load_questions(questions)
-    if limit:
-        items = items[:limit]
+    items = load_questions(questions)[:limit]
     is_beir = isinstance(items[0], BeirQuery)
     if is_beir and qrels is None:
         raise WikiqaError(f"{questions} holds BEIR queries: give their judgements with --qrels qrels.tsv")
     if not is_beir and qrels is not None:
         raise WikiqaError(f"{questions} holds SQuAD-style questions: --qrels applies to BEIR queries only")
-    snapshot = load_snapshot(settings().snapshots_dir)
-    searcher = Searcher(snapshot, semantic=DEFAULT_SEMANTIC if semantic else None)
+    snapshot, searcher = _warm_searcher(semantic)
     answerer = Answerer(snapshot, make_searcher=lambda _: searcher)
-    for question in WARM_UP_QUESTIONS:  # as the bot does before its first question: latency is search's
-        searcher.search(question, 1)
     with progress("Evaluating", len(items), unit="questions") as advance:
         if is_beir:
             assert qrels is not None
@@ -156,10 +155,7 @@ def eval_(
                 on_question=advance,
                 refuses=answerer.refuses,  # type: ignore[arg-type]
             )
-    if out is not None:
-        with out.open("w", encoding="utf-8") as handle:
-            for row in report.rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    _write_rows(out, report.rows)
     used = list(snapshot.info.semantic) if searcher.semantic is not None else []
     summary = dict(report.summary, snapshot=snapshot.info.version, semantic=used)
     if as_json:
@@ -183,17 +179,13 @@ def _eval_dialogs(
     from bot.answer import Answerer
     from bot.dialog_eval import evaluate_dialogs, format_summary, load_dialogs, paragraph_bounds
     from retrieval.errors import WikiqaError
-    from retrieval.index.publish import load_snapshot
-    from retrieval.search.searcher import DEFAULT_SEMANTIC, Searcher
 
     articles = articles or path.with_name("articles.jsonl")
     if not articles.is_file():
         raise WikiqaError(f"{path} holds dialogs: give the corpus file their gold refers to with --articles")
-    dialogs = load_dialogs(path)[:limit] if limit else load_dialogs(path)
-    snapshot = load_snapshot(settings().snapshots_dir)
-    answerer = Answerer(
-        snapshot, make_searcher=lambda snap: Searcher(snap, semantic=DEFAULT_SEMANTIC if semantic else None)
-    )
+    dialogs = load_dialogs(path)[:limit]
+    snapshot, searcher = _warm_searcher(semantic)
+    answerer = Answerer(snapshot, make_searcher=lambda _: searcher)
     with progress("Evaluating", len(dialogs), unit="dialogs") as advance:
         summary, rows = evaluate_dialogs(
             answerer,
@@ -203,12 +195,32 @@ def _eval_dialogs(
             conversation=not alone,
             on_dialog=advance,
         )
-    if out is not None:
-        with out.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    _write_rows(out, rows)
     summary = dict(summary, snapshot=snapshot.info.version, conversation=not alone)
     if as_json:
         print_json(summary)
     else:
         click.echo(format_summary(summary))
+
+
+def _warm_searcher(semantic: bool) -> tuple[Snapshot, Searcher]:
+    """The current snapshot and its searcher, warmed up with the bot's warm-up questions as the
+    bot is before its first question, so that latency is the search's, not the model's load."""
+    from bot.answer import WARM_UP_QUESTIONS
+    from retrieval.index.publish import load_snapshot
+    from retrieval.search.searcher import DEFAULT_SEMANTIC, Searcher
+
+    snapshot = load_snapshot(settings().snapshots_dir)
+    searcher = Searcher(snapshot, semantic=DEFAULT_SEMANTIC if semantic else None)
+    for question in WARM_UP_QUESTIONS:
+        searcher.search(question, 1)
+    return snapshot, searcher
+
+
+def _write_rows(out: Path | None, rows: Iterable[dict]) -> None:
+    """One JSON line per row to ``out``, when given (``--out``)."""
+    if out is None:
+        return
+    with out.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
