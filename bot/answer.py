@@ -396,10 +396,9 @@ class Answerer:
         if top.similarity is not None:
             return top.similarity, top.similarity >= MIN_SIMILARITY
         coverage = passage_coverage(question, top, snapshot)
-        searcher = self._searcher_for(snapshot)
         if coverage >= max(self.min_coverage, SEMANTIC_MIN_COVERAGE):
             return coverage, True
-        support = searcher.semantic_support(question)
+        support = self._searcher_for(snapshot).semantic_support(question)
         if support is None:
             return coverage, coverage >= self.min_coverage
         return coverage, support >= MIN_SUPPORT
