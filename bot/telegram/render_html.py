@@ -23,11 +23,6 @@ from telegram.constants import MessageLimit
 from bot.answer import Answer, Quote
 
 MAX_MESSAGE = MessageLimit.MAX_TEXT_LENGTH
-# What Telegram shows of a collapsed expandable block quote: about three lines on a phone, which
-# this many characters stand for when measuring how much a first message shows.
-COLLAPSED_QUOTE_CHARS = 150
-_EXPANDABLE = re.compile(r"<blockquote expandable>(.*?)</blockquote>", re.DOTALL)
-_TAG = re.compile(r"<[^<>]+>")
 # The longest run of text without a break point: longer words are cut into pieces this long.
 _MAX_PIECE = 256
 
@@ -110,21 +105,6 @@ def _with_headings(text: str, spans: tuple[tuple[int, int], ...], headings: Sequ
             pos += 1
     out.append(highlight(text[pos:], [(s - pos, e - pos) for s, e in spans if pos <= s]))
     return "".join(out)
-
-
-def shown_collapsed(message: str) -> int:
-    """How many characters of a message's text a reader sees before expanding anything: all the
-    text outside expandable quotes plus the first :data:`COLLAPSED_QUOTE_CHARS` of each."""
-
-    def text(fragment: str) -> str:
-        return html.unescape(_TAG.sub("", fragment))
-
-    seen, pos = 0, 0
-    for match in _EXPANDABLE.finditer(message):
-        seen += len(text(message[pos : match.start()]))
-        seen += min(COLLAPSED_QUOTE_CHARS, len(text(match.group(1))))
-        pos = match.end()
-    return seen + len(text(message[pos:]))
 
 
 def render_answer(answer: Answer, *, notice: str | None = None, limit: int = MAX_MESSAGE) -> list[str]:

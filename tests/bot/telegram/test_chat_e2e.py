@@ -3,12 +3,13 @@ Bot API stand-in."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from bot.answer import Answerer
 from bot.conversation import Conversation
 from bot.settings import Settings
-from bot.telegram.render_html import shown_collapsed
 from bot.telegram.services import LocalAnswers
 from retrieval.index.publish import load_snapshot
 from testing.bot_api_standin import BOT_USER
@@ -16,6 +17,26 @@ from tests.bot.telegram.conftest import ADMIN_ID, Harness, keyboard_data
 
 SCO_QUESTION = "What is the Shanghai Cooperation Organisation?"
 FOLLOW_UP = "When was it founded?"
+# What Telegram shows of a collapsed expandable block quote: about three lines on a phone, which
+# this many characters stand for when measuring how much a first message shows.
+COLLAPSED_QUOTE_CHARS = 150
+_EXPANDABLE = re.compile(r"<blockquote expandable>(.*?)</blockquote>", re.DOTALL)
+_TAG = re.compile(r"<[^<>]+>")
+
+
+def shown_collapsed(message: str) -> int:
+    """How many characters of a message's text a reader sees before expanding anything: all the
+    text outside expandable quotes plus the first :data:`COLLAPSED_QUOTE_CHARS` of each."""
+
+    def text(fragment: str) -> str:
+        return html.unescape(_TAG.sub("", fragment))
+
+    seen, pos = 0, 0
+    for match in _EXPANDABLE.finditer(message):
+        seen += len(text(message[pos : match.start()]))
+        seen += min(COLLAPSED_QUOTE_CHARS, len(text(match.group(1))))
+        pos = match.end()
+    return seen + len(text(message[pos:]))
 
 
 def entity_text(message: dict, entity: dict) -> str:
