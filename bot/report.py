@@ -134,13 +134,12 @@ def format_report(report: Report) -> str:
         f"rated 👍 {report.share(report.rated_up):.0%}, 👎 {report.share(report.rated_down):.0%}"
     )
     p50, p99 = report.latency_p50_ms, report.latency_p99_ms
-    lines.append(
-        f"Answer time: p50 {p50:.0f} ms, p99 {p99:.0f} ms" if p50 is not None and p99 is not None else ""
-    )
+    if p50 is not None and p99 is not None:
+        lines.append(f"Answer time: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     if report.most_refused:
         lines.append("Most often refused:")
         lines.extend(f"  {n:,}× {question}" for question, n in report.most_refused)
     if report.rated_down_answers:
         lines.append("Rated 👎:")
         lines.extend(f"  {question} → {title or '?'}" for question, title in report.rated_down_answers)
-    return "\n".join(line for line in lines if line)
+    return "\n".join(lines)
