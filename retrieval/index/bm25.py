@@ -301,4 +301,3 @@ def _best(candidates: np.ndarray, scores: np.ndarray, n: int) -> tuple[np.ndarra
         candidates, scores = candidates[keep], scores[keep]
     order = np.lexsort((candidates, -scores))
     return candidates[order].astype(np.int64, copy=False), scores[order]
-

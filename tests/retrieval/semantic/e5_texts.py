@@ -184,7 +184,7 @@ _TITLES = {
         "Еверест", "Чорнобильська катастрофа", "Аполлон-11", "Ермітаж", "Юпітер", "Берлінська стіна",
         "Лускунчик", "Фотосинтез", "Дніпро", "Залізо", "Японська ієна",
     ],
-}
+}  # fmt: skip
 _SENTENCES = {"en": ENGLISH_SENTENCES, "ru": RUSSIAN_SENTENCES, "uk": UKRAINIAN_SENTENCES}
 _QUESTIONS = {"en": ENGLISH_QUESTIONS, "ru": RUSSIAN_QUESTIONS, "uk": UKRAINIAN_QUESTIONS}
 
