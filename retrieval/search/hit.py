@@ -13,8 +13,8 @@ class Hit:
 
     ``spans`` are character ranges of matched question terms inside ``text`` (for highlighting);
     ``sentences`` are the sentence ranges inside ``text`` (for the answer line); ``start``/``end``
-    locate ``text`` in the article body. ``similarity`` is the cosine between a question asked
-    in another language and the passage, in the multilingual embedding space (None otherwise).
+    locate ``text`` in the article body. ``similarity``, for a question asked in another
+    language, is the cosine between it and the passage's best sentence (None otherwise).
     """
 
     passage_id: int
