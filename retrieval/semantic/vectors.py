@@ -9,8 +9,8 @@ as with float16 on SciFact and to within one question on SQuAD (of 5,397) and XQ
 
 Snapshots written before (float16 rows, in ``*.f16`` files) are still read, so an upgraded bot
 keeps answering from them and its next reindex reuses their vectors instead of embedding again.
-The manifest's ``semantic`` entry names each role's model, version and width, so a question is
-only ever compared with passages embedded by the same model.
+The manifest's ``semantic`` and ``sentence_vectors`` entries name the model, its version, width
+and quantization, so a question is only ever compared with passages embedded by the same model.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def quantize(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class VectorTable:
-    """One role's passage (or sentence) vectors, read in place, and its nearest-neighbour index if
+    """A snapshot's passage (or sentence) vectors, read in place, and its nearest-neighbour index if
     it has one. ``scales`` is None for a float16 table of an older snapshot."""
 
     def __init__(self, codes: np.ndarray, scales: np.ndarray | None, ann: IvfIndex | None = None) -> None:
