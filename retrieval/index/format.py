@@ -12,8 +12,8 @@ every byte of a big snapshot at each load would cost more than the question it s
 A file hard-linked from an earlier snapshot (a reindex links the vectors of an unchanged store)
 is listed with the checksum that snapshot recorded rather than hashed again: at a million
 passages those files are gigabytes, hashed in more time than the rest of the reindex takes. The
-record is what was written, so a file damaged since is still caught by :func:`verify`, in both
-snapshots.
+record is what was written, so a file damaged since is still caught by :meth:`Manifest.verify`,
+in both snapshots.
 """
 
 from __future__ import annotations
