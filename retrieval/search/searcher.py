@@ -248,12 +248,10 @@ class Searcher:
 
     def _title_terms(self, pid: int) -> frozenset[str]:
         """Distinct stems of the passage's article title, cached per article."""
-        article = self.snapshot.passages.article_index(pid)
-        terms = self._titles.get(article)
-        if terms is None:
-            terms = frozenset(self.analyzer.terms(self.snapshot.passages.title(pid) or ""))
-            self._titles.put(article, terms)
-        return terms
+        passages = self.snapshot.passages
+        return self._titles.lookup(
+            passages.article_index(pid), lambda _: frozenset(self.analyzer.terms(passages.title(pid) or ""))
+        )
 
     def _hit(self, pid: int, score: float, passage: StoredPassage, stems: frozenset[str]) -> Hit:
         spans: tuple[Span, ...] = tuple(self.analyzer.match_spans(passage.text, stems))
