@@ -53,7 +53,7 @@ class SnapshotTexts:
         self.folder = folder
         self.text_offsets = map_array(folder / FILES["text_offsets"], OFFSET_DTYPE)
         self.articles = map_array(folder / FILES["meta"], np.int32).reshape(-1, 4)[:, 0]
-        self.sentence_offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
+        self.sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
         self.spans = map_array(folder / FILES["sentences"], np.int32).reshape(-1, 2)
         self._texts = StringTable(folder / FILES["texts"], folder / FILES["text_offsets"])
         self._titles = StringTable(folder / FILES["titles"], folder / FILES["title_offsets"])
@@ -136,7 +136,7 @@ def _earlier_sentences(folder: Path) -> _EarlierSentences | None:
         keys = np.fromfile(folder / FILES["embed_keys"], dtype=KEY_DTYPE)
         sentence_keys = np.fromfile(folder / FILES["sentence_embed_keys"], dtype=KEY_DTYPE)
         text_offsets = map_array(folder / FILES["text_offsets"], OFFSET_DTYPE)
-        sentence_offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
+        sentence_offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
         spans = map_array(folder / FILES["sentences"], np.int32).reshape(-1, 2)
     except (OSError, ValueError):
         return None

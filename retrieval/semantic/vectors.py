@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.index.arrays import map_array
+from retrieval.index.arrays import OFFSET_DTYPE, map_array
 from retrieval.index.format import (
     FILES,
     Manifest,
@@ -179,5 +179,5 @@ def open_snapshot_vectors(folder: Path, manifest: Manifest) -> SnapshotVectors |
     index = IvfIndex(folder / ann_file(ROLE), int(ann["nprobe"])) if ann else None
     passages = open_table(folder, vectors_file(ROLE), manifest.passages, width, index)
     sentences = open_table(folder, sentence_vectors_file(ROLE), manifest.sentences, width)
-    offsets = map_array(folder / FILES["sentence_offsets"], np.int64)
+    offsets = map_array(folder / FILES["sentence_offsets"], OFFSET_DTYPE)
     return SnapshotVectors(passages, sentences, offsets)
