@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +43,7 @@ _GRAPH_VERSION = 4
 _CUDA, _CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 
 
-def describe() -> dict[str, object]:
+def describe() -> dict[str, Any]:
     """The model as a snapshot's manifest records it: vectors of two of these never mix."""
     return {
         "model": NAME,

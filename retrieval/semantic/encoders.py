@@ -40,7 +40,7 @@ def describe() -> dict[str, Any]:
     ever compared with questions embedded by exactly this model."""
     from retrieval.semantic import e5
 
-    return dict(e5.describe())
+    return e5.describe()
 
 
 def passage_input(title: str, text: str) -> str:
