@@ -136,13 +136,10 @@ class _Plan:
 
 # What an earlier snapshot's vectors and keys must match in full before they are reused: a
 # damaged row copied into the new snapshot would get a fresh checksum there and be served for good.
-_REUSED = (
-    FILES["embed_keys"],
-    FILES["sentence_embed_keys"],
-    vectors_file(ROLE),
-    scales_file(vectors_file(ROLE)),
-    sentence_vectors_file(ROLE),
-    scales_file(sentence_vectors_file(ROLE)),
+_REUSED = tuple(
+    name
+    for table in (_PASSAGES, _SENTENCES)
+    for name in (table.keys_file, table.vectors_file, scales_file(table.vectors_file))
 )
 
 
