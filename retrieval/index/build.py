@@ -37,6 +37,7 @@ from retrieval.index.lock import BuildLock
 from retrieval.index.publish import (
     BUILD_PREFIX,
     LOCK_FILE,
+    Warn,
     new_version,
     point_current,
     remove_abandoned_builds,
@@ -60,7 +61,6 @@ BATCH_ARTICLES = 256
 PARALLEL_FROM_ARTICLES = 20_000
 
 Progress = Callable[[int, int], None]  # (articles just analyzed, articles in the store)
-Warn = Callable[[str], None]
 
 
 class BuildStage(Protocol):
