@@ -175,7 +175,6 @@ def calibrate(limit: int | None = None) -> None:
     from bot.answer import MIN_COVERAGE, Answerer
     from retrieval.index.build import build_snapshot
     from retrieval.index.publish import load_snapshot
-    from retrieval.search.answer_line import answer_line
     from retrieval.search.evaluate import contains_answer
     from retrieval.storage.articles import ArticleStore
     from retrieval.storage.records import ArticleRecord
@@ -199,7 +198,7 @@ def calibrate(limit: int | None = None) -> None:
         coverage, answerable, lines = [], [], 0
         for q in questions:
             hits = searcher.search(q["question"], k=5)
-            line = answer_line(q["question"], hits, analyzer=snapshot.analyzer)
+            line = searcher.answer_line(q["question"], hits)  # as the bot picks it
             lines += line is not None and contains_answer(line, q["answers"])
             coverage.append(answerer.answer(q["question"]).extra["coverage"])
             answerable.append(any(contains_answer(h.text, q["answers"]) for h in hits[:3]))
