@@ -328,7 +328,6 @@ class Snapshot:
             self.passages = PassageTable(folder, self.source_url, sentence_offsets)
             self.tokens = TokenTable(folder, sentence_offsets)
             self.index = TermIndex(folder, self.info.passages)
-            self.sentence_offsets = sentence_offsets  # passage p's sentences: rows [p] to [p + 1]
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise damaged(folder, str(err)) from None
         if len(self.passages) != self.info.passages:
