@@ -58,6 +58,12 @@ class LruCache(Generic[K, V]):
             self.put(key, value)
         return value  # type: ignore[return-value]
 
+    def discard(self, key: K, value: V) -> None:
+        """Forget ``key`` if it still holds ``value`` (another thread may have replaced it)."""
+        with self._lock:
+            if self._entries.get(key, _MISSING) is value:
+                del self._entries[key]
+
     def __len__(self) -> int:
         return len(self._entries)
 

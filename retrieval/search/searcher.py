@@ -192,7 +192,10 @@ class Searcher:
         """The ``want`` best (passage id, score) pairs, no two overlapping, at most ``per_article``
         from one article. Overlaps are told from the stored passage bounds, so only the passages
         shown (a page of the list) are ever decoded."""
-        pids, final, source = self._lexical(question, self._query(question), want)
+        query = self._query(question)
+        if self.semantic is not None and (foreign or len(query.ids)):
+            self.semantic.prefetch(question)  # embedded while the lexical stage runs
+        pids, final, source = self._lexical(question, query, want)
         if foreign:
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question, pids, final)

@@ -17,8 +17,10 @@ lexically until the next reindex embeds it again.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -67,6 +69,29 @@ def _z(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
 
 
+# Question vectors are embedded on these threads while the asking thread runs the lexical stage
+# (onnxruntime and the BM25 kernel let go of the GIL): a search then waits for the longer of the
+# two, not their sum. Made on first use in each process, as a forked child has no threads.
+_embedders: ThreadPoolExecutor | None = None
+_embedders_lock = threading.Lock()
+
+
+def _embedder_pool() -> ThreadPoolExecutor:
+    global _embedders
+    with _embedders_lock:
+        if _embedders is None:
+            _embedders = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="wikiqa-question-vector")
+        return _embedders
+
+
+def _forget_embedders() -> None:
+    global _embedders, _embedders_lock
+    _embedders, _embedders_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_embedders)
+
+
 # Each snapshot's tables, opened once however many searchers it serves.
 _opened: weakref.WeakKeyDictionary[Snapshot, SnapshotVectors | None] = weakref.WeakKeyDictionary()
 _opened_lock = threading.Lock()
@@ -93,12 +118,28 @@ class SemanticStage:
         self._passages = vectors.passages
         self._sentences = vectors.sentences
         self._sentence_offsets = vectors.sentence_offsets
-        self._questions: LruCache[str, np.ndarray] = LruCache(_QUESTION_CACHE)
+        self._questions: LruCache[str, Future[np.ndarray]] = LruCache(_QUESTION_CACHE)
         # An answer asks it again for its follow-up check and its spelling suggestions.
         self._supports: LruCache[str, float] = LruCache(_QUESTION_CACHE)
 
+    def prefetch(self, question: str) -> None:
+        """Start embedding ``question`` on another thread; the stage's methods wait for it."""
+        self._pending(question)
+
     def question_vector(self, question: str) -> np.ndarray:
-        return self._questions.lookup(question, lambda text: encoder().queries([text])[0])
+        pending = self._pending(question)
+        try:
+            return pending.result()
+        except BaseException:
+            self._questions.discard(question, pending)  # asked again, it is embedded again
+            raise
+
+    def _pending(self, question: str) -> Future[np.ndarray]:
+        return self._questions.lookup(question, self._embed)
+
+    @staticmethod
+    def _embed(question: str) -> Future[np.ndarray]:
+        return _embedder_pool().submit(lambda: encoder().queries([question])[0])
 
     def support(self, question: str) -> float:
         """The best cosine of ``question`` with a sentence of the ``SUPPORT_DEPTH`` passages

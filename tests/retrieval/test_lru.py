@@ -50,3 +50,14 @@ def test_threads_sharing_a_cache_never_see_it_grow_past_its_size() -> None:
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(work, range(0, 8 * 5000, 5000)))
     assert len(cache) == 64
+
+
+def test_discard_forgets_a_key_only_while_it_holds_the_value_given() -> None:
+    cache: LruCache[str, list[int]] = LruCache(4)
+    first, second = [1], [2]
+    cache.put("a", first)
+    cache.put("a", second)  # another thread replaced it
+    cache.discard("a", first)
+    assert cache.get("a") is second
+    cache.discard("a", second)
+    assert "a" not in cache

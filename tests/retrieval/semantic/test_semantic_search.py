@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import weakref
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +98,14 @@ def _stage(params: semantic_stage.SemanticParams, sentences: list[float] | None 
         np.arange(5),
     )
     stage = semantic_stage.SemanticStage(vectors, params)
-    stage._questions.put("q", np.zeros(3, np.float32))
+    stage._questions.put("q", _done(np.zeros(3, np.float32)))
     return stage
+
+
+def _done(vector: np.ndarray) -> Future[np.ndarray]:
+    future: Future[np.ndarray] = Future()
+    future.set_result(vector)
+    return future
 
 
 def _z(values: np.ndarray) -> np.ndarray:
@@ -135,6 +142,35 @@ def test_a_foreign_questions_match_is_its_best_sentence_not_its_passage() -> Non
     """The passage's vector dilutes its one answering sentence; the sentence tells best."""
     stage = _stage(semantic_stage.SemanticParams(), [0.5, 0.95, 0.3, 0.2])
     np.testing.assert_allclose(stage.similarities("q", np.array([1, 2])), [0.95, 0.3], atol=1e-6)
+
+
+class _CountingEncoder:
+    """Fails its first call, as a model that could not be read would, then embeds anything."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == 1:
+            raise OSError("model file unreadable")
+        return np.ones((len(texts), 3), np.float32)
+
+
+def test_a_question_is_embedded_once_however_often_the_stage_asks_and_a_failure_is_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = _CountingEncoder()
+    monkeypatch.setattr(semantic_stage, "encoder", lambda: fake)
+    stage = _stage(semantic_stage.SemanticParams(), [0.5, 0.95, 0.3, 0.2])
+    stage.prefetch("new question")
+    with pytest.raises(OSError, match="unreadable"):
+        stage.question_vector("new question")
+    stage.prefetch("new question")  # asked again after the failure: embedded again
+    for _ in range(3):
+        np.testing.assert_array_equal(stage.question_vector("new question"), np.ones(3, np.float32))
+    stage.similarities("new question", np.array([0, 1]))
+    assert fake.calls == 2
 
 
 def test_without_the_model_installed_the_snapshot_is_searched_lexically(
