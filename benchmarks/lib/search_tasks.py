@@ -175,9 +175,10 @@ def task_semantic_build(store_path: str, semantic_dir: str) -> dict:
     model's vectors stood in for by :class:`RandomEncoder`'s: passage and sentence vectors and
     their keys, and the nearest-neighbour index from ``ANN_FROM_PASSAGES`` passages on."""
     import wikiqa
-    from retrieval.index.format import ann_file, scales_file, sentence_vectors_file, vectors_file
+    from retrieval.index.format import ann_file, sentence_vectors_file, vectors_file
     from retrieval.semantic.embed import EmbeddingStage
     from retrieval.semantic.encoders import ROLE, describe, installed
+    from retrieval.semantic.vectors import table_files
 
     if not installed():
         return {"skipped": "no semantic model installed"}
@@ -190,7 +191,7 @@ def task_semantic_build(store_path: str, semantic_dir: str) -> dict:
     info = wikiqa.build_snapshot(store, root, source_url=SOURCE_URL, stages=(stage,))
     build_s = time.perf_counter() - started
     tables = [vectors_file(ROLE), sentence_vectors_file(ROLE)]
-    vectors = [info.path / name for table in tables for name in (table, scales_file(table))]
+    vectors = [info.path / name for table in tables for name in table_files(info.path, table)]
     ann = info.path / ann_file(ROLE)
     return {
         "build_s": round(build_s, 2),

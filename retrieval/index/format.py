@@ -72,8 +72,9 @@ def vectors_file(role: str) -> str:
 
 
 def sentence_vectors_file(role: str) -> str:
-    """The file of one role's sentence vectors: a (sentences, dimensions) int8 matrix, as above."""
-    return f"vectors.{role}.sentences.i8"
+    """The file of one role's sentence vectors: 6-bit codes packed four to three bytes, each row's
+    offset from the model's center (:func:`center_file`) in units of its scale (:func:`scales_file`)."""
+    return f"vectors.{role}.sentences.u6"
 
 
 def scales_file(vectors: str) -> str:
@@ -81,9 +82,19 @@ def scales_file(vectors: str) -> str:
     return f"{vectors.removesuffix('.i8')}.scale.f32"
 
 
+def center_file(vectors: str) -> str:
+    """The center and per-dimension spread (two float32 rows) a 6-bit table ``vectors`` is coded around."""
+    return f"{vectors}.center.f32"
+
+
+def int8_vectors_file(vectors: str) -> str:
+    """Where snapshots written before 6-bit codes kept the table ``vectors``, as int8 rows."""
+    return f"{vectors.removesuffix('.u6').removesuffix('.i8')}.i8"
+
+
 def legacy_vectors_file(vectors: str) -> str:
-    """Where snapshots written before int8 codes kept the vectors of ``vectors``, as float16 rows."""
-    return f"{vectors.removesuffix('.i8')}.f16"
+    """Where snapshots written before int8 codes kept the table ``vectors``, as float16 rows."""
+    return f"{vectors.removesuffix('.u6').removesuffix('.i8')}.f16"
 
 
 def ann_file(role: str) -> str:

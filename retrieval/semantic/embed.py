@@ -22,11 +22,21 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval.index.format import FILES, Manifest, ann_file, scales_file, sentence_vectors_file, vectors_file
+from retrieval.index.format import FILES, Manifest, ann_file, sentence_vectors_file, vectors_file
 from retrieval.semantic.ann import ANN_FROM_PASSAGES, build_ivf
 from retrieval.semantic.encoders import ROLE, bulk_encoder, describe
 from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
-from retrieval.semantic.vectors import VectorTable, new_table, open_table, quantize, table_files
+from retrieval.semantic.vectors import (
+    Codec,
+    Int8Codec,
+    PackedCodec,
+    VectorTable,
+    new_table,
+    open_table,
+    sentence_codec,
+    table_files,
+    table_forms,
+)
 
 # Beside the snapshots; hidden, so that it is never taken for one.
 WORK_FOLDER = ".embeddings-partial"
@@ -64,14 +74,16 @@ class _Table:
     models: Callable[[Manifest], dict[str, dict[str, Any]]]  # its manifest entry: role -> model
     keys_file: str
     vectors_file: str
+    codec: Callable[[], Codec]  # how new rows are coded
 
 
-_PASSAGES = _Table(ROLE, attrgetter("semantic"), FILES["embed_keys"], vectors_file(ROLE))
+_PASSAGES = _Table(ROLE, attrgetter("semantic"), FILES["embed_keys"], vectors_file(ROLE), Int8Codec)
 _SENTENCES = _Table(
     f"{ROLE}-sentences",
     attrgetter("sentence_vectors"),
     FILES["sentence_embed_keys"],
     sentence_vectors_file(ROLE),
+    sentence_codec,
 )
 
 
@@ -139,7 +151,7 @@ class _Plan:
 _REUSED = tuple(
     name
     for table in (_PASSAGES, _SENTENCES)
-    for name in (table.keys_file, table.vectors_file, scales_file(table.vectors_file))
+    for name in (table.keys_file, *(name for form in table_forms(table.vectors_file) for name in form))
 )
 
 
@@ -173,20 +185,27 @@ def _embed_table(
 ) -> tuple[VectorTable, Path | None]:
     """One table's vectors written into ``folder``, and the earlier snapshot that held exactly
     these passages' vectors if there was one (a reindex of an unchanged store: its files linked,
-    not copied, unless they are the float16 of an older snapshot); else known vectors are copied
-    and the others embedded."""
+    not copied, where they are stored as this version codes them); else known vectors are copied
+    (re-coded where an older version stored them otherwise) and the others embedded."""
     rows, width = len(keys), int(model["dimensions"])
-    names = (table.vectors_file, scales_file(table.vectors_file))
+    codec = table.codec()
     earlier = _earlier_tables(table, model, plan.reuse_from)
-    same = next((source for source, source_keys, _ in earlier if np.array_equal(source_keys, keys)), None)
-    if same is not None and table_files(same, table.vectors_file) == names:
-        for name in names:
+    same = next(
+        (
+            source
+            for source, source_keys, vectors in earlier
+            if np.array_equal(source_keys, keys) and vectors.codec.same(codec)
+        ),
+        None,
+    )
+    if same is not None:
+        for name in table_files(same, table.vectors_file):
             _link_or_copy(same / name, folder / name)
     else:
-        with new_table(folder, table.vectors_file, rows, width) as (codes, scales):
+        with new_table(folder, table.vectors_file, rows, width, codec) as (codes, scales):
             known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
-            missing = known.fill(keys, codes, scales)
-            _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan)
+            missing = known.fill(keys, codes, scales, codec)
+            _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan, codec)
     return open_table(folder, table.vectors_file, rows, width), same
 
 
@@ -239,8 +258,9 @@ def _embed_missing(
     rows: tuple[np.ndarray, np.ndarray],
     known: _Known,
     plan: _Plan,
+    codec: Codec,
 ) -> None:
-    """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales), a segment at a time:
+    """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales, by ``codec``), a segment at a time:
     its texts are made just before (never all of them at once: millions of sentences), its
     vectors saved after."""
     if not len(where):
@@ -250,14 +270,14 @@ def _embed_missing(
     for start in range(0, len(where), SEGMENT):
         stop = min(start + SEGMENT, len(where))
         texts = texts_of(where[start:stop])
-        vectors = np.zeros((stop - start, codes.shape[1]), dtype=np.float32)
+        embedded = []
         for first, last in call_slices(texts):
-            vectors[first:last] = encoder.passages(texts[first:last])
+            embedded.append(encoder.passages(texts[first:last]))
             if plan.on_progress is not None:
                 plan.on_progress(table.label, last - first, len(where))
-        segment = quantize(vectors)
+        segment = codec.encode(np.concatenate(embedded))
         codes[where[start:stop]], scales[where[start:stop]] = segment
-        known.save_segment(keys[start:stop], *segment)
+        known.save_segment(keys[start:stop], *segment, codec)
 
 
 def call_slices(texts: list[str]) -> Iterator[tuple[int, int]]:
@@ -291,16 +311,19 @@ class _Known:
             for path in sorted(self.segments.glob("*.npz")):
                 try:
                     with np.load(path) as segment:
-                        sources.append((segment["keys"], VectorTable(segment["codes"], segment["scales"])))
+                        codec = PackedCodec(*segment["center"]) if "center" in segment else Int8Codec()
+                        sources.append(
+                            (segment["keys"], VectorTable(codec, segment["codes"], segment["scales"]))
+                        )
                 except (OSError, ValueError, KeyError, EOFError):
                     # Cut short by a crash, or of an older version: its passages are embedded again.
                     continue
         self._sources = sources
         self._sorted = [np.argsort(keys, kind="stable") for keys, _ in sources]
 
-    def fill(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
-        """Copy every known vector into ``codes`` and ``scales``; the indexes of the passages
-        still missing."""
+    def fill(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray, codec: Codec) -> np.ndarray:
+        """Copy every known vector into ``codes`` and ``scales`` (``codec``'s: re-coded where it was
+        stored otherwise); the indexes of the passages still missing."""
         missing = np.ones(len(keys), dtype=bool)
         for (source_keys, vectors), order in zip(self._sources, self._sorted, strict=True):
             if not missing.any() or len(source_keys) == 0:
@@ -311,17 +334,19 @@ class _Known:
             hit = sorted_keys[at] == keys[wanted]
             for start in range(0, int(hit.sum()), 65_536):
                 take = wanted[hit][start : start + 65_536]
-                codes[take], scales[take] = vectors.encoded(order[at[hit][start : start + 65_536]])
+                codes[take], scales[take] = vectors.encoded(order[at[hit][start : start + 65_536]], codec)
             missing[wanted[hit]] = False
         return np.flatnonzero(missing)
 
-    def save_segment(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> None:
-        """Save a batch of new vectors durably: written under a temporary name, then renamed."""
+    def save_segment(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray, codec: Codec) -> None:
+        """Save a batch of new vectors durably (with the center of 6-bit codes): written under a
+        temporary name, then renamed."""
         self.segments.mkdir(parents=True, exist_ok=True)
         final = self.segments / f"{uuid.uuid4().hex}.npz"
         partial = final.with_suffix(".tmp")
+        center = {"center": codec.stored()} if isinstance(codec, PackedCodec) else {}
         with open(partial, "wb") as file:
-            np.savez(file, keys=keys, codes=codes, scales=scales)
+            np.savez(file, keys=keys, codes=codes, scales=scales, **center)
             file.flush()
             os.fsync(file.fileno())
         os.rename(partial, final)

@@ -1,16 +1,25 @@
-"""A snapshot's passage and sentence embeddings: int8 codes with one float32 scale a row, memory-mapped.
+"""A snapshot's passage and sentence embeddings, memory-mapped: compact codes with one float32
+scale a row.
 
-Row ``i`` is passage (or sentence) ``i``'s unit vector, stored as ``codes[i] * scales[i]``: the
-largest component maps to ±127. At a million passages the vectors are most of the snapshot and
-must stay in the page cache for fast answers (mostly sentence vectors: about 17 GB in float16),
-and int8 halves that. The rounding moved a cosine by 3e-4 on average (at most 2e-3, over 50 SQuAD
-questions against every passage and sentence of its corpus), and ``wikiqa eval`` read the same
-as with float16 on SciFact and to within one question on SQuAD (of 5,397) and XQuAD-ru (of 612).
+At a million passages the vectors are most of the snapshot (about 8.5 million sentences against
+a million passages) and must stay in the page cache for fast answers, so each table is coded:
 
-Snapshots written before (float16 rows, in ``*.f16`` files) are still read, so an upgraded bot
-keeps answering from them and its next reindex reuses their vectors instead of embedding again.
-The manifest's ``semantic`` and ``sentence_vectors`` entries name the model, its version, width
-and quantization, so a question is only ever compared with passages embedded by the same model.
+- **passages**, int8: row ``i`` is ``codes[i] * scales[i]``, its largest component at ±127. The
+  rounding moved a cosine by 3e-4 on average (at most 2e-3, over 50 SQuAD questions against
+  every passage and sentence of its corpus), and ``wikiqa eval`` read as with float16.
+- **sentences**, 6 bits packed four to three bytes (a quarter less than int8): e5's vectors
+  share one large component (the mean of unit rows is 0.87 long), so each row is coded as its
+  offset from that center, per dimension in units of its spread, scaled to its largest: ``center
+  + scales[i] * (codes[i] - 31) * spread``. The cosine moved by 8e-4 on average against int8's
+  4e-4 (with int8's per-row scale and 6 bits: 1.2e-3), and ``wikiqa eval`` read within a
+  question or two of int8 on every set.
+
+The center and spread are the model's, measured once on the bundled corpus and shipped with the
+package (:func:`sentence_codec`); each table keeps its own copy, so a table is read with the
+codec it was written with. Tables of older snapshots are still read: int8 sentence tables (their
+vectors reused by the next reindex, re-coded) and float16 rows (``*.f16`` files). The manifest's
+``semantic`` and ``sentence_vectors`` entries name the model, its version, width and
+quantization, so a question is only ever compared with passages embedded by the same model.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -29,6 +38,8 @@ from retrieval.index.format import (
     FILES,
     Manifest,
     ann_file,
+    center_file,
+    int8_vectors_file,
     legacy_vectors_file,
     scales_file,
     sentence_vectors_file,
@@ -37,26 +48,171 @@ from retrieval.index.format import (
 from retrieval.semantic.ann import IvfIndex
 from retrieval.semantic.encoders import ROLE, describe
 
-CODE_DTYPE = np.int8
 SCALE_DTYPE = np.float32
 LEGACY_DTYPE = np.float16
-_LEVELS = 127
+# e5's sentence vectors' center and per-dimension spread (float32, two rows), measured on the
+# bundled corpus's 911 sentences: coded around them, the SQuAD corpus's sentences lost as little as
+# around their own (cosine error 7.8e-4 against 7.4e-4), since a row's own scale absorbs the rest.
+SENTENCE_CENTER = Path(__file__).with_name("e5_sentence_center.f32")
+_INT8_LEVELS = 127
+_PACKED_LEVELS = 31  # codes 0..62 around 31: six bits
+
+
+class Codec(Protocol):
+    """How a table's rows are stored: codes (one row of bytes a vector) and a scale a row."""
+
+    code_dtype: np.dtype
+
+    def encode(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The codes and scales of float ``rows``."""
+        ...
+
+    def decode(self, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """The float32 vectors of ``codes`` and ``scales``."""
+        ...
+
+    def products(self, codes: np.ndarray, scales: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The dot product of ``query`` with each decoded row, without making the rows."""
+        ...
+
+    def code_width(self, dimensions: int) -> int: ...
+
+    def same(self, other: Codec) -> bool:
+        """Whether codes of ``other`` mean the same here (copied, not re-coded)."""
+        ...
+
+
+class Int8Codec:
+    """Each row's components rounded to ±127 of its largest (a zero row keeps scale 0)."""
+
+    code_dtype = np.dtype(np.int8)
+
+    def encode(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return quantize(rows)
+
+    def decode(self, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        return codes.astype(np.float32) * scales[..., None]
+
+    def products(self, codes: np.ndarray, scales: np.ndarray, query: np.ndarray) -> np.ndarray:
+        return (codes.astype(np.float32) @ query) * scales
+
+    def code_width(self, dimensions: int) -> int:
+        return dimensions
+
+    def same(self, other: Codec) -> bool:
+        return isinstance(other, Int8Codec)
 
 
 def quantize(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The int8 codes and float32 scales of float ``rows`` (a zero row keeps scale 0)."""
     values = np.asarray(rows, dtype=np.float32)
-    scales = (np.abs(values).max(axis=1, initial=0.0) / np.float32(_LEVELS)).astype(SCALE_DTYPE)
+    scales = (np.abs(values).max(axis=1, initial=0.0) / np.float32(_INT8_LEVELS)).astype(SCALE_DTYPE)
     divisor = np.where(scales > 0, scales, np.float32(1))
-    codes = np.clip(np.rint(values / divisor[:, None]), -_LEVELS, _LEVELS).astype(CODE_DTYPE)
+    codes = np.clip(np.rint(values / divisor[:, None]), -_INT8_LEVELS, _INT8_LEVELS).astype(np.int8)
     return codes, scales
 
 
-class VectorTable:
-    """A snapshot's passage (or sentence) vectors, read in place, and its nearest-neighbour index if
-    it has one. ``scales`` is None for a float16 table of an older snapshot."""
+class PackedCodec:
+    """Six bits a component: a row's offset from ``center`` in units of ``spread``, scaled so that
+    its largest is ±31, packed four components to three bytes."""
 
-    def __init__(self, codes: np.ndarray, scales: np.ndarray | None, ann: IvfIndex | None = None) -> None:
+    code_dtype = np.dtype(np.uint8)
+
+    def __init__(self, center: np.ndarray, spread: np.ndarray) -> None:
+        self.center = np.asarray(center, dtype=np.float32)
+        self.spread = np.asarray(spread, dtype=np.float32)
+
+    def encode(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        offsets = (np.asarray(rows, dtype=np.float32) - self.center) / self.spread
+        scales = (np.abs(offsets).max(axis=1, initial=0.0) / np.float32(_PACKED_LEVELS)).astype(SCALE_DTYPE)
+        divisor = np.where(scales > 0, scales, np.float32(1))
+        levels = np.clip(np.rint(offsets / divisor[:, None]), -_PACKED_LEVELS, _PACKED_LEVELS)
+        return pack6((levels + _PACKED_LEVELS).astype(np.uint8)), scales
+
+    def decode(self, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        offsets = unpack6(codes).astype(np.float32) - np.float32(_PACKED_LEVELS)
+        return self.center + offsets * scales[..., None] * self.spread
+
+    def products(self, codes: np.ndarray, scales: np.ndarray, query: np.ndarray) -> np.ndarray:
+        offsets = unpack6(codes).astype(np.float32) - np.float32(_PACKED_LEVELS)
+        return (offsets @ (query * self.spread)) * scales + np.float32(self.center @ query)
+
+    def code_width(self, dimensions: int) -> int:
+        if dimensions % 4:
+            raise ValueError(
+                f"6-bit codes pack four components to three bytes: {dimensions} is not a multiple of 4"
+            )
+        return dimensions // 4 * 3
+
+    def same(self, other: Codec) -> bool:
+        return (
+            isinstance(other, PackedCodec)
+            and np.array_equal(self.center, other.center)
+            and np.array_equal(self.spread, other.spread)
+        )
+
+    def stored(self) -> np.ndarray:
+        """The two rows a table keeps beside its codes (:func:`center_file`)."""
+        return np.stack([self.center, self.spread])
+
+
+def pack6(levels: np.ndarray) -> np.ndarray:
+    """(rows, d) values below 64 as (rows, d/4*3) bytes: four values in three bytes."""
+    a, b, c, d = (levels[:, i::4].astype(np.uint8) for i in range(4))  # a row's components 0, 4, 8 …
+    packed = np.empty((len(levels), a.shape[1], 3), np.uint8)
+    packed[:, :, 0] = a | (b << 6)
+    packed[:, :, 1] = (b >> 2) | (c << 4)
+    packed[:, :, 2] = (c >> 4) | (d << 2)
+    return packed.reshape(len(levels), a.shape[1] * 3)
+
+
+def unpack6(packed: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`pack6`."""
+    bytes3 = packed.reshape(len(packed), packed.shape[1] // 3, 3)
+    first, second, third = bytes3[:, :, 0], bytes3[:, :, 1], bytes3[:, :, 2]
+    levels = np.empty((len(packed), bytes3.shape[1], 4), np.uint8)
+    levels[:, :, 0] = first & 63
+    levels[:, :, 1] = (first >> 6) | ((second & 15) << 2)
+    levels[:, :, 2] = (second >> 4) | ((third & 3) << 4)
+    levels[:, :, 3] = third >> 2
+    return levels.reshape(len(packed), bytes3.shape[1] * 4)
+
+
+def sentence_codec() -> PackedCodec:
+    """The codec new sentence tables are written with: around the model's center (shipped)."""
+    center, spread = np.fromfile(SENTENCE_CENTER, dtype=SCALE_DTYPE).reshape(2, -1)
+    return PackedCodec(center, spread)
+
+
+class Float16Codec:
+    """An older snapshot's float16 rows, read only (re-coded when reused)."""
+
+    code_dtype = np.dtype(LEGACY_DTYPE)
+
+    def encode(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise TypeError("float16 tables are no longer written")
+
+    def decode(self, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        return codes.astype(np.float32)
+
+    def products(self, codes: np.ndarray, scales: np.ndarray, query: np.ndarray) -> np.ndarray:
+        return codes.astype(np.float32) @ query
+
+    def code_width(self, dimensions: int) -> int:
+        return dimensions
+
+    def same(self, other: Codec) -> bool:
+        return False
+
+
+class VectorTable:
+    """A snapshot's passage (or sentence) vectors, read in place through their codec, and its
+    nearest-neighbour index if it has one."""
+
+    def __init__(
+        self, codec: Codec, codes: np.ndarray, scales: np.ndarray, ann: IvfIndex | None = None
+    ) -> None:
+        self.codec = codec
         self._codes = codes
         self._scales = scales
         self._ann = ann
@@ -67,26 +223,24 @@ class VectorTable:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self._codes.shape
+        """(rows, dimensions) of the vectors, as decoded."""
+        return len(self._codes), self[:0].shape[1]
 
     def __getitem__(self, index: Any) -> np.ndarray:
         """The float32 vectors of rows ``index`` (a slice or an array of row numbers)."""
-        codes = self._codes[index].astype(np.float32)
-        if self._scales is None:
-            return codes
-        return codes * self._scales[index][..., None]
+        return self.codec.decode(self._codes[index], self._scales[index])
 
-    def encoded(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rows ``index`` as int8 codes and scales: copied as they are, or quantized from float16."""
-        if self._scales is None:
-            return quantize(self._codes[index])
-        return self._codes[index], self._scales[index]
+    def encoded(self, index: np.ndarray, codec: Codec) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``index`` as ``codec``'s codes and scales: copied where they are already, else
+        decoded and coded again."""
+        if self.codec.same(codec):
+            return self._codes[index], self._scales[index]
+        return codec.encode(self[index])
 
     def cosines(self, pids: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """The cosine of ``query`` (a unit vector) with each of ``pids``' passages."""
+        """The cosine of ``query`` (a unit vector) with each of ``pids``' rows."""
         pids = np.asarray(pids, dtype=np.int64)
-        products = np.take(self._codes, pids, axis=0).astype(np.float32) @ query
-        return products if self._scales is None else products * self._scales[pids]
+        return self.codec.products(np.take(self._codes, pids, axis=0), self._scales[pids], query)
 
     def nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` passages closest to ``query``, best first, with their cosines: from the index
@@ -108,32 +262,44 @@ class VectorTable:
 def open_table(
     folder: Path, name: str, rows: int, dimensions: int, ann: IvfIndex | None = None
 ) -> VectorTable:
-    """The table stored as ``name`` (codes, beside their scales) in ``folder``, or the float16
-    file an older snapshot stored in its place."""
+    """The table stored as ``name`` in ``folder``, in whichever form it was written (:func:`table_files`)."""
     files = table_files(folder, name)
-    if len(files) == 1:
-        return VectorTable(map_array(folder / files[0], LEGACY_DTYPE).reshape(rows, dimensions), None, ann)
-    codes = map_array(folder / files[0], CODE_DTYPE).reshape(rows, dimensions)
-    return VectorTable(codes, map_array(folder / files[1], SCALE_DTYPE).reshape(rows), ann)
+    codec = _codec_of(folder, files)
+    codes = map_array(folder / files[0], codec.code_dtype).reshape(rows, codec.code_width(dimensions))
+    if len(files) == 1:  # float16 rows: no scales
+        return VectorTable(codec, codes, np.broadcast_to(np.float32(1), (rows,)), ann)
+    return VectorTable(codec, codes, map_array(folder / files[1], SCALE_DTYPE).reshape(rows), ann)
+
+
+def _codec_of(folder: Path, files: tuple[str, ...]) -> Codec:
+    if files[0].endswith(".u6"):
+        center, spread = np.fromfile(folder / files[2], dtype=SCALE_DTYPE).reshape(2, -1)
+        return PackedCodec(center, spread)
+    return Int8Codec() if files[0].endswith(".i8") else Float16Codec()
 
 
 @contextlib.contextmanager
-def new_table(folder: Path, name: str, rows: int, dimensions: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The files of a new table ``name`` in ``folder``, as its writable (codes, scales) to fill:
-    on disk once the block ends (a failed build's folder is thrown away, so nothing is flushed
-    then).
+def new_table(
+    folder: Path, name: str, rows: int, dimensions: int, codec: Codec
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The files of a new table ``name`` in ``folder``, as its writable (codes, scales) to fill
+    with ``codec``'s: on disk once the block ends (a failed build's folder is thrown away, so
+    nothing is flushed then).
 
     The files' blocks are allocated before they are mapped: a write through the mapping into a
     sparse file on a full disk kills the process with SIGBUS, with no message and no cleanup,
     where the allocation fails as an ordinary ``OSError`` (ENOSPC) that the build reports.
     """
+    dtype, width = codec.code_dtype, codec.code_width(dimensions)
     codes_path, scales_path = folder / name, folder / scales_file(name)
-    _allocate(codes_path, rows * dimensions * np.dtype(CODE_DTYPE).itemsize)
+    _allocate(codes_path, rows * width * dtype.itemsize)
     _allocate(scales_path, rows * np.dtype(SCALE_DTYPE).itemsize)
-    codes = np.memmap(codes_path, dtype=CODE_DTYPE, mode="r+", shape=(rows, dimensions)) if rows else None
+    if isinstance(codec, PackedCodec):
+        codec.stored().tofile(folder / center_file(name))
+    codes = np.memmap(codes_path, dtype=dtype, mode="r+", shape=(rows, width)) if rows else None
     scales = np.memmap(scales_path, dtype=SCALE_DTYPE, mode="r+", shape=(rows,)) if rows else None
     if codes is None or scales is None:  # numpy cannot map an empty file
-        yield np.zeros((0, dimensions), CODE_DTYPE), np.zeros(0, SCALE_DTYPE)
+        yield np.zeros((0, width), dtype), np.zeros(0, SCALE_DTYPE)
         return
     yield codes, scales
     codes.flush()
@@ -150,12 +316,21 @@ def _allocate(path: Path, size: int) -> None:
         os.close(fd)
 
 
+def table_forms(name: str) -> tuple[tuple[str, ...], ...]:
+    """The sets of files the table ``name`` may be stored as, the form written today first: 6-bit
+    codes with their scales and center (a ``.u6`` name), int8 codes with their scales, float16 rows."""
+    int8 = int8_vectors_file(name)
+    forms: list[tuple[str, ...]] = (
+        [(name, scales_file(name), center_file(name))] if name.endswith(".u6") else []
+    )
+    return (*forms, (int8, scales_file(int8)), (legacy_vectors_file(name),))
+
+
 def table_files(folder: Path, name: str) -> tuple[str, ...]:
-    """The files that hold the table stored as ``name`` in ``folder``: its codes and scales, or
-    the float16 file of an older snapshot."""
-    if (folder / name).exists() or not (folder / legacy_vectors_file(name)).exists():
-        return name, scales_file(name)
-    return (legacy_vectors_file(name),)
+    """The files that hold the table ``name`` in ``folder``: the first form of
+    :func:`table_forms` whose codes are there (today's where none is)."""
+    forms = table_forms(name)
+    return next((form for form in forms if (folder / form[0]).exists()), forms[0])
 
 
 @dataclass(frozen=True, slots=True)

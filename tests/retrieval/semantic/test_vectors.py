@@ -1,4 +1,5 @@
-"""A snapshot's vector tables: int8 codes and their scales, and the float16 files of older snapshots."""
+"""A snapshot's vector tables: int8 and packed 6-bit codes with their scales, and the float16 files of
+older snapshots."""
 
 from __future__ import annotations
 
@@ -12,8 +13,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.index.format import legacy_vectors_file, scales_file
-from retrieval.semantic.vectors import LEGACY_DTYPE, VectorTable, open_table, quantize, table_files
+from retrieval.index.format import center_file, legacy_vectors_file, scales_file
+from retrieval.semantic.vectors import (
+    LEGACY_DTYPE,
+    Int8Codec,
+    PackedCodec,
+    VectorTable,
+    new_table,
+    open_table,
+    pack6,
+    quantize,
+    sentence_codec,
+    table_files,
+    unpack6,
+)
 from tests.paths import ROOT
 
 NAME = "vectors.english.i8"
@@ -99,7 +112,7 @@ def test_an_older_snapshots_float16_table_is_read_and_encoded_like_a_new_one(tmp
     np.testing.assert_array_equal(
         table.cosines(np.array([4, 9]), query), rows[[4, 9]].astype(np.float32) @ query
     )
-    codes, scales = table.encoded(np.array([4, 9]))
+    codes, scales = table.encoded(np.array([4, 9]), Int8Codec())
     expected_codes, expected_scales = quantize(rows[[4, 9]])
     np.testing.assert_array_equal(codes, expected_codes)
     np.testing.assert_array_equal(scales, expected_scales)
@@ -111,9 +124,9 @@ FILL_ON_A_SMALL_DISK = textwrap.dedent(
     from pathlib import Path
     folder = Path(sys.argv[1])
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], check=True)
-    from retrieval.semantic.vectors import new_table
+    from retrieval.semantic.vectors import Int8Codec, new_table
     try:
-        with new_table(folder, "vectors.e5.i8", 2000, 384) as (codes, scales):
+        with new_table(folder, "vectors.e5.i8", 2000, 384, Int8Codec()) as (codes, scales):
             codes[:] = 1
             scales[:] = 1.0
     except OSError as err:
@@ -138,3 +151,70 @@ def test_a_table_too_large_for_the_disk_is_an_error_not_a_killed_process(tmp_pat
         cwd=ROOT, capture_output=True, text=True,
     )  # fmt: skip
     assert (filled.returncode, filled.stdout.strip()) == (1, "No space left on device"), filled.stderr
+
+
+def e5_like_rows(count: int, seed: int) -> np.ndarray:
+    """Unit rows around a shared direction, as e5's are (their mean is about 0.87 long)."""
+    codec = sentence_codec()
+    noise = np.random.default_rng(seed).normal(size=(count, len(codec.center))) * codec.spread
+    rows = codec.center + noise.astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_six_bit_codes_pack_four_to_three_bytes_and_unpack_to_the_same_values() -> None:
+    levels = np.random.default_rng(8).integers(0, 63, size=(7, 384)).astype(np.uint8)
+    packed = pack6(levels)
+    assert packed.shape == (7, 288) and packed.dtype == np.uint8
+    np.testing.assert_array_equal(unpack6(packed), levels)
+
+
+def test_packed_rows_keep_cosines_within_a_thousandth_and_their_products_equal_their_decoding() -> None:
+    rows = e5_like_rows(300, seed=9)
+    codec = sentence_codec()
+    codes, scales = codec.encode(rows)
+    decoded = codec.decode(codes, scales)
+    queries = e5_like_rows(20, seed=10)
+    errors = queries @ decoded.T - queries @ rows.T
+    assert np.abs(errors).mean() < 1e-3 and np.abs(errors).max() < 5e-3
+    for query in queries[:3]:
+        np.testing.assert_allclose(codec.products(codes, scales, query), decoded @ query, atol=1e-5)
+
+
+def test_a_packed_table_is_read_back_with_the_center_it_was_written_with(tmp_path: Path) -> None:
+    """A later wikiqa may ship another center; a table keeps its own."""
+    rows = e5_like_rows(40, seed=11)
+    written = PackedCodec(sentence_codec().center * 0.9, sentence_codec().spread)
+    name = "vectors.e5.sentences.u6"
+    with new_table(tmp_path, name, 40, 384, written) as (codes, scales):
+        codes[:], scales[:] = written.encode(rows)
+    assert table_files(tmp_path, name) == (name, scales_file(name), center_file(name))
+    table = open_table(tmp_path, name, 40, 384)
+    assert table.codec.same(written) and not table.codec.same(sentence_codec())
+    np.testing.assert_allclose(table[:], written.decode(*written.encode(rows)), atol=1e-6)
+    codes, _ = table.encoded(np.array([1, 2]), written)  # the same codec: copied as stored
+    np.testing.assert_array_equal(codes, written.encode(rows[[1, 2]])[0])
+    recoded, rescaled = table.encoded(np.array([1, 2]), sentence_codec())
+    np.testing.assert_allclose(sentence_codec().decode(recoded, rescaled), rows[[1, 2]], atol=5e-3)
+
+
+def test_an_older_snapshots_int8_sentence_table_is_found_under_todays_name(tmp_path: Path) -> None:
+    rows = unit_rows(30, 384, seed=12)
+    codes, scales = quantize(rows)
+    codes.tofile(tmp_path / "vectors.e5.sentences.i8")
+    scales.tofile(tmp_path / "vectors.e5.sentences.scale.f32")
+    table = open_table(tmp_path, "vectors.e5.sentences.u6", 30, 384)
+    assert isinstance(table.codec, Int8Codec)
+    np.testing.assert_allclose(table.cosines(np.array([5]), rows[5]), [1.0], atol=2e-3)
+
+
+def test_the_shipped_center_is_e5s_center_on_the_bundled_corpus(semantic_snapshot) -> None:
+    """Measured on the bundled corpus's sentences: a test rebuilds them and measures again, so a
+    changed model or corpus cannot leave a stale center behind."""
+    from retrieval.search.semantic import usable_vectors
+
+    vectors = usable_vectors(semantic_snapshot)
+    assert vectors is not None
+    sentences = vectors.sentences[:]
+    codec = sentence_codec()
+    np.testing.assert_allclose(sentences.mean(axis=0), codec.center, atol=2e-3)
+    np.testing.assert_allclose(sentences.std(axis=0), codec.spread, rtol=0.05)
