@@ -116,6 +116,15 @@ def test_xlm_r_pieces_stay_within_words_so_segmentation_stops_at_the_next_one(to
     assert not _pieces_stay_within_words(["\u2581a", "b\u2581c"])
 
 
+def test_the_smoothing_table_has_a_positive_reach_for_every_smoothed_product() -> None:
+    from retrieval.semantic import e5_smoothing, e5_weights
+
+    reach = e5_smoothing.reach()
+    layers = e5_weights.load().shape.layers
+    assert list(reach) == [f"l{layer}.{kind}" for layer in range(layers) for kind in ("qkv", "fi")]
+    assert all(row.shape == (384,) and (row > 0).all() and np.isfinite(row).all() for row in reach.values())
+
+
 def test_a_literal_unknown_piece_is_spelt_out_not_matched(tokenizer) -> None:
     assert "<unk>" not in tokenizer.pieces("<unk>")
 
