@@ -20,7 +20,7 @@ from retrieval.search.answer_line import CANDIDATE_PASSAGES
 from retrieval.search.coverage import coverage as passage_coverage
 from retrieval.search.hit import Hit, Span
 from retrieval.search.searcher import MAX_QUESTION_CHARS, bounded_question
-from retrieval.search.semantic import MIN_SIMILARITY
+from retrieval.search.semantic import MIN_STANDOUT
 from retrieval.text.passages import looks_like_heading
 
 if TYPE_CHECKING:
@@ -387,14 +387,14 @@ class Answerer:
     def _evidence(self, question: str, hits: list[Hit], snapshot: Snapshot) -> tuple[float, bool]:
         """How well the best hit answers, and whether that is a good match: its similarity to a
         question asked in another language (whose words the corpus does not share) against
-        ``MIN_SIMILARITY``; else the share of the question's terms it holds against
+        ``MIN_STANDOUT``; else the share of the question's terms it holds against
         ``min_coverage``, or with the semantic stage against ``SEMANTIC_MIN_COVERAGE`` unless a
         sentence of the corpus means what the question asks (``MIN_SUPPORT``)."""
         if not hits:
             return 0.0, False
         top = hits[0]
         if top.similarity is not None:
-            return top.similarity, top.similarity >= MIN_SIMILARITY
+            return top.similarity, top.similarity >= MIN_STANDOUT
         coverage = passage_coverage(question, top, snapshot)
         if coverage >= max(self.min_coverage, SEMANTIC_MIN_COVERAGE):
             return coverage, True

@@ -14,7 +14,9 @@ class Hit:
     ``spans`` are character ranges of matched question terms inside ``text`` (for highlighting);
     ``sentences`` are the sentence ranges inside ``text`` (for the answer line); ``start``/``end``
     locate ``text`` in the article body. ``similarity``, for a question asked in another
-    language, is the cosine between it and the passage's best sentence (None otherwise).
+    language, is how far the corpus's best match for it stands out from the corpus as a whole
+    (:meth:`retrieval.search.semantic.SemanticStage.standout`, the same for every hit of one
+    search: what the "no good match" rule reads); None otherwise.
     """
 
     passage_id: int

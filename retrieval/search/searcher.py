@@ -125,8 +125,8 @@ class Searcher:
         hits = [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked]
         if foreign:
             assert self.semantic is not None
-            similarities = self.semantic.similarities(question, np.array([pid for pid, _ in ranked]))
-            hits = [replace(hit, similarity=float(s)) for hit, s in zip(hits, similarities, strict=True)]
+            standout = self.semantic.standout(question)
+            hits = [replace(hit, similarity=standout) for hit in hits]
         return hits
 
     def is_cross_lingual(self, question: str) -> bool:

@@ -12,7 +12,7 @@ from bot.conversation import EXPIRE_SECONDS, Context, ContextStore, Conversation
 from bot.corpus import open_snapshot
 from bot.settings import load_settings
 from retrieval.search.hit import Hit
-from retrieval.search.semantic import MIN_SIMILARITY
+from retrieval.search.semantic import MIN_STANDOUT
 from tests.conftest import MISSING_MODELS
 
 SCO = "What is the Shanghai Cooperation Organisation?"
@@ -164,7 +164,7 @@ class _CrossLingualSearcher:
 
 def _hit(article_id: str, title: str, text: str, above: float) -> Hit:
     """A hit ``above`` the similarity a cross-lingual answer needs."""
-    similarity = min(1.0, MIN_SIMILARITY + above)
+    similarity = MIN_STANDOUT + above
     return Hit(0, article_id, title, "", text, 1.0, (), ((0, len(text)),), 0, len(text), similarity)
 
 
