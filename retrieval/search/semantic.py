@@ -135,6 +135,7 @@ class SemanticStage:
         self._questions: LruCache[str, Future[np.ndarray]] = LruCache(_QUESTION_CACHE)
         # An answer asks it again for its follow-up check and its spelling suggestions.
         self._matches: LruCache[str, _Match] = LruCache(_QUESTION_CACHE)
+        self._neighbours: LruCache[str, tuple[np.ndarray, np.ndarray]] = LruCache(_QUESTION_CACHE)
 
     def prefetch(self, question: str) -> None:
         """Start embedding ``question`` on another thread; the stage's methods wait for it."""
@@ -168,9 +169,17 @@ class SemanticStage:
         e5 gives any two texts 0.7 to 0.8, more or less with the question's wording."""
         return self._matches.lookup(question, self._match).standout
 
+    def _nearest(self, question: str) -> tuple[np.ndarray, np.ndarray]:
+        """The passages nearest ``question``, best first, with their cosines: as many as
+        :meth:`cross_lingual` and :meth:`support` ask for, so that one index search serves both."""
+        depth = max(self.params.dense_depth, SUPPORT_DEPTH)
+        return self._neighbours.lookup(
+            question, lambda text: self._passages.nearest(self.question_vector(text), depth)
+        )
+
     def _match(self, question: str) -> _Match:
         vector = self.question_vector(question)
-        nearest, cosines = self._passages.nearest(vector, SUPPORT_DEPTH)
+        nearest, cosines = (found[:SUPPORT_DEPTH] for found in self._nearest(question))
         best = float(self._best_sentences(nearest, vector).max(initial=-1.0))
         sentence_baseline = float(self._sentences.mean() @ vector)
         passage_baseline = float(self._passages.mean() @ vector)
@@ -197,7 +206,7 @@ class SemanticStage:
     ) -> tuple[np.ndarray, np.ndarray]:
         """A foreign question's candidates: (passage ids, fused scores)."""
         vector = self.question_vector(question)
-        dense_pids, _ = self._passages.nearest(vector, self.params.dense_depth)
+        dense_pids = self._nearest(question)[0][: self.params.dense_depth]
         pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
         passages = self._passages.cosines(pids, vector).astype(np.float64)
         sentences = self._best_sentences(pids, vector)
