@@ -136,8 +136,13 @@ class PackedCodec:
         return self.center + offsets * scales[..., None] * self.spread
 
     def products(self, codes: np.ndarray, scales: np.ndarray, query: np.ndarray) -> np.ndarray:
-        offsets = unpack6(codes).astype(np.float32) - np.float32(_PACKED_LEVELS)
-        return (offsets @ (query * self.spread)) * scales + np.float32(self.center @ query)
+        weights = (query * self.spread).astype(np.float32)
+        # Each of a group's four levels times its own components of the weights, summed: the
+        # unpacked rows are never put back in order (half the time of unpack6 and one product).
+        levels = _levels6(codes)
+        total = sum(level.astype(np.float32) @ weights[k::4] for k, level in enumerate(levels))
+        offsets = total - np.float32(_PACKED_LEVELS) * weights.sum(dtype=np.float32)
+        return offsets * scales + np.float32(self.center @ query)
 
     def code_width(self, dimensions: int) -> int:
         if dimensions % 4:
@@ -168,16 +173,17 @@ def pack6(levels: np.ndarray) -> np.ndarray:
     return packed.reshape(len(levels), a.shape[1] * 3)
 
 
-def unpack6(packed: np.ndarray) -> np.ndarray:
-    """The inverse of :func:`pack6`."""
+def _levels6(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The levels of components 0, 4, 8 …, then 1, 5, 9 … and so on, of (rows, d/4*3) bytes."""
     bytes3 = packed.reshape(len(packed), packed.shape[1] // 3, 3)
     first, second, third = bytes3[:, :, 0], bytes3[:, :, 1], bytes3[:, :, 2]
-    levels = np.empty((len(packed), bytes3.shape[1], 4), np.uint8)
-    levels[:, :, 0] = first & 63
-    levels[:, :, 1] = (first >> 6) | ((second & 15) << 2)
-    levels[:, :, 2] = (second >> 4) | ((third & 3) << 4)
-    levels[:, :, 3] = third >> 2
-    return levels.reshape(len(packed), bytes3.shape[1] * 4)
+    return first & 63, (first >> 6) | ((second & 15) << 2), (second >> 4) | ((third & 3) << 4), third >> 2
+
+
+def unpack6(packed: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`pack6`."""
+    levels = np.stack(_levels6(packed), axis=2)
+    return levels.reshape(len(packed), levels.shape[1] * 4)
 
 
 def sentence_codec() -> PackedCodec:
