@@ -99,7 +99,8 @@ def _semantic_rows(r: dict) -> list[str]:
             _seconds(peer_build),
         ),
         figure(
-            f"passage (int8) and sentence (6-bit) vectors, {build['dimensions']} wide", f"{build['vectors_mb']} MB"
+            f"passage (int8) and sentence (6-bit) vectors, {build['dimensions']} wide",
+            f"{build['vectors_mb']} MB",
         ),
     ]  # fmt: skip
     if "ann_mb" in build:
