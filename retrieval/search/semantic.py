@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from retrieval.index.reader import Snapshot
 
 # A question in another language is answered when its best passage stands out from the corpus by
-# this much (:meth:`SemanticStage.standouts`); the lexical coverage rule cannot judge it, as few of
+# this much (:meth:`SemanticStage.standout`); the lexical coverage rule cannot judge it, as few of
 # its words are the corpus's. e5 gives any two texts a cosine of 0.7 to 0.8 and a question's own
 # level moves with its wording, so a bare cosine floor told answerable questions from the rest
 # poorly: at 0.775 (the best sentence), shared XQuAD-ru and UA-SQuAD questions were refused 3.9%
