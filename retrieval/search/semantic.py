@@ -180,7 +180,12 @@ class SemanticStage:
     def _match(self, question: str) -> _Match:
         vector = self.question_vector(question)
         nearest, cosines = (found[:SUPPORT_DEPTH] for found in self._nearest(question))
-        best = float(self._best_sentences(nearest, vector).max(initial=-1.0))
+        return self._matched(vector, self._best_sentences(nearest, vector), cosines)
+
+    def _matched(self, vector: np.ndarray, best_sentences: np.ndarray, cosines: np.ndarray) -> _Match:
+        """The match of the ``SUPPORT_DEPTH`` nearest passages: their best sentences' cosines and
+        their own."""
+        best = float(best_sentences.max(initial=-1.0))
         sentence_baseline = float(self._sentences.mean() @ vector)
         passage_baseline = float(self._passages.mean() @ vector)
         nearest_cosine = float(np.max(cosines, initial=-1.0))
@@ -206,10 +211,14 @@ class SemanticStage:
     ) -> tuple[np.ndarray, np.ndarray]:
         """A foreign question's candidates: (passage ids, fused scores)."""
         vector = self.question_vector(question)
-        dense_pids = self._nearest(question)[0][: self.params.dense_depth]
-        pids = np.union1d(dense_pids, lexical_pids).astype(np.int64)
+        nearest, cosines = self._nearest(question)
+        pids = np.union1d(nearest[: self.params.dense_depth], lexical_pids).astype(np.int64)
         passages = self._passages.cosines(pids, vector).astype(np.float64)
         sentences = self._best_sentences(pids, vector)
+        if self.params.dense_depth >= SUPPORT_DEPTH and question not in self._matches:
+            # The "no good match" rule reads the same sentences of the nearest passages: kept.
+            support = np.searchsorted(pids, nearest[:SUPPORT_DEPTH])
+            self._matches.put(question, self._matched(vector, sentences[support], cosines[:SUPPORT_DEPTH]))
         lexical = np.zeros(len(pids))
         if len(lexical_pids):
             lexical[np.searchsorted(pids, lexical_pids)] = lexical_scores

@@ -158,6 +158,18 @@ def test_a_foreign_questions_standout_is_its_best_match_above_its_cosine_with_th
     assert stage.support("q") == pytest.approx(0.95)
 
 
+def test_a_foreign_search_leaves_the_standout_it_read_on_the_way_the_same_as_asked_alone() -> None:
+    """The dense candidates' sentences are scored once and the "no good match" rule reuses them."""
+    fresh, searched = (
+        _stage(semantic_stage.SemanticParams(), [0.5, 0.95, 0.3, 0.2], means=(0.82, 0.8)) for _ in range(2)
+    )
+    for stage in (fresh, searched):
+        stage._passages.nearest = lambda vector, n: (np.array([1, 2]), np.array([0.9, 0.85]))  # type: ignore[attr-defined]
+    searched.cross_lingual("q", np.array([3]), np.array([1.0]))
+    assert searched.standout("q") == pytest.approx(fresh.standout("q"))
+    assert searched.support("q") == pytest.approx(0.95)
+
+
 class _CountingEncoder:
     """Fails its first call, as a model that could not be read would, then embeds anything."""
 
