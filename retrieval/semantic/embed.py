@@ -29,8 +29,8 @@ from retrieval.semantic.inputs import SnapshotTexts, passage_keys, sentence_keys
 from retrieval.semantic.vectors import (
     Codec,
     Int8Codec,
-    PackedCodec,
     VectorTable,
+    codec_from,
     new_table,
     open_table,
     sentence_codec,
@@ -311,7 +311,7 @@ class _Known:
             for path in sorted(self.segments.glob("*.npz")):
                 try:
                     with np.load(path) as segment:
-                        codec = PackedCodec(*segment["center"]) if "center" in segment else Int8Codec()
+                        codec = codec_from(segment.get("center"))
                         sources.append(
                             (segment["keys"], VectorTable(codec, segment["codes"], segment["scales"]))
                         )
@@ -344,7 +344,8 @@ class _Known:
         self.segments.mkdir(parents=True, exist_ok=True)
         final = self.segments / f"{uuid.uuid4().hex}.npz"
         partial = final.with_suffix(".tmp")
-        center = {"center": codec.stored()} if isinstance(codec, PackedCodec) else {}
+        stored = codec.stored()
+        center = {} if stored is None else {"center": stored}
         with open(partial, "wb") as file:
             np.savez(file, keys=keys, codes=codes, scales=scales, **center)
             file.flush()

@@ -83,6 +83,10 @@ class Codec(Protocol):
         """Whether codes of ``other`` mean the same here (copied, not re-coded)."""
         ...
 
+    def stored(self) -> np.ndarray | None:
+        """What must be kept beside the codes to read them again (None: nothing)."""
+        ...
+
 
 class Int8Codec:
     """Each row's components rounded to ±127 of its largest (a zero row keeps scale 0)."""
@@ -103,6 +107,9 @@ class Int8Codec:
 
     def same(self, other: Codec) -> bool:
         return isinstance(other, Int8Codec)
+
+    def stored(self) -> None:
+        return None
 
 
 def quantize(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,7 +166,7 @@ class PackedCodec:
         )
 
     def stored(self) -> np.ndarray:
-        """The two rows a table keeps beside its codes (:func:`center_file`)."""
+        """The center and the spread, two rows (a table's :func:`center_file`)."""
         return np.stack([self.center, self.spread])
 
 
@@ -188,8 +195,12 @@ def unpack6(packed: np.ndarray) -> np.ndarray:
 
 def sentence_codec() -> PackedCodec:
     """The codec new sentence tables are written with: around the model's center (shipped)."""
-    center, spread = np.fromfile(SENTENCE_CENTER, dtype=SCALE_DTYPE).reshape(2, -1)
-    return PackedCodec(center, spread)
+    return PackedCodec(*np.fromfile(SENTENCE_CENTER, dtype=SCALE_DTYPE).reshape(2, -1))
+
+
+def codec_from(stored: np.ndarray | None) -> Codec:
+    """The codec whose :meth:`Codec.stored` is ``stored``: int8 where nothing was kept, else 6-bit."""
+    return Int8Codec() if stored is None else PackedCodec(*stored)
 
 
 class Float16Codec:
@@ -211,6 +222,9 @@ class Float16Codec:
 
     def same(self, other: Codec) -> bool:
         return False
+
+    def stored(self) -> None:
+        return None
 
 
 class VectorTable:
@@ -290,10 +304,10 @@ def open_table(
 
 
 def _codec_of(folder: Path, files: tuple[str, ...]) -> Codec:
-    if files[0].endswith(".u6"):
-        center, spread = np.fromfile(folder / files[2], dtype=SCALE_DTYPE).reshape(2, -1)
-        return PackedCodec(center, spread)
-    return Int8Codec() if files[0].endswith(".i8") else Float16Codec()
+    if files[0].endswith(".f16"):
+        return Float16Codec()
+    stored = np.fromfile(folder / files[2], dtype=SCALE_DTYPE).reshape(2, -1) if len(files) > 2 else None
+    return codec_from(stored)
 
 
 @contextlib.contextmanager
@@ -312,8 +326,9 @@ def new_table(
     codes_path, scales_path = folder / name, folder / scales_file(name)
     _allocate(codes_path, rows * width * dtype.itemsize)
     _allocate(scales_path, rows * np.dtype(SCALE_DTYPE).itemsize)
-    if isinstance(codec, PackedCodec):
-        codec.stored().tofile(folder / center_file(name))
+    stored = codec.stored()
+    if stored is not None:
+        stored.tofile(folder / center_file(name))
     codes = np.memmap(codes_path, dtype=dtype, mode="r+", shape=(rows, width)) if rows else None
     scales = np.memmap(scales_path, dtype=SCALE_DTYPE, mode="r+", shape=(rows,)) if rows else None
     if codes is None or scales is None:  # numpy cannot map an empty file
