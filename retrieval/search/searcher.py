@@ -20,6 +20,7 @@ from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import QuestionTerms, RerankParams, score_candidates
 from retrieval.search.semantic import SemanticParams, SemanticStage, usable_vectors
 from retrieval.semantic.language import is_foreign
+from retrieval.text.names import question_names
 
 # Questions longer than this are cut before analysis: a pasted page must not cost more than a
 # question, and nothing past the first thousand characters changes what a person asked.
@@ -202,11 +203,27 @@ class Searcher:
         if foreign:
             assert self.semantic is not None
             pids, final = self.semantic.cross_lingual(question, pids, final)
+            final = self._prefer_names(question, pids, final)
         elif self.semantic is not None and source is not None:
             final = self.semantic.rescore(question, pids, final)
         if len(pids) == 0:
             return []
         return self._select(pids, final, want, per_article)
+
+    def _prefer_names(self, question: str, pids: np.ndarray, fused: np.ndarray) -> np.ndarray:
+        """``fused`` with each of the best few passages raised by the share of a foreign
+        question's names and numbers that it, with its title, holds."""
+        names = question_names(question)
+        assert self.semantic is not None
+        params = self.semantic.params
+        if not len(names) or not params.names_weight:
+            return fused
+        top = np.argsort(-fused, kind="stable")[: params.names_depth]
+        passages = self.snapshot.passages
+        held = [names.held_by(f"{passages.title(pid)}\n{passages.text(pid)}") for pid in pids[top].tolist()]
+        raised = fused.copy()
+        raised[top] += params.names_weight * np.asarray(held) / len(names)
+        return raised
 
     def _lexical(
         self, question: str, query: QuestionTerms, want: int

@@ -20,6 +20,7 @@ from retrieval.search import semantic as semantic_stage
 from retrieval.search.searcher import Searcher
 from retrieval.search.semantic import MIN_STANDOUT
 from retrieval.semantic.vectors import SnapshotVectors
+from retrieval.text.names import question_names
 
 CROSS_LINGUAL = [
     ("Какая самая высокая гора в мире?", "Mount Everest"),
@@ -59,6 +60,28 @@ def test_the_answer_line_of_a_cross_lingual_question_is_a_sentence_of_the_top_pa
     line = searcher.answer_line(question, hits)
     assert line is not None and line in hits[0].text
     assert "1986" in line
+
+
+def test_a_foreign_questions_names_raise_the_passages_that_hold_them(semantic_snapshot: Snapshot) -> None:
+    """Transliterated (Чернобыле, Chernobyl) and among the best few only: BM25 cannot see them."""
+    searcher = Searcher(semantic_snapshot)
+    passages = semantic_snapshot.passages
+    question = "Что случилось в Чернобыле?"
+    names = question_names(question)
+    holding = [pid for pid in range(len(semantic_snapshot)) if "Chernobyl" in passages.text(pid)]
+    other = [
+        pid
+        for pid in range(len(semantic_snapshot))
+        if not names.held_by(f"{passages.title(pid)} {passages.text(pid)}")
+    ]
+    depth = searcher.semantic.params.names_depth
+    pids = np.array([other[0], holding[0], *other[1 : depth + 1]])
+    fused = np.array([1.0, 1.0, *np.zeros(depth)])
+    raised = searcher._prefer_names(question, pids, fused)
+    assert raised[1] > raised[0] == fused[0] and list(raised[2:]) == list(fused[2:])
+    fused[1] = -1.0  # now outside the best few
+    assert searcher._prefer_names(question, pids, fused)[1] == -1.0
+    assert searcher._prefer_names("Что случилось тогда?", pids, fused) is fused
 
 
 def test_an_unrelated_foreign_questions_best_match_does_not_stand_out_from_the_corpus(
