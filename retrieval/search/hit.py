@@ -15,8 +15,9 @@ class Hit:
     ``sentences`` are the sentence ranges inside ``text`` (for the answer line); ``start``/``end``
     locate ``text`` in the article body. ``similarity``, for a question asked in another
     language, is how far the corpus's best match for it stands out from the corpus as a whole
-    (:meth:`retrieval.search.semantic.SemanticStage.standout`, the same for every hit of one
-    search: what the "no good match" rule reads); None otherwise.
+    (:meth:`retrieval.search.semantic.SemanticStage.standout`), less what the names the top hit
+    lacks cost: the same for every hit of one search, what the "no good match" rule reads; None
+    otherwise.
     """
 
     passage_id: int

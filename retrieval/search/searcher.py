@@ -18,7 +18,7 @@ from retrieval.search.answer_line import ANSWER_TYPE_BONUS, answer_line
 from retrieval.search.answer_type import asked_type, holds_type, prefer_asked_type
 from retrieval.search.hit import Hit, Span
 from retrieval.search.rerank import QuestionTerms, RerankParams, score_candidates
-from retrieval.search.semantic import SemanticParams, SemanticStage, usable_vectors
+from retrieval.search.semantic import MISSING_NAMES_COST, SemanticParams, SemanticStage, usable_vectors
 from retrieval.semantic.language import is_foreign
 from retrieval.text.names import question_names
 
@@ -128,10 +128,20 @@ class Searcher:
         stems = frozenset(term for term in self.analyzer.terms(question) if term in vocab)
         hits = [self._hit(pid, score, self.snapshot.passages.get(pid), stems) for pid, score in ranked]
         if foreign:
-            assert self.semantic is not None
-            standout = self.semantic.standout(question)
-            hits = [replace(hit, similarity=standout) for hit in hits]
+            similarity = self._foreign_match(question, hits[0])
+            hits = [replace(hit, similarity=similarity) for hit in hits]
         return hits
+
+    def _foreign_match(self, question: str, top: Hit) -> float:
+        """How well a foreign question is answered: its standout, less the share of its names
+        and numbers that the top quote (with its title) lacks at ``MISSING_NAMES_COST``."""
+        assert self.semantic is not None
+        standout = self.semantic.standout(question)
+        names = question_names(question)
+        if not len(names):
+            return standout
+        missing = 1 - names.held_by(f"{top.title}\n{top.text}") / len(names)
+        return standout - MISSING_NAMES_COST * missing
 
     def is_cross_lingual(self, question: str) -> bool:
         """Whether ``question`` is in another language than the corpus and is searched for in the

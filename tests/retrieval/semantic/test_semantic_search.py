@@ -18,7 +18,7 @@ from retrieval.index.publish import current_version, load_snapshot
 from retrieval.index.reader import Snapshot
 from retrieval.search import semantic as semantic_stage
 from retrieval.search.searcher import Searcher
-from retrieval.search.semantic import MIN_STANDOUT
+from retrieval.search.semantic import MIN_STANDOUT, MISSING_NAMES_COST
 from retrieval.semantic.vectors import SnapshotVectors
 from retrieval.text.names import question_names
 
@@ -82,6 +82,17 @@ def test_a_foreign_questions_names_raise_the_passages_that_hold_them(semantic_sn
     fused[1] = -1.0  # now outside the best few
     assert searcher._prefer_names(question, pids, fused)[1] == -1.0
     assert searcher._prefer_names("Что случилось тогда?", pids, fused) is fused
+
+
+def test_a_foreign_match_costs_the_share_of_names_its_top_quote_lacks(semantic_snapshot: Snapshot) -> None:
+    searcher = Searcher(semantic_snapshot)
+    named = "Когда произошла авария в Чернобыле?"
+    top = searcher.search(named, k=1)[0]
+    assert "Chernobyl" in top.text and top.similarity == pytest.approx(searcher.semantic.standout(named))
+    invented = "Когда произошла авария в Чернобыле у Квакзиблова?"  # a name no passage holds
+    top = searcher.search(invented, k=1)[0]
+    expected = searcher.semantic.standout(invented) - MISSING_NAMES_COST / 2
+    assert top.similarity == pytest.approx(expected)
 
 
 def test_an_unrelated_foreign_questions_best_match_does_not_stand_out_from_the_corpus(
