@@ -3,7 +3,8 @@
 
 Articles of five ~120-word paragraphs, words drawn from a Zipf-distributed vocabulary with
 English stop words at the top ranks; questions of two to six of those words, in English or
-spelled in Cyrillic letters, as foreign to the corpus as a Russian question is.
+spelled in Cyrillic letters, as foreign to the corpus as a Russian question is, the first of them
+capitalised as the name a Russian question asks about would be (so that a search looks for it).
 """
 
 from __future__ import annotations
@@ -120,5 +121,10 @@ def make_questions(count: int) -> list[str]:
 
 
 def in_cyrillic(questions: list[str]) -> list[str]:
-    """The questions spelled in Cyrillic letters: foreign to the corpus, as a Russian question is."""
-    return [question.translate(_CYRILLIC) for question in questions]
+    """The questions spelled in Cyrillic letters: foreign to the corpus, as a Russian question is,
+    each with a name (its first content word capitalised)."""
+    named = []
+    for question in questions:
+        head, the, tail = question.partition(" the ")
+        named.append(head + the + tail[:1].upper() + tail[1:])
+    return [question.translate(_CYRILLIC) for question in named]
