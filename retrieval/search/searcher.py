@@ -223,9 +223,9 @@ class Searcher:
     def _prefer_names(self, question: str, pids: np.ndarray, fused: np.ndarray) -> np.ndarray:
         """``fused`` with each of the best few passages raised by the share of a foreign
         question's names and numbers that it, with its title, holds."""
-        names = question_names(question)
         assert self.semantic is not None
         params = self.semantic.params
+        names = question_names(question)
         if not len(names) or not params.names_weight:
             return fused
         top = np.argsort(-fused, kind="stable")[: params.names_depth]

@@ -53,7 +53,8 @@ MIN_STANDOUT = 0.1425
 # What a foreign question's names and numbers that its top quote lacks cost its standout, in
 # full when it holds none of them (:mod:`retrieval.text.names`): an answer about Newton names
 # Newton. 0.01 to 0.04 each took both languages' SciFact refusals up (Russian 78% to 83-85%,
-# Ukrainian 85% to 88-90%) at the same refusals with SQuAD; 0.05 and more refused answered ones.
+# Ukrainian 85% to 88-90%) at the same refusals with SQuAD; 0.05 and more refused answered ones
+# unless the floor came down, and then fewer of the others.
 # Read on the top quote alone: the best three or five told the two corpora apart less well.
 MISSING_NAMES_COST = 0.04
 # Passages whose sentences are read to tell how well the corpus holds what a question asks.
