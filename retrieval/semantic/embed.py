@@ -203,9 +203,9 @@ def _embed_table(
             _link_or_copy(same / name, folder / name)
     else:
         with new_table(folder, table.vectors_file, rows, width, codec) as (codes, scales):
-            known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir)
-            missing = known.fill(keys, codes, scales, codec)
-            _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan, codec)
+            known = _Known(table, model, [(k, v) for _, k, v in earlier], plan.work_dir, codec)
+            missing = known.fill(keys, codes, scales)
+            _embed_missing(table, texts_of, keys[missing], missing, (codes, scales), known, plan)
     return open_table(folder, table.vectors_file, rows, width), same
 
 
@@ -258,11 +258,10 @@ def _embed_missing(
     rows: tuple[np.ndarray, np.ndarray],
     known: _Known,
     plan: _Plan,
-    codec: Codec,
 ) -> None:
-    """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales, by ``codec``), a segment at a time:
-    its texts are made just before (never all of them at once: millions of sentences), its
-    vectors saved after."""
+    """Embed rows ``where`` (keys ``keys``) into ``rows`` (codes, scales, by ``known``'s codec), a
+    segment at a time: its texts are made just before (never all of them at once: millions of
+    sentences), its vectors saved after."""
     if not len(where):
         return
     codes, scales = rows
@@ -275,9 +274,9 @@ def _embed_missing(
             embedded.append(encoder.passages(texts[first:last]))
             if plan.on_progress is not None:
                 plan.on_progress(table.label, last - first, len(where))
-        segment = codec.encode(np.concatenate(embedded))
+        segment = known.codec.encode(np.concatenate(embedded))
         codes[where[start:stop]], scales[where[start:stop]] = segment
-        known.save_segment(keys[start:stop], *segment, codec)
+        known.save_segment(keys[start:stop], *segment)
 
 
 def call_slices(texts: list[str]) -> Iterator[tuple[int, int]]:
@@ -294,7 +293,8 @@ def call_slices(texts: list[str]) -> Iterator[tuple[int, int]]:
 
 class _Known:
     """The vectors of one table computed before by the same model: in earlier snapshots and in
-    segments saved by an interrupted reindex, looked up by key."""
+    segments saved by an interrupted reindex, looked up by key; ``codec`` codes the table's new
+    rows (and re-codes known ones stored otherwise)."""
 
     def __init__(
         self,
@@ -302,8 +302,10 @@ class _Known:
         model: dict[str, Any],
         sources: list[tuple[np.ndarray, VectorTable]],
         work_dir: Path,
+        codec: Codec,
     ) -> None:
         """``sources``: (keys, vectors) of the earlier snapshots; the segments are read here."""
+        self.codec = codec
         named = f"{table.label}-{model['model']}-{model['version']}-{model['quantization']}"
         self.segments = work_dir / named
         sources = list(sources)
@@ -311,9 +313,9 @@ class _Known:
             for path in sorted(self.segments.glob("*.npz")):
                 try:
                     with np.load(path) as segment:
-                        codec = codec_from(segment.get("center"))
+                        stored = codec_from(segment.get("center"))
                         sources.append(
-                            (segment["keys"], VectorTable(codec, segment["codes"], segment["scales"]))
+                            (segment["keys"], VectorTable(stored, segment["codes"], segment["scales"]))
                         )
                 except (OSError, ValueError, KeyError, EOFError):
                     # Cut short by a crash, or of an older version: its passages are embedded again.
@@ -321,9 +323,9 @@ class _Known:
         self._sources = sources
         self._sorted = [np.argsort(keys, kind="stable") for keys, _ in sources]
 
-    def fill(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray, codec: Codec) -> np.ndarray:
-        """Copy every known vector into ``codes`` and ``scales`` (``codec``'s: re-coded where it was
-        stored otherwise); the indexes of the passages still missing."""
+    def fill(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+        """Copy every known vector into ``codes`` and ``scales`` (re-coded where it was stored
+        otherwise); the indexes of the passages still missing."""
         missing = np.ones(len(keys), dtype=bool)
         for (source_keys, vectors), order in zip(self._sources, self._sorted, strict=True):
             if not missing.any() or len(source_keys) == 0:
@@ -334,17 +336,18 @@ class _Known:
             hit = sorted_keys[at] == keys[wanted]
             for start in range(0, int(hit.sum()), 65_536):
                 take = wanted[hit][start : start + 65_536]
-                codes[take], scales[take] = vectors.encoded(order[at[hit][start : start + 65_536]], codec)
+                rows = order[at[hit][start : start + 65_536]]
+                codes[take], scales[take] = vectors.encoded(rows, self.codec)
             missing[wanted[hit]] = False
         return np.flatnonzero(missing)
 
-    def save_segment(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray, codec: Codec) -> None:
+    def save_segment(self, keys: np.ndarray, codes: np.ndarray, scales: np.ndarray) -> None:
         """Save a batch of new vectors durably (with the center of 6-bit codes): written under a
         temporary name, then renamed."""
         self.segments.mkdir(parents=True, exist_ok=True)
         final = self.segments / f"{uuid.uuid4().hex}.npz"
         partial = final.with_suffix(".tmp")
-        stored = codec.stored()
+        stored = self.codec.stored()
         center = {} if stored is None else {"center": stored}
         with open(partial, "wb") as file:
             np.savez(file, keys=keys, codes=codes, scales=scales, **center)
