@@ -87,8 +87,10 @@ class Names:
         return held
 
 
+@functools.lru_cache(maxsize=1024)
 def question_names(question: str) -> Names:
-    """The numbers, Latin words and Cyrillic names of ``question``."""
+    """The numbers, Latin words and Cyrillic names of ``question`` (remembered: a search reads
+    them to rank and again to judge its top quote)."""
     keys: list[str] = []
     latin: set[str] = set()
     for position, word in enumerate(_LETTERS.findall(question)):
