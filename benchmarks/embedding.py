@@ -106,8 +106,9 @@ def _child(engine: str, threads: int, corpus: dict[str, list[str]], repeat: int)
                 results[f"{kind}_cpu_ms"] = cpu_ms
                 results[f"{kind}_per_s"] = len(texts) / wall
     if threads == 1:
-        for kind in ("questions", *(f"questions_{language}" for language in ASKED)):
-            for _ in range(repeat if kind in corpus else 0):
+        asked = [kind for kind in corpus if kind.startswith("questions")]  # the shared sets' where present
+        for kind in asked:
+            for _ in range(repeat):
                 cpu = _cpu()
                 for question in corpus[kind]:
                     embed_question([question])
